@@ -1,0 +1,147 @@
+// The `gpuidx` command line: migrate, collect, run, import, venues.
+import { Command, CommanderError, Option } from 'commander';
+import type { VenueAdapter, VenueBaseConfig } from '../collectors/adapter.js';
+import { importFile } from '../collectors/import.js';
+import { collectVenues, type RunSummary } from '../collectors/runner.js';
+import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/index.js';
+import { ConfigError, type Config } from '../config/index.js';
+import { scheduleCollectors } from '../scheduler/index.js';
+import { migrateToLatest, MigrationError, openDatabase } from '../storage/index.js';
+import { collectorDeps, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
+
+function selectVenues(config: Config, names: VenueName[] | undefined): { adapter: VenueAdapter<VenueBaseConfig>; config: VenueBaseConfig }[] {
+  const chosen = names && names.length > 0 ? names : VENUE_NAMES.filter((n) => config.venues[n].enabled);
+  return chosen.map((n) => ({ adapter: getVenue(n), config: config.venues[n] }));
+}
+
+function printSummaries(summaries: RunSummary[]): void {
+  const rows = summaries.map((s) => [s.venue, s.outcome, String(s.snapshots), String(s.observations), String(s.attempts), s.error ?? '']);
+  const head = ['venue', 'outcome', 'snapshots', 'observations', 'attempts', 'error'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (i < 5 ? r[i]!.length : 0))));
+  const fmt = (r: string[]) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+  process.stdout.write(`${[fmt(head), ...rows.map(fmt)].join('\n')}\n`);
+}
+
+/** Resolves on SIGTERM or SIGINT, after aborting the given controller. */
+function untilSignal(controller: AbortController, ctx: Context): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string) => {
+      ctx.log.info(`${signal} received: finishing current writes, then exiting`);
+      controller.abort();
+      resolve(signal);
+    };
+    process.once('SIGTERM', () => on('SIGTERM'));
+    process.once('SIGINT', () => on('SIGINT'));
+  });
+}
+
+async function runScheduler(ctx: Context, names: VenueName[] | undefined): Promise<number> {
+  const db = await openContextDb(ctx);
+  const controller = new AbortController();
+  const deps = collectorDeps(ctx, db, controller.signal);
+  const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
+  ctx.log.info(`collectors running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops them cleanly`);
+  await untilSignal(controller, ctx);
+  await schedule.stop();
+  await db.destroy();
+  ctx.log.info('stopped cleanly');
+  return 0;
+}
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('gpuidx')
+    .description('GPU rental price index engine: raw-first collection, daily fixings, signed publication')
+    .option('--db <path>', 'SQLite database file (env GPUIDX_DB; default ./data/gpuidx.db)')
+    .option('--config <path>', 'configuration file (env GPUIDX_CONFIG; default ./gpuidx.config.json when present)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const ctx = (): Context => createContext(program.opts<GlobalOptions>());
+  const venueOption = () =>
+    new Option('--venue <name...>', 'only these venues').choices(VENUE_NAMES);
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date (also done on every start)')
+    .action(async () => {
+      const c = ctx();
+      const db = await openDatabase(c.dbPath, { migrate: false });
+      const applied = await migrateToLatest(db);
+      await db.destroy();
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : `${c.dbPath}: schema is up to date\n`);
+    });
+
+  program
+    .command('collect')
+    .description('collect GPU listings from the venues: once, or on their schedule')
+    .addOption(venueOption())
+    .option('--once', 'collect every selected venue once now, print a summary and exit')
+    .action(async (opts: { venue?: VenueName[]; once?: boolean }) => {
+      const c = ctx();
+      if (!opts.once) {
+        setExitCode(await runScheduler(c, opts.venue));
+        return;
+      }
+      const db = await openContextDb(c);
+      const summaries = await collectVenues(collectorDeps(c, db), selectVenues(c.config, opts.venue), c.config.http);
+      await db.destroy();
+      printSummaries(summaries);
+      // A failed venue fails the command loudly; a venue skipped for want of its key does not.
+      setExitCode(summaries.some((s) => s.outcome === 'failed') ? 1 : 0);
+    });
+
+  program
+    .command('run')
+    .description('run the collectors on their schedules until SIGTERM')
+    .action(async () => setExitCode(await runScheduler(ctx(), undefined)));
+
+  program
+    .command('import')
+    .description('import a JSON Lines file of snapshots (one snapshot per line) as raw snapshots')
+    .argument('<file>', 'JSON Lines file')
+    .action(async (file: string) => {
+      const c = ctx();
+      const db = await openContextDb(c);
+      const s = await importFile({ db, clock: Date.now, log: c.log, redact: c.redactor.text }, file);
+      await db.destroy();
+      process.stdout.write(
+        `${file}: ${s.lines} line(s), ${s.snapshots} snapshot(s) stored, ${s.duplicates} already stored, ` +
+          `${s.observations} observation(s), ${s.partial} partial, ${s.rejected} rejected\n`,
+      );
+      setExitCode(s.rejected > 0 ? 1 : 0);
+    });
+
+  program
+    .command('venues')
+    .description('list the venues, their schedules and whether their API keys are set')
+    .action(() => {
+      const c = ctx();
+      for (const name of VENUE_NAMES) {
+        const a = getVenue(name);
+        const v = c.config.venues[name];
+        const key = a.apiKeyEnv ? `${a.apiKeyEnv} ${c.env[a.apiKeyEnv] ? 'set' : 'not set'}${a.keyRequired ? '' : ' (optional)'}` : 'no key needed';
+        process.stdout.write(`${name.padEnd(11)} ${v.enabled ? 'enabled ' : 'disabled'} "${v.schedule}"  ${key}\n`);
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError || err instanceof MigrationError) {
+      process.stderr.write(`gpuidx: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`gpuidx: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}

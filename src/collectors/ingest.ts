@@ -1,0 +1,117 @@
+// Raw-first ingestion of one received body: store the exact bytes, then parse them, then record what parsing found.
+import { createHash } from 'node:crypto';
+import type { Db, ParseRecord } from '../storage/index.js';
+import { getSnapshot, insertRawSnapshot, recordParse } from '../storage/index.js';
+import type { ParsedPayload, ParserOptions } from './adapter.js';
+import { decodeJsonBody, type ReceivedBody } from './body.js';
+import type { Listing } from './listing.js';
+
+export interface IngestInput {
+  venue: string;
+  fetchedAt: number;
+  source: 'http' | 'file';
+  requestMethod: string;
+  requestUrl: string;
+  requestBody: string | null;
+  received: ReceivedBody;
+  parserVersion: string;
+  parserOptions: ParserOptions;
+  parse: (json: unknown, options: ParserOptions) => ParsedPayload;
+  runId: number | null;
+  redact: (text: string) => string;
+}
+
+export interface IngestResult {
+  snapshotId: number;
+  duplicate: boolean;
+  outcome: 'ok' | 'partial' | 'rejected';
+  error: string | null;
+  observations: number;
+  /** The decoded JSON when the body decoded, for following pagination. */
+  json: unknown;
+}
+
+export function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function toObservation(l: Listing, seq: number) {
+  return {
+    seq,
+    listing_id: l.listing_id,
+    host_id: l.host_id,
+    gpu_raw: l.gpu,
+    gpu_count: l.gpu_count,
+    price_usd_per_hour: l.price_usd_per_hour,
+    contract: l.contract,
+    available: l.available ? 1 : 0,
+    perf_system: l.perf?.system ?? null,
+    perf_score_per_gpu: l.perf?.score_per_gpu ?? null,
+    region: l.region,
+    quantity_reported: l.quantity_reported ? 1 : 0,
+  };
+}
+
+function summarizeIssues(p: Extract<ParsedPayload, { ok: true }>): string {
+  const byCode = new Map<string, number>();
+  for (const i of p.issues) byCode.set(i.code, (byCode.get(i.code) ?? 0) + 1);
+  const counts = [...byCode].map(([code, n]) => `${code} x${n}`).join(', ');
+  const first = p.issues[0]!;
+  return `${p.issues.length} of ${p.rowsTotal} rows rejected (${counts}); first: row ${first.rowIndex}${first.listingId ? ` (${first.listingId})` : ''}: ${first.detail}`;
+}
+
+/** What a decoded-and-parsed body amounts to, ready to be recorded against its snapshot. */
+export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
+  const decoded = decodeJsonBody(received);
+  if (!decoded.ok) {
+    return { record: { outcome: 'rejected', error: `${decoded.code}: ${decoded.detail}`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] }, json: undefined };
+  }
+  const payload = parse(decoded.json, options);
+  if (!payload.ok) {
+    return { record: { outcome: 'rejected', error: `${payload.code}: ${payload.detail}`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] }, json: decoded.json };
+  }
+  const observations = payload.listings.map((l, seq) => toObservation(l.listing, seq));
+  const issues = payload.issues;
+  let outcome: ParseRecord['outcome'] = 'ok';
+  let error: string | null = null;
+  if (issues.length > 0) {
+    // Some rows failed: keep the rest (partial). If nothing survived, the payload as a whole is rejected.
+    outcome = observations.length > 0 ? 'partial' : 'rejected';
+    error = summarizeIssues(payload);
+  }
+  return { record: { outcome, error, rowsTotal: payload.rowsTotal, rowsIgnored: payload.ignored, observations, issues }, json: decoded.json };
+}
+
+export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResult> {
+  const stored = await insertRawSnapshot(db, {
+    venue: input.venue,
+    fetchedAt: input.fetchedAt,
+    source: input.source,
+    requestMethod: input.requestMethod,
+    requestUrl: input.requestUrl,
+    requestBody: input.requestBody,
+    httpStatus: input.received.status,
+    contentType: input.received.contentType,
+    body: input.received.body,
+    sha256: sha256Hex(input.received.body),
+    truncated: input.received.truncated,
+    parserVersion: input.parserVersion,
+    parserOptions: { ...input.parserOptions },
+    runId: input.runId,
+  });
+  const { record, json } = toParseRecord(input.received, input.parse, input.parserOptions);
+  if (stored.duplicate) {
+    const existing = await getSnapshot(db, stored.id);
+    return {
+      snapshotId: stored.id,
+      duplicate: true,
+      outcome: existing?.parse_outcome === 'pending' || !existing ? record.outcome : existing.parse_outcome,
+      error: existing?.parse_error ?? null,
+      observations: 0,
+      json,
+    };
+  }
+  const redacted = { ...record, error: record.error === null ? null : input.redact(record.error) };
+  await recordParse(db, stored.id, redacted);
+  return { snapshotId: stored.id, duplicate: false, outcome: record.outcome, error: redacted.error, observations: record.observations.length, json };
+}

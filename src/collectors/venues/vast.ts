@@ -1,0 +1,79 @@
+// Vast.ai marketplace: offer search. One observation per offer; prices and DLPerf are per machine (all num_gpus).
+import { z } from 'zod';
+import { joinUrl, rowIdFrom, rowParser, venueBaseConfig, type VenueAdapter } from '../adapter.js';
+
+const configSchema = venueBaseConfig.extend({
+  /** Only these Vast `gpu_name` values; empty means every GPU model. */
+  gpu_names: z.array(z.string().min(1)).default([]),
+  /** Vast has no pagination, only a limit; keep it above the number of rentable offers. */
+  limit: z.number().int().min(1).max(10_000).default(5_000),
+}).strict();
+type VastConfig = z.infer<typeof configSchema>;
+
+const offerSchema = z.object({
+  id: z.number().int(),
+  host_id: z.number().int().nullish(),
+  gpu_name: z.string().min(1),
+  num_gpus: z.number(),
+  dph_total: z.number(),
+  dlperf: z.number().nullish(),
+  rentable: z.boolean(),
+  rented: z.boolean().nullish(),
+  geolocation: z.string().nullish(),
+});
+
+/** "Montana, US" → "US/Montana", ", US" → "US", "Norway" → "Norway". */
+export function vastRegion(geo: string | null | undefined): string | null {
+  if (!geo) return null;
+  const parts = geo.split(',').map((p) => p.trim());
+  if (parts.length < 2) return parts[0] || null;
+  const country = parts[parts.length - 1]!;
+  const place = parts.slice(0, -1).filter(Boolean).join(', ');
+  if (!country) return place || null;
+  return place ? `${country}/${place}` : country;
+}
+
+export const vast: VenueAdapter<VastConfig> = {
+  venue: 'vast',
+  parserVersion: 'vast/1',
+  apiKeyEnv: 'VAST_API_KEY',
+  keyRequired: false,
+  configSchema,
+  buildRequests(config, apiKey) {
+    const query: Record<string, unknown> = {
+      rentable: { eq: true },
+      type: 'on-demand',
+      limit: config.limit,
+    };
+    if (config.gpu_names.length > 0) query.gpu_name = { in: config.gpu_names };
+    return [
+      {
+        method: 'POST',
+        url: joinUrl(config.base_url ?? 'https://console.vast.ai', '/api/v0/bundles/'),
+        headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+        body: JSON.stringify(query),
+      },
+    ];
+  },
+  parse: rowParser({
+    envelope: z.object({ offers: z.array(z.unknown()) }),
+    rows: (e) => e.offers,
+    row: offerSchema,
+    rowId: rowIdFrom('id'),
+    toListings: (o) => [
+      {
+        listing_id: String(o.id),
+        host_id: o.host_id == null ? null : String(o.host_id),
+        gpu: o.gpu_name,
+        gpu_count: o.num_gpus,
+        // dph_total prices the whole offer (all num_gpus, plus its disk); the methodology divides by gpu_count.
+        price_usd_per_hour: o.dph_total,
+        contract: 'on_demand',
+        available: o.rentable && o.rented !== true,
+        perf: o.dlperf != null && o.dlperf > 0 && o.num_gpus > 0 ? { system: 'vast_dlperf', score_per_gpu: o.dlperf / o.num_gpus } : null,
+        region: vastRegion(o.geolocation),
+        quantity_reported: true,
+      },
+    ],
+  }),
+};

@@ -1,0 +1,6 @@
+// Public surface of the storage layer.
+export { openDatabase, DEFAULT_DB_PATH, type Db } from './db.js';
+export { migrateToLatest, MigrationError } from './migrate.js';
+export { insertRawSnapshot, recordParse, getSnapshot, type RawSnapshotInput, type ParseRecord, type RowIssue, type StoredSnapshot } from './snapshots.js';
+export { startRun, finishRun, recordSkippedRun, listRuns, type RunEnd } from './runs.js';
+export type * from './schema.js';

@@ -1,0 +1,28 @@
+// Runs the Kysely migrations in order; called on every start and by `gpuidx migrate`.
+import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import * as rawCollection from './migrations/2026-11-22T2200_raw_collection.js';
+
+/** Every migration, by timestamped name. New migrations are appended here and never edited. */
+const migrations: Record<string, Migration> = {
+  '2026-11-22T2200_raw_collection': rawCollection,
+};
+
+export class MigrationError extends Error {
+  constructor(
+    readonly migration: string | undefined,
+    cause: unknown,
+  ) {
+    super(`database migration ${migration ?? '(unknown)'} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'MigrationError';
+  }
+}
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results }: MigrationResultSet = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new MigrationError(failed?.migrationName, error);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

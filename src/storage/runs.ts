@@ -1,0 +1,50 @@
+// Repository for collector runs: one row per venue per scheduled or manual collection.
+import type { Db } from './db.js';
+import type { CollectorRun, RunOutcome } from './schema.js';
+
+export async function startRun(db: Db, venue: string, startedAt: number): Promise<number> {
+  const row = await db
+    .insertInto('collector_runs')
+    .values({ venue, started_at: startedAt, outcome: 'running', attempts: 0, snapshots: 0, observations: 0 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export interface RunEnd {
+  finishedAt: number;
+  attempts: number;
+  outcome: Exclude<RunOutcome, 'running'>;
+  error: string | null;
+  snapshots: number;
+  observations: number;
+}
+
+export async function finishRun(db: Db, runId: number, end: RunEnd): Promise<void> {
+  await db
+    .updateTable('collector_runs')
+    .set({
+      finished_at: end.finishedAt,
+      attempts: end.attempts,
+      outcome: end.outcome,
+      error: end.error,
+      snapshots: end.snapshots,
+      observations: end.observations,
+    })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/** Records a venue that was not collected at all (for example, its API key is not set). */
+export async function recordSkippedRun(db: Db, venue: string, at: number, reason: string): Promise<void> {
+  await db
+    .insertInto('collector_runs')
+    .values({ venue, started_at: at, finished_at: at, outcome: 'skipped', error: reason, attempts: 0, snapshots: 0, observations: 0 })
+    .execute();
+}
+
+export async function listRuns(db: Db, venue?: string): Promise<CollectorRun[]> {
+  let q = db.selectFrom('collector_runs').selectAll().orderBy('id');
+  if (venue) q = q.where('venue', '=', venue);
+  return q.execute();
+}

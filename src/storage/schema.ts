@@ -1,0 +1,88 @@
+// Row types of the gpuidx database, as Kysely sees them. One definition per table; repositories derive from it.
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+export type ParseOutcome = 'pending' | 'ok' | 'partial' | 'rejected';
+export type RunOutcome = 'running' | 'ok' | 'partial' | 'failed' | 'skipped';
+
+export interface SnapshotsTable {
+  id: Generated<number>;
+  venue: string;
+  /** UTC epoch milliseconds at which the response (or imported line) was received. */
+  fetched_at: number;
+  /** `http` for a fetched response, `file` for a line of an imported JSON Lines file. */
+  source: string;
+  request_method: string;
+  /** Request URL with every secret redacted. */
+  request_url: string;
+  request_body: string | null;
+  http_status: number | null;
+  content_type: string | null;
+  /** The exact bytes received (at most the configured cap; see `truncated`). */
+  body: Buffer;
+  sha256: string;
+  byte_size: number;
+  truncated: number;
+  parser_version: string;
+  /** JSON of the parser options in force (for example the venue's default quantity), so a replay parses alike. */
+  parser_options: string;
+  parse_outcome: ColumnType<ParseOutcome, ParseOutcome | undefined, ParseOutcome>;
+  parse_error: string | null;
+  rows_total: number | null;
+  rows_accepted: number | null;
+  rows_rejected: number | null;
+  rows_ignored: number | null;
+  run_id: number | null;
+}
+
+export interface ObservationsTable {
+  id: Generated<number>;
+  snapshot_id: number;
+  /** Position of the listing in its snapshot, so "keep the first" rules are exact. */
+  seq: number;
+  listing_id: string;
+  host_id: string | null;
+  gpu_raw: string;
+  gpu_count: number;
+  price_usd_per_hour: number;
+  contract: 'on_demand' | 'interruptible' | 'reserved';
+  available: number;
+  perf_system: string | null;
+  perf_score_per_gpu: number | null;
+  region: string | null;
+  /** 1 when the venue reported the GPU quantity, 0 when it is the venue's configured default. */
+  quantity_reported: number;
+}
+
+export interface SnapshotIssuesTable {
+  id: Generated<number>;
+  snapshot_id: number;
+  row_index: number;
+  listing_id: string | null;
+  code: string;
+  detail: string;
+}
+
+export interface CollectorRunsTable {
+  id: Generated<number>;
+  venue: string;
+  started_at: number;
+  finished_at: number | null;
+  attempts: number;
+  outcome: RunOutcome;
+  error: string | null;
+  snapshots: number;
+  observations: number;
+}
+
+export interface Database {
+  snapshots: SnapshotsTable;
+  observations: ObservationsTable;
+  snapshot_issues: SnapshotIssuesTable;
+  collector_runs: CollectorRunsTable;
+}
+
+export type Snapshot = Selectable<SnapshotsTable>;
+export type NewSnapshot = Insertable<SnapshotsTable>;
+export type Observation = Selectable<ObservationsTable>;
+export type NewObservation = Insertable<ObservationsTable>;
+export type CollectorRun = Selectable<CollectorRunsTable>;
