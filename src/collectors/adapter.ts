@@ -119,7 +119,7 @@ export function rowParser<E, R>(spec: RowParserSpec<E, R>): (json: unknown, opti
           issues.push({
             rowIndex: index,
             listingId: typeof candidate.listing_id === 'string' ? candidate.listing_id : null,
-            code: classifyListingIssue(first),
+            code: classifyListingIssue(first, candidate),
             detail: describeZodError(checked.error),
           });
         }

@@ -31,7 +31,8 @@ export const listingSchema = z
     quantity_reported: z.boolean(),
   })
   .superRefine((l, ctx) => {
-    if (l.price_usd_per_hour / l.gpu_count > MAX_SANE_PRICE_PER_GPU_HOUR) {
+    // Only meaningful once the count itself is valid; an invalid count has its own issue already.
+    if (Number.isInteger(l.gpu_count) && l.gpu_count >= 1 && l.price_usd_per_hour / l.gpu_count > MAX_SANE_PRICE_PER_GPU_HOUR) {
       ctx.addIssue({
         code: 'custom',
         path: ['price_usd_per_hour'],
@@ -54,10 +55,11 @@ export type RowIssueCode =
   | 'invalid_field';
 
 /** Names the first problem of a listing that failed `listingSchema`, as a stable reason code. */
-export function classifyListingIssue(issue: z.core.$ZodIssue): RowIssueCode {
+export function classifyListingIssue(issue: z.core.$ZodIssue, candidate: Record<string, unknown>): RowIssueCode {
   const field = issue.path[0];
   if (issue.code === 'custom' && (issue.params as { reason?: string } | undefined)?.reason === 'absurd_price') return 'absurd_price';
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'missing_field';
+  // zod does not echo the input back, so look at the candidate itself.
+  if (issue.code === 'invalid_type' && typeof field === 'string' && candidate[field] === undefined) return 'missing_field';
   if (field === 'price_usd_per_hour') {
     if (issue.code === 'invalid_type') return 'not_a_number';
     if (issue.code === 'too_small') return 'non_positive_price';

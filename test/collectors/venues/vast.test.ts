@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { http, HttpResponse } from 'msw';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collectVenue } from '../../../src/collectors/runner.js';
+import { vast, vastRegion } from '../../../src/collectors/venues/vast.js';
+import { fixtureBytes, issuesOf, observationsOf, snapshotsOf, tempDb, testDeps, testPolicy, venueConfig, type TempDb } from '../../helpers.js';
+import { JSON_HEADERS, useMsw } from '../../msw.js';
+
+const URL_ = 'https://console.vast.ai/api/v0/bundles/';
+const server = useMsw();
+let t: TempDb;
+beforeEach(async () => {
+  t = await tempDb();
+});
+afterEach(async () => t.cleanup());
+
+function serve(fixture: string, seen: { body?: unknown; auth?: string | null } = {}) {
+  const bytes = fixtureBytes(fixture);
+  server.use(
+    http.post(URL_, async ({ request }) => {
+      seen.body = await request.json();
+      seen.auth = request.headers.get('authorization');
+      return new HttpResponse(bytes, { headers: JSON_HEADERS });
+    }),
+  );
+  return bytes;
+}
+
+describe('vast adapter', () => {
+  it('stores the exact bytes, then one observation per offer with the machine price and per-GPU DLPerf', async () => {
+    const seen: { body?: unknown; auth?: string | null } = {};
+    const bytes = serve('venues/vast/offers.json', seen);
+    const summary = await collectVenue(testDeps(t.db), vast, venueConfig('vast'), testPolicy);
+
+    expect(summary).toMatchObject({ venue: 'vast', outcome: 'ok', snapshots: 1, observations: 4, attempts: 1, error: null });
+    expect(seen.body).toEqual({ rentable: { eq: true }, type: 'on-demand', limit: 5000 });
+    expect(seen.auth).toBeNull();
+
+    const [snap] = await snapshotsOf(t.db);
+    expect(Buffer.compare(snap!.body, bytes)).toBe(0);
+    expect(snap!.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(snap).toMatchObject({
+      venue: 'vast',
+      source: 'http',
+      request_method: 'POST',
+      request_url: URL_,
+      http_status: 200,
+      content_type: 'application/json; charset=utf-8',
+      byte_size: bytes.byteLength,
+      truncated: 0,
+      parser_version: 'vast/1',
+      parser_options: '{"default_quantity":1}',
+      parse_outcome: 'ok',
+      parse_error: null,
+      rows_total: 4,
+      rows_accepted: 4,
+      rows_rejected: 0,
+      rows_ignored: 0,
+    });
+
+    const common = { snapshot_id: snap!.id, contract: 'on_demand', available: 1, perf_system: 'vast_dlperf', quantity_reported: 1 };
+    expect(await observationsOf(t.db)).toEqual([
+      { ...common, seq: 0, listing_id: '44075905', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 1, price_usd_per_hour: 1.3168888888888888, perf_score_per_gpu: 356.59401164761107, region: 'US/Montana' },
+      { ...common, seq: 1, listing_id: '45136641', host_id: '610410', gpu_raw: 'H100 SXM', gpu_count: 1, price_usd_per_hour: 1.6555555555555554, perf_score_per_gpu: 334.4953333026843, region: 'US' },
+      { ...common, seq: 2, listing_id: '45055542', host_id: '546321', gpu_raw: 'H100 NVL', gpu_count: 1, price_usd_per_hour: 1.988888888888889, perf_score_per_gpu: 377.53161580764754, region: 'RO/Romania' },
+      { ...common, seq: 3, listing_id: '44075906', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 2, price_usd_per_hour: 2.6235555555555554, perf_score_per_gpu: 316.30580895542704, region: 'US/Montana' },
+    ]);
+  });
+
+  it('sends the optional key as a bearer token and filters by configured GPU names', async () => {
+    const seen: { body?: unknown; auth?: string | null } = {};
+    serve('venues/vast/offers.json', seen);
+    const deps = testDeps(t.db, { env: { VAST_API_KEY: 'vast-secret-0123456789' } });
+    await collectVenue(deps, vast, venueConfig('vast', { gpu_names: ['H100 SXM', 'H200'], limit: 200 }), testPolicy);
+    expect(seen.auth).toBe('Bearer vast-secret-0123456789');
+    expect(seen.body).toEqual({ rentable: { eq: true }, type: 'on-demand', limit: 200, gpu_name: { in: ['H100 SXM', 'H200'] } });
+  });
+
+  it('skips each bad row with its reason, keeps the good ones and marks the snapshot partial', async () => {
+    serve('venues/vast/offers-awkward.json');
+    const summary = await collectVenue(testDeps(t.db), vast, venueConfig('vast'), testPolicy);
+    expect(summary).toMatchObject({ outcome: 'partial', snapshots: 1, observations: 2 });
+
+    const [snap] = await snapshotsOf(t.db);
+    expect(snap).toMatchObject({ parse_outcome: 'partial', rows_total: 9, rows_accepted: 2, rows_rejected: 7, rows_ignored: 0 });
+    expect(snap!.parse_error).toMatch(/^7 of 9 rows rejected \(row_schema x3, non_positive_price x2, absurd_price x1, invalid_gpu_count x1\); first: row 1 \(900002\)/);
+
+    const obs = await observationsOf(t.db);
+    expect(obs.map((o) => [o.listing_id, o.available, o.region])).toEqual([
+      ['900001', 1, 'US/Montana'],
+      ['900009', 0, 'Norway'],
+    ]);
+    expect((await issuesOf(t.db)).map((i) => [i.row_index, i.listing_id, i.code, i.detail])).toEqual([
+      [1, '900002', 'row_schema', 'dph_total: Invalid input: expected number, received string'],
+      [2, '900003', 'row_schema', 'gpu_name: Invalid input: expected string, received undefined'],
+      [3, '900004', 'non_positive_price', 'price_usd_per_hour: Too small: expected number to be >0'],
+      [4, '900005', 'non_positive_price', 'price_usd_per_hour: Too small: expected number to be >0'],
+      [5, '900006', 'absurd_price', 'price_usd_per_hour: absurd price: 99999 USD per GPU-hour is above 1000'],
+      [6, '900007', 'invalid_gpu_count', 'gpu_count: Too small: expected number to be >=1'],
+      [7, '900008', 'row_schema', 'dph_total: Invalid input: expected number, received string'],
+    ]);
+  });
+
+  it('rejects a payload whose every row fails, and fails the run loudly', async () => {
+    serve('venues/vast/offers-all-bad.json');
+    const deps = testDeps(t.db);
+    const summary = await collectVenue(deps, vast, venueConfig('vast'), testPolicy);
+    expect(summary.outcome).toBe('failed');
+    expect(summary.error).toMatch(/^snapshot 1 rejected: 2 of 2 rows rejected \(row_schema x1, invalid_gpu_count x1\)/);
+    const [snap] = await snapshotsOf(t.db);
+    expect(snap).toMatchObject({ parse_outcome: 'rejected', rows_total: 2, rows_accepted: 0, rows_rejected: 2 });
+    expect(deps.lines.some((l) => l.includes('ERROR vast: failed'))).toBe(true);
+  });
+
+  it.each([
+    ['Montana, US', 'US/Montana'],
+    [', US', 'US'],
+    ['Norway', 'Norway'],
+    ['Quebec, Montreal, CA', 'CA/Quebec, Montreal'],
+    ['', null],
+    [null, null],
+  ])('normalizes geolocation %j to region %j', (geo, region) => {
+    expect(vastRegion(geo)).toBe(region);
+  });
+});
