@@ -102,7 +102,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (file: string) => {
       const c = ctx();
       const db = await openContextDb(c);
-      const s = await importFile({ db, clock: Date.now, log: c.log, redact: c.redactor.text }, file);
+      const s = await importFile({ db, clock: Date.now, log: c.log, redactor: c.redactor }, file);
       await db.destroy();
       process.stdout.write(
         `${file}: ${s.lines} line(s), ${s.snapshots} snapshot(s) stored, ${s.duplicates} already stored, ` +

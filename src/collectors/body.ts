@@ -17,8 +17,10 @@ export interface ReceivedBody {
 
 const SNIPPET = 120;
 
+const flatten = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
 function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = flatten(text);
   return flat.length > SNIPPET ? `${flat.slice(0, SNIPPET)}...` : flat;
 }
 
@@ -36,6 +38,6 @@ export function decodeJsonBody(r: ReceivedBody): DecodedBody {
     return { ok: true, json: JSON.parse(text) };
   } catch (err) {
     if (looksHtml) return { ok: false, code: 'html_error_page', detail: `expected JSON, got an HTML page: ${snippet(text)}` };
-    return { ok: false, code: 'not_json', detail: `body is not valid JSON (${(err as Error).message}): ${snippet(text)}` };
+    return { ok: false, code: 'not_json', detail: `body is not valid JSON (${flatten((err as Error).message)}): ${snippet(text)}` };
   }
 }

@@ -65,7 +65,8 @@ async function readCapped(res: Response, cap: number): Promise<{ body: Buffer; t
     const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     if (size + chunk.byteLength > cap) {
       chunks.push(chunk.subarray(0, cap - size));
-      await reader.cancel().catch(() => undefined);
+      // Not awaited: some sources never settle a cancel, and the cap must hold regardless.
+      reader.cancel().catch(() => undefined);
       return { body: Buffer.concat(chunks, cap), truncated: true };
     }
     chunks.push(chunk);

@@ -4,13 +4,16 @@ import { basename } from 'node:path';
 import type { Db } from '../storage/index.js';
 import type { Logger } from '../log/index.js';
 import { ingestBody } from './ingest.js';
+import { createRedactor, type Redactor } from './redact.js';
+
+const NO_SECRETS = createRedactor([]);
 import { GENERIC_PARSER_VERSION, lineIdentity, parseGenericLine } from './venues/generic.js';
 
 export interface ImportDeps {
   db: Db;
   clock: () => number;
   log: Logger;
-  redact?: (text: string) => string;
+  redactor?: Redactor;
 }
 
 export interface ImportSummary {
@@ -67,7 +70,7 @@ export async function importFile(deps: ImportDeps, path: string): Promise<Import
       parserOptions: { default_quantity: 1 },
       parse: parseGenericLine,
       runId: null,
-      redact: deps.redact ?? ((t) => t),
+      redactor: deps.redactor ?? NO_SECRETS,
     });
     if (result.duplicate) {
       summary.duplicates += 1;

@@ -5,6 +5,7 @@ import { getSnapshot, insertRawSnapshot, recordParse } from '../storage/index.js
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { decodeJsonBody, type ReceivedBody } from './body.js';
 import type { Listing } from './listing.js';
+import type { Redactor } from './redact.js';
 
 export interface IngestInput {
   venue: string;
@@ -18,7 +19,7 @@ export interface IngestInput {
   parserOptions: ParserOptions;
   parse: (json: unknown, options: ParserOptions) => ParsedPayload;
   runId: number | null;
-  redact: (text: string) => string;
+  redactor: Redactor;
 }
 
 export interface IngestResult {
@@ -83,6 +84,12 @@ export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'
 }
 
 export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResult> {
+  // Raw bytes are stored as received, with one exception: a venue echoing one of our API keys back.
+  // The key is replaced before storage and the snapshot says so; everything else stays byte-exact.
+  const redacted = input.redactor.containsSecret(input.received.body);
+  const received = redacted
+    ? { ...input.received, body: Buffer.from(input.redactor.text(input.received.body.toString('latin1')), 'latin1') }
+    : input.received;
   const stored = await insertRawSnapshot(db, {
     venue: input.venue,
     fetchedAt: input.fetchedAt,
@@ -90,16 +97,17 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
     requestMethod: input.requestMethod,
     requestUrl: input.requestUrl,
     requestBody: input.requestBody,
-    httpStatus: input.received.status,
-    contentType: input.received.contentType,
-    body: input.received.body,
-    sha256: sha256Hex(input.received.body),
-    truncated: input.received.truncated,
+    httpStatus: received.status,
+    contentType: received.contentType,
+    body: received.body,
+    sha256: sha256Hex(received.body),
+    truncated: received.truncated,
+    redacted,
     parserVersion: input.parserVersion,
     parserOptions: { ...input.parserOptions },
     runId: input.runId,
   });
-  const { record, json } = toParseRecord(input.received, input.parse, input.parserOptions);
+  const { record, json } = toParseRecord(received, input.parse, input.parserOptions);
   if (stored.duplicate) {
     const existing = await getSnapshot(db, stored.id);
     return {
@@ -111,7 +119,7 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
       json,
     };
   }
-  const redacted = { ...record, error: record.error === null ? null : input.redact(record.error) };
-  await recordParse(db, stored.id, redacted);
-  return { snapshotId: stored.id, duplicate: false, outcome: record.outcome, error: redacted.error, observations: record.observations.length, json };
+  const error = record.error === null ? null : input.redactor.text(record.error);
+  await recordParse(db, stored.id, { ...record, error });
+  return { snapshotId: stored.id, duplicate: false, outcome: record.outcome, error, observations: record.observations.length, json };
 }

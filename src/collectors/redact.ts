@@ -7,6 +7,8 @@ export interface Redactor {
   text(s: string): string;
   /** A URL with secret-looking query parameters and any user-info removed, then every known secret replaced. */
   url(u: string): string;
+  /** True when a stored body would carry one of our secrets (checked on the bytes, no decoding). */
+  containsSecret(bytes: Buffer): boolean;
 }
 
 export function createRedactor(secrets: Iterable<string | undefined>): Redactor {
@@ -37,5 +39,6 @@ export function createRedactor(secrets: Iterable<string | undefined>): Redactor 
     }
     return text(parsed.toString());
   };
-  return { text, url };
+  const containsSecret = (bytes: Buffer): boolean => values.some((v) => bytes.includes(v) || bytes.includes(encodeURIComponent(v)));
+  return { text, url, containsSecret };
 }

@@ -80,7 +80,7 @@ export async function collectVenue(
             parserOptions: { default_quantity: config.default_quantity },
             parse: adapter.parse,
             runId: summary.runId,
-            redact: deps.redactor.text,
+            redactor: deps.redactor,
           });
           if (!ingested.duplicate) summary.snapshots += 1;
           summary.observations += ingested.observations;

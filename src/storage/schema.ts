@@ -22,6 +22,8 @@ export interface SnapshotsTable {
   sha256: string;
   byte_size: number;
   truncated: number;
+  /** 1 when one of our own API keys appeared in the body and was replaced before storage (sha256 is of the stored bytes). */
+  redacted: number;
   parser_version: string;
   /** JSON of the parser options in force (for example the venue's default quantity), so a replay parses alike. */
   parser_options: string;

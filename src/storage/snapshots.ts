@@ -14,6 +14,7 @@ export interface RawSnapshotInput {
   body: Buffer;
   sha256: string;
   truncated: boolean;
+  redacted: boolean;
   parserVersion: string;
   parserOptions: Record<string, unknown>;
   runId: number | null;
@@ -42,6 +43,7 @@ export async function insertRawSnapshot(db: Db, s: RawSnapshotInput): Promise<St
       sha256: s.sha256,
       byte_size: s.body.byteLength,
       truncated: s.truncated ? 1 : 0,
+      redacted: s.redacted ? 1 : 0,
       parser_version: s.parserVersion,
       parser_options: JSON.stringify(s.parserOptions),
       run_id: s.runId,

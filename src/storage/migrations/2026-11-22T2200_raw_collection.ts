@@ -31,6 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('sha256', 'text', (c) => c.notNull())
     .addColumn('byte_size', 'integer', (c) => c.notNull())
     .addColumn('truncated', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('redacted', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('parser_version', 'text', (c) => c.notNull())
     .addColumn('parser_options', 'text', (c) => c.notNull().defaultTo('{}'))
     .addColumn('parse_outcome', 'text', (c) => c.notNull().defaultTo('pending'))
@@ -82,7 +83,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     BEGIN SELECT RAISE(ABORT, 'snapshots are append-only: DELETE refused'); END`.execute(db);
   await sql`CREATE TRIGGER snapshots_body_immutable
     BEFORE UPDATE OF id, venue, fetched_at, source, request_method, request_url, request_body, http_status,
-      content_type, body, sha256, byte_size, truncated, parser_version, parser_options ON snapshots
+      content_type, body, sha256, byte_size, truncated, redacted, parser_version, parser_options ON snapshots
     BEGIN SELECT RAISE(ABORT, 'snapshots are append-only: the stored body and its metadata cannot be updated'); END`.execute(db);
   await sql`CREATE TRIGGER snapshots_outcome_once
     BEFORE UPDATE OF parse_outcome, parse_error, rows_total, rows_accepted, rows_rejected, rows_ignored, run_id ON snapshots
