@@ -1,0 +1,107 @@
+// The real `gpuidx` binary in a child process: import, collect --once, and a scheduled run stopped by SIGTERM.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/storage/index.js';
+import { FIXTURES } from './helpers.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'gpuidx.mjs');
+const akashBody = readFileSync(join(FIXTURES, 'venues/akash/gpu-prices.json'));
+
+// A loopback stand-in for Akash: the real binary talks real HTTP to it.
+let venue: Server;
+let base: string;
+beforeAll(async () => {
+  venue = createServer((req, res) => {
+    if (req.url === '/v1/gpu-prices') res.writeHead(200, { 'content-type': 'application/json' }).end(akashBody);
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((r) => venue.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(venue.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => venue.close(() => r())));
+
+function workdir(schedule = '*/10 * * * *') {
+  const dir = mkdtempSync(join(tmpdir(), 'gpuidx-cli-'));
+  const off = { enabled: false };
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ venues: { vast: off, runpod: off, lambda: off, tensordock: off, azure: off, akash: { base_url: base, schedule } } }),
+  );
+  return { dir, db: join(dir, 'g.db'), config: join(dir, 'config.json') };
+}
+
+// Node would pass an `undefined` value on as the string "undefined", so remove the variables instead.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GPUIDX_DB' && k !== 'GPUIDX_CONFIG'));
+
+/** Runs the binary without blocking this process, which serves the loopback venue. */
+function gpuidx(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('gpuidx CLI', () => {
+  it('imports a JSON Lines file and reports what it stored', async () => {
+    const w = workdir();
+    const r = await gpuidx(['--db', w.db, 'import', join(FIXTURES, 'generic/sample.jsonl')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      `${join(FIXTURES, 'generic/sample.jsonl')}: 2 line(s), 2 snapshot(s) stored, 0 already stored, 3 observation(s), 0 partial, 0 rejected\n`,
+    );
+  });
+
+  it('collect --once prints a summary per venue and exits 0 when none failed', async () => {
+    const w = workdir();
+    const r = await gpuidx(['--db', w.db, '--config', w.config, 'collect', '--once']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      'venue  outcome  snapshots  observations  attempts  error\n' + 'akash  ok       1          3             1\n',
+    );
+  });
+
+  it('exits 2 with the problems named when the configuration is invalid', async () => {
+    const w = workdir();
+    writeFileSync(w.config, JSON.stringify({ venues: { akash: { schedule: 'often' } } }));
+    const r = await gpuidx(['--db', w.db, '--config', w.config, 'collect', '--once']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `gpuidx: invalid configuration in ${w.config}:\n  - venues.akash.schedule: not a valid cron expression (five or six fields, for example "*/10 * * * *")\n`,
+    );
+  });
+
+  it('runs on schedule and exits cleanly on SIGTERM', async () => {
+    const w = workdir('* * * * * *');
+    const child = spawn(process.execPath, [BIN, '--db', w.db, '--config', w.config, 'run'], { env });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no collection within 15 s:\n${stderr}`)), 15_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('akash: ok')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('SIGTERM received: finishing current writes, then exiting');
+    expect(stderr).toMatch(/stopped cleanly\n$/);
+    const db = await openDatabase(w.db);
+    const runs = await db.selectFrom('collector_runs').select(['venue', 'outcome']).execute();
+    await db.destroy();
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    expect(runs.every((r) => r.venue === 'akash' && r.outcome === 'ok')).toBe(true);
+  });
+});
