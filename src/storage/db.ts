@@ -5,6 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
+import { cachingDatabase } from './statement-cache.js';
 
 export const DEFAULT_DB_PATH = './data/gpuidx.db';
 
@@ -25,7 +26,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) });
   if (options.migrate !== false) await migrateToLatest(db);
   return db;
 }

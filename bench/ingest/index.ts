@@ -1,0 +1,166 @@
+// bench/ingest: parse and store synthetic Vast-shaped snapshots through the real ingest path, beside a bare
+// better-sqlite3 prepared-insert loop of the same observation rows. Each phase runs in its own process so that
+// peak RSS is its own. Usage: npm run bench:ingest [-- --snapshots 200 --offers 1000 --shape compact|full --runs 3]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import SqliteDatabase from 'better-sqlite3';
+import { ingestBody, toParseRecord } from '../../src/collectors/ingest.js';
+import { createRedactor } from '../../src/collectors/redact.js';
+import { vast } from '../../src/collectors/venues/vast.js';
+import { openDatabase } from '../../src/storage/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    snapshots: { type: 'string', default: '200' },
+    offers: { type: 'string', default: '1000' },
+    phase: { type: 'string' },
+    /** `full`: every field of a recorded Vast offer (~2.7 KB each); `compact` (default): 20 of its fields (~350 B). */
+    shape: { type: 'string', default: 'compact' },
+    /** Phases alternate this many times; medians are reported, since a shared 2-core machine is noisy. */
+    runs: { type: 'string', default: '3' },
+  },
+});
+const SHAPE = args.shape === 'full' ? 'full' : 'compact';
+const SNAPSHOTS = Number(args.snapshots);
+const OFFERS = Number(args.offers);
+
+/** Deterministic PRNG (mulberry32) so every run ingests the same bytes. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const recorded = (JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/venues/vast/offers.json'), 'utf8')) as { offers: Record<string, unknown>[] }).offers[0]!;
+const COMPACT_FIELDS = ['id', 'ask_contract_id', 'host_id', 'machine_id', 'gpu_name', 'num_gpus', 'gpu_ram', 'dph_total', 'dph_base', 'dlperf', 'rentable', 'rented',
+  'geolocation', 'reliability2', 'verification', 'hosting_type', 'min_bid', 'cpu_cores', 'disk_space', 'cuda_max_good'];
+const template = SHAPE === 'full' ? recorded : Object.fromEntries(COMPACT_FIELDS.map((k) => [k, recorded[k]]));
+const GPUS: [string, number][] = [['H100 SXM', 2.2], ['H100 NVL', 2.1], ['A100 SXM4', 1.1], ['RTX 4090', 0.35], ['RTX 3090', 0.2], ['L40S', 0.8], ['RTX A6000', 0.45], ['H200', 3.2]];
+const PLACES = ['Montana, US', ', US', 'Japan, JP', 'Romania, RO', 'Norway', 'Taiwan, TW'];
+
+function snapshotBody(i: number): Buffer {
+  const r = rng(i + 1);
+  const offers = Array.from({ length: OFFERS }, (_, k) => {
+    const [gpu, level] = GPUS[Math.floor(r() * GPUS.length)]!;
+    const n = [1, 1, 2, 4, 8][Math.floor(r() * 5)]!;
+    return {
+      ...template,
+      id: 40_000_000 + k,
+      ask_contract_id: 40_000_000 + k,
+      host_id: 100_000 + Math.floor(k / 4),
+      machine_id: 200_000 + k,
+      gpu_name: gpu,
+      num_gpus: n,
+      dph_total: n * level * (0.7 + r() * 0.6),
+      dlperf: n * (100 + r() * 300),
+      geolocation: PLACES[k % PLACES.length],
+      rented: r() < 0.3,
+    };
+  });
+  return Buffer.from(JSON.stringify({ offers }));
+}
+
+const T0 = Date.UTC(2026, 10, 20);
+const bodies = () => Array.from({ length: SNAPSHOTS }, (_, i) => snapshotBody(i));
+
+async function phaseIngest(dir: string): Promise<number> {
+  const all = bodies();
+  const db = await openDatabase(join(dir, 'ingest.db'));
+  const redactor = createRedactor([]);
+  const start = performance.now();
+  let observations = 0;
+  for (let i = 0; i < all.length; i++) {
+    const r = await ingestBody(db, {
+      venue: 'vast',
+      fetchedAt: T0 + i * 600_000,
+      source: 'http',
+      requestMethod: 'POST',
+      requestUrl: 'https://console.vast.ai/api/v0/bundles/',
+      requestBody: null,
+      received: { status: 200, contentType: 'application/json', body: all[i]!, truncated: false },
+      parserVersion: vast.parserVersion,
+      parserOptions: { default_quantity: 1 },
+      parse: vast.parse,
+      runId: null,
+      redactor,
+    });
+    observations += r.observations;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await db.destroy();
+  if (observations !== SNAPSHOTS * OFFERS) throw new Error(`expected ${SNAPSHOTS * OFFERS} observations, stored ${observations}`);
+  return seconds;
+}
+
+async function phaseBare(dir: string): Promise<number> {
+  // The same observation rows, prepared outside the timed loop, inserted with one prepared statement.
+  const all = bodies();
+  const rows = all.map((b) => toParseRecord({ status: 200, contentType: null, body: b, truncated: false }, vast.parse, { default_quantity: 1 }).record.observations);
+  const schemaDb = await openDatabase(join(dir, 'bare.db'));
+  await schemaDb.destroy();
+  const db = new SqliteDatabase(join(dir, 'bare.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const snap = db.prepare(
+    `INSERT INTO snapshots (venue, fetched_at, source, request_method, request_url, body, sha256, byte_size, parser_version, parse_outcome)
+     VALUES ('vast', ?, 'http', 'POST', 'x', ?, ?, ?, 'vast/1', 'ok')`,
+  );
+  const obs = db.prepare(
+    `INSERT INTO observations (snapshot_id, seq, listing_id, host_id, gpu_raw, gpu_count, price_usd_per_hour, contract, available,
+       perf_system, perf_score_per_gpu, region, quantity_reported) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+  );
+  const insertSnapshot = db.transaction((i: number) => {
+    const id = Number(snap.run(T0 + i * 600_000, all[i]!, String(i), all[i]!.byteLength).lastInsertRowid);
+    for (const o of rows[i]!) {
+      obs.run(id, o.seq, o.listing_id, o.host_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available, o.perf_system, o.perf_score_per_gpu, o.region, o.quantity_reported);
+    }
+  });
+  const start = performance.now();
+  for (let i = 0; i < all.length; i++) insertSnapshot(i);
+  const seconds = (performance.now() - start) / 1000;
+  db.close();
+  return seconds;
+}
+
+if (args.phase) {
+  const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-'));
+  try {
+    const seconds = args.phase === 'ingest' ? await phaseIngest(dir) : await phaseBare(dir);
+    process.stdout.write(`${JSON.stringify({ seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+} else {
+  const run = (phase: string) => {
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--phase', phase, '--snapshots', String(SNAPSHOTS), '--offers', String(OFFERS), '--shape', SHAPE], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${phase} phase failed:\n${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; peakRssMb: number };
+  };
+  const n = SNAPSHOTS * OFFERS;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const bares: { seconds: number; peakRssMb: number }[] = [];
+  const ingests: { seconds: number; peakRssMb: number }[] = [];
+  for (let i = 0; i < Number(args.runs); i++) {
+    bares.push(run('bare'));
+    ingests.push(run('ingest'));
+  }
+  const summarize = (ms: { seconds: number; peakRssMb: number }[]) => ({ seconds: median(ms.map((m) => m.seconds)), peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)) });
+  const bare = summarize(bares);
+  const ingest = summarize(ingests);
+  const rate = (s: number) => Math.round(n / s);
+  const fmt = (label: string, m: { seconds: number; peakRssMb: number }) =>
+    `${label.padEnd(38)} ${m.seconds.toFixed(2).padStart(7)} s  ${String(rate(m.seconds)).padStart(9)} obs/s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB`;
+  console.log(`bench/ingest (median of ${args.runs} alternating runs, peak RSS = max): ${SNAPSHOTS} Vast-shaped snapshots x ${OFFERS} offers = ${n} observations (${SHAPE} offers, ${snapshotBody(0).byteLength} bytes per snapshot)`);
+  console.log(fmt('baseline: bare prepared-insert loop', bare));
+  console.log(fmt('gpuidx ingest (store raw, parse, store)', ingest));
+  const ratio = bare.seconds / ingest.seconds;
+  console.log(`ingest rate / bare rate = ${(ratio * 100).toFixed(0)}%  (target >= 50%)   ingest rate ${rate(ingest.seconds)} obs/s (target >= 100000)`);
+}
