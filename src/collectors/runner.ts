@@ -57,7 +57,10 @@ export async function collectVenue(
   const errors: string[] = [];
   let partial = false;
   try {
-    summary.runId = await startRun(deps.db, venue, deps.clock());
+    // Every page and request of one run is one sample of the venue: its snapshots share the run's start
+    // instant as fetched_at, so that the methodology's time weights (step 5) see one instant per run.
+    const sampledAt = deps.clock();
+    summary.runId = await startRun(deps.db, venue, sampledAt);
     const queue: HttpRequestSpec[] = adapter.buildRequests(config, key);
     let pages = 0;
     while (queue.length > 0 && !deps.shutdown?.aborted) {
@@ -70,7 +73,7 @@ export async function collectVenue(
         if (result.kind === 'response') {
           const ingested = await ingestBody(deps.db, {
             venue,
-            fetchedAt: deps.clock(),
+            fetchedAt: sampledAt,
             source: 'http',
             requestMethod: spec.method,
             requestUrl: url,

@@ -1,10 +1,12 @@
 // Runs the Kysely migrations in order; called on every start and by `gpuidx migrate`.
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as rawCollection from './migrations/2026-11-22T2200_raw_collection.js';
+import * as fixings from './migrations/2026-11-22T2300_fixings.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 const migrations: Record<string, Migration> = {
   '2026-11-22T2200_raw_collection': rawCollection,
+  '2026-11-22T2300_fixings': fixings,
 };
 
 export class MigrationError extends Error {

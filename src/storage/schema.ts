@@ -76,7 +76,41 @@ export interface CollectorRunsTable {
   observations: number;
 }
 
+export interface FixingsTable {
+  id: Generated<number>;
+  series: string;
+  date: string;
+  revision: number;
+  status: string;
+  value: number | null;
+  carried_from: string | null;
+  methodology_version: string;
+  parameter_hash: string;
+  input_digest: string;
+  software_version: string;
+  computed_at: number;
+  restatement_reason: string | null;
+  previous_input_digest: string | null;
+  record: string;
+  evidence: string;
+}
+
+export interface FixingInputsTable {
+  fixing_id: number;
+  observation_id: number;
+  snapshot_id: number;
+  class: string | null;
+  reason: string | null;
+  p: number | null;
+  f: number | null;
+  q: number | null;
+  w: number | null;
+  w_capped: number | null;
+}
+
 export interface Database {
+  fixings: FixingsTable;
+  fixing_inputs: FixingInputsTable;
   snapshots: SnapshotsTable;
   observations: ObservationsTable;
   snapshot_issues: SnapshotIssuesTable;
@@ -88,3 +122,4 @@ export type NewSnapshot = Insertable<SnapshotsTable>;
 export type Observation = Selectable<ObservationsTable>;
 export type NewObservation = Insertable<ObservationsTable>;
 export type CollectorRun = Selectable<CollectorRunsTable>;
+export type Fixing = Selectable<FixingsTable>;

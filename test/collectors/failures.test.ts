@@ -28,8 +28,8 @@ function sequence(...responses: (() => Response | Promise<Response>)[]) {
 describe('retries', () => {
   it('retries a 503 with exponential backoff and full jitter, storing the error body too', async () => {
     sequence(
-      () => new HttpResponse('upstream unavailable', { status: 503 }),
-      () => new HttpResponse('upstream unavailable', { status: 503 }),
+      () => new HttpResponse('upstream unavailable (a)', { status: 503 }),
+      () => new HttpResponse('upstream unavailable (b)', { status: 503 }),
       good,
     );
     const deps = testDeps(t.db);
@@ -39,10 +39,12 @@ describe('retries', () => {
     expect(deps.sleeps).toEqual([500, 1000]);
     const snaps = await snapshotsOf(t.db);
     expect(snaps.map((s) => [s.http_status, s.parse_outcome, s.parse_error])).toEqual([
-      [503, 'rejected', 'http_error: HTTP 503: upstream unavailable'],
-      [503, 'rejected', 'http_error: HTTP 503: upstream unavailable'],
+      [503, 'rejected', 'http_error: HTTP 503: upstream unavailable (a)'],
+      [503, 'rejected', 'http_error: HTTP 503: upstream unavailable (b)'],
       [200, 'ok', null],
     ]);
+    // One run is one sample of the venue: its snapshots share the run's start instant.
+    expect(new Set(snaps.map((s) => s.fetched_at)).size).toBe(1);
   });
 
   it('honours Retry-After on a 429', async () => {
@@ -147,12 +149,9 @@ describe('isolation', () => {
       ['akash', 'ok', 3],
       ['azure', 'failed', 0],
     ]);
-    // Vast's three 502 pages are stored as evidence of the outage.
+    // Vast's 502 page is stored as evidence of the outage; the three identical pages of one run are one snapshot.
     const vastSnaps = (await snapshotsOf(t.db)).filter((s) => s.venue === 'vast');
-    expect(vastSnaps.map((s) => [s.http_status, s.parse_outcome])).toEqual([
-      [502, 'rejected'],
-      [502, 'rejected'],
-      [502, 'rejected'],
-    ]);
+    expect(vastSnaps.map((s) => [s.http_status, s.parse_outcome])).toEqual([[502, 'rejected']]);
+    expect(summaries[0]!.attempts).toBe(3);
   });
 });

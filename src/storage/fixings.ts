@@ -1,0 +1,121 @@
+// Repository for the methodology's inputs (observations of parsed snapshots in a window) and its published fixings.
+import { CompiledQuery } from 'kysely';
+import type { Db } from './db.js';
+import type { Fixing, FixingInputsTable } from './schema.js';
+
+export interface ObservationRow {
+  observation_id: number;
+  snapshot_id: number;
+  sha256: string;
+  seq: number;
+  venue: string;
+  fetched_at: number;
+  listing_id: string;
+  gpu_raw: string;
+  gpu_count: number;
+  price_usd_per_hour: number;
+  contract: 'on_demand' | 'interruptible' | 'reserved';
+  available: number;
+  perf_system: string | null;
+  perf_score_per_gpu: number | null;
+}
+
+/** Observations of every parsed (ok or partial) snapshot fetched in [from, to). */
+export async function observationsInWindow(db: Db, from: number, to: number): Promise<ObservationRow[]> {
+  return db
+    .selectFrom('observations as o')
+    .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
+    .select([
+      'o.id as observation_id',
+      'o.snapshot_id',
+      's.sha256',
+      'o.seq',
+      's.venue',
+      's.fetched_at',
+      'o.listing_id',
+      'o.gpu_raw',
+      'o.gpu_count',
+      'o.price_usd_per_hour',
+      'o.contract',
+      'o.available',
+      'o.perf_system',
+      'o.perf_score_per_gpu',
+    ])
+    .where('s.fetched_at', '>=', from)
+    .where('s.fetched_at', '<', to)
+    .where('s.parse_outcome', 'in', ['ok', 'partial'])
+    .execute();
+}
+
+/** Venue and instant of every parsed snapshot in [from, to), including those that held no listing. */
+export async function snapshotTimesInWindow(db: Db, from: number, to: number): Promise<{ venue: string; fetched_at: number }[]> {
+  return db
+    .selectFrom('snapshots')
+    .select(['venue', 'fetched_at'])
+    .distinct()
+    .where('fetched_at', '>=', from)
+    .where('fetched_at', '<', to)
+    .where('parse_outcome', 'in', ['ok', 'partial'])
+    .execute();
+}
+
+/** The latest revision of each series on a date. */
+export async function latestFixings(db: Db, date: string): Promise<Fixing[]> {
+  const rows = await db.selectFrom('fixings').selectAll().where('date', '=', date).orderBy('series').orderBy('revision', 'desc').execute();
+  const seen = new Set<string>();
+  return rows.filter((r) => (seen.has(r.series) ? false : (seen.add(r.series), true)));
+}
+
+/** The latest earlier published value of each series: the latest revision of the latest date before `date` that has a value. */
+export async function previousValues(db: Db, date: string): Promise<Map<string, { date: string; value: number; carriedFrom: string | null }>> {
+  const rows = await db
+    .selectFrom('fixings')
+    .select(['series', 'date', 'revision', 'value', 'carried_from'])
+    .where('date', '<', date)
+    .orderBy('series')
+    .orderBy('date', 'desc')
+    .orderBy('revision', 'desc')
+    .execute();
+  const out = new Map<string, { date: string; value: number; carriedFrom: string | null }>();
+  const decided = new Set<string>();
+  for (const r of rows) {
+    const key = `${r.series}\u0000${r.date}`;
+    if (out.has(r.series) || decided.has(key)) continue;
+    decided.add(key); // only the latest revision of a date counts
+    if (r.value !== null) out.set(r.series, { date: r.date, value: r.value, carriedFrom: r.carried_from });
+  }
+  return out;
+}
+
+export type NewFixing = Omit<Fixing, 'id'>;
+export type FixingInputRow = Omit<FixingInputsTable, 'fixing_id'>;
+
+const INPUT_COLUMNS = ['fixing_id', 'observation_id', 'snapshot_id', 'class', 'reason', 'p', 'f', 'q', 'w', 'w_capped'] as const;
+const INPUT_CHUNK = 1000;
+const compiled = new WeakMap<Db, Map<number, string>>();
+
+function inputInsertSql(db: Db, rows: number): string {
+  let byCount = compiled.get(db);
+  if (!byCount) compiled.set(db, (byCount = new Map()));
+  let sqlText = byCount.get(rows);
+  if (sqlText === undefined) {
+    const placeholder = Object.fromEntries(INPUT_COLUMNS.map((c) => [c, null])) as unknown as FixingInputsTable;
+    sqlText = db.insertInto('fixing_inputs').values(Array.from({ length: rows }, () => placeholder)).compile().sql;
+    byCount.set(rows, sqlText);
+  }
+  return sqlText;
+}
+
+/** Stores one fixing revision and its audit rows atomically. */
+export async function insertFixing(db: Db, fixing: NewFixing, inputs: readonly FixingInputRow[]): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const { id } = await trx.insertInto('fixings').values(fixing).returning('id').executeTakeFirstOrThrow();
+    for (let i = 0; i < inputs.length; i += INPUT_CHUNK) {
+      const chunk = inputs.slice(i, i + INPUT_CHUNK);
+      const params: unknown[] = [];
+      for (const r of chunk) params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
+      await trx.executeQuery(CompiledQuery.raw(inputInsertSql(db, chunk.length), params));
+    }
+    return id;
+  });
+}
