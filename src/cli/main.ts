@@ -1,5 +1,10 @@
-// The `gpuidx` command line: migrate, collect, run, import, venues.
+// The `gpuidx` command line: migrate, collect, run, import, venues, fix, methodology.
 import { Command, CommanderError, Option } from 'commander';
+import { z } from 'zod';
+import { fixDate, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
+import { schedulePublication } from '../fixer/schedule.js';
+import { seriesCatalog } from '../methodology/series.js';
+import { loadMethodology, parameterHash, UnknownMethodologyError } from '../methodology/params.js';
 import type { VenueAdapter, VenueBaseConfig } from '../collectors/adapter.js';
 import { importFile } from '../collectors/import.js';
 import { collectVenues, type RunSummary } from '../collectors/runner.js';
@@ -12,6 +17,22 @@ import { collectorDeps, createContext, openContextDb, type Context, type GlobalO
 function selectVenues(config: Config, names: VenueName[] | undefined): { adapter: VenueAdapter<VenueBaseConfig>; config: VenueBaseConfig }[] {
   const chosen = names && names.length > 0 ? names : VENUE_NAMES.filter((n) => config.venues[n].enabled);
   return chosen.map((n) => ({ adapter: getVenue(n), config: config.venues[n] }));
+}
+
+class UsageError extends Error {}
+
+const dateArg = z.iso.date();
+
+function printFixOutcomes(outcomes: FixOutcome[]): void {
+  for (const o of outcomes) {
+    const line =
+      o.action === 'published'
+        ? `${o.series.padEnd(26)} revision ${o.revision}  ${o.status.padEnd(15)} ${o.value ?? '-'}`
+        : o.action === 'unchanged'
+          ? `${o.series.padEnd(26)} revision ${o.revision}  unchanged (same inputs)`
+          : `${o.series.padEnd(26)} revision ${o.revision}  NOT PUBLISHED: ${o.detail}`;
+    process.stdout.write(`${line}\n`);
+  }
 }
 
 function printSummaries(summaries: RunSummary[]): void {
@@ -35,14 +56,15 @@ function untilSignal(controller: AbortController, ctx: Context): Promise<string>
   });
 }
 
-async function runScheduler(ctx: Context, names: VenueName[] | undefined): Promise<number> {
+async function runScheduler(ctx: Context, names: VenueName[] | undefined, publish: boolean): Promise<number> {
   const db = await openContextDb(ctx);
   const controller = new AbortController();
   const deps = collectorDeps(ctx, db, controller.signal);
   const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
-  ctx.log.info(`collectors running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops them cleanly`);
+  const publisher = publish ? schedulePublication({ db, clock: Date.now, log: ctx.log }, ctx.config.fixing.publish_schedule) : null;
+  ctx.log.info(`running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops cleanly`);
   await untilSignal(controller, ctx);
-  await schedule.stop();
+  await Promise.all([schedule.stop(), publisher?.stop()]);
   await db.destroy();
   ctx.log.info('stopped cleanly');
   return 0;
@@ -79,7 +101,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (opts: { venue?: VenueName[]; once?: boolean }) => {
       const c = ctx();
       if (!opts.once) {
-        setExitCode(await runScheduler(c, opts.venue));
+        setExitCode(await runScheduler(c, opts.venue, false));
         return;
       }
       const db = await openContextDb(c);
@@ -92,8 +114,53 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('run')
-    .description('run the collectors on their schedules until SIGTERM')
-    .action(async () => setExitCode(await runScheduler(ctx(), undefined)));
+    .description('run the collectors on their schedules and publish each day\'s fixings after it ends, until SIGTERM')
+    .action(async () => setExitCode(await runScheduler(ctx(), undefined, true)));
+
+  program
+    .command('fix')
+    .description('compute and publish the fixings of a UTC date')
+    .requiredOption('--date <YYYY-MM-DD>', 'UTC date to fix')
+    .option('--series <code...>', 'only these series (default: all)')
+    .option('--restate', 'publish a new revision where the inputs differ from the published one')
+    .option('--reason <text>', 'why the restatement is made (required with --restate)')
+    .action(async (opts: { date: string; series?: string[]; restate?: boolean; reason?: string }) => {
+      const date = dateArg.safeParse(opts.date);
+      if (!date.success) throw new UsageError(`--date must be a UTC date YYYY-MM-DD, got "${opts.date}"`);
+      if (opts.restate && !opts.reason?.trim()) throw new UsageError('--restate needs --reason "why the fixing is corrected"');
+      if (!opts.restate && opts.reason) throw new UsageError('--reason is only used with --restate');
+      const c = ctx();
+      const db = await openContextDb(c);
+      try {
+        const outcomes = await fixDate(
+          { db, clock: Date.now, log: c.log },
+          { date: date.data, ...(opts.series ? { series: opts.series } : {}), ...(opts.restate ? { restate: { reason: opts.reason!.trim() } } : {}) },
+        );
+        printFixOutcomes(outcomes);
+        setExitCode(outcomes.some((o) => o.action === 'needs_restatement') ? 1 : 0);
+      } finally {
+        await db.destroy();
+      }
+    });
+
+  program
+    .command('methodology')
+    .description('print the methodology version and its parameters')
+    .option('--json', 'machine-readable: the full parameter and taxonomy document with its hash')
+    .option('--version <x.y.z>', 'a specific methodology version (default: the latest)')
+    .action((opts: { json?: boolean; version?: string }) => {
+      const m = loadMethodology(opts.version);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ ...m, parameter_hash: parameterHash(m) }, null, 2)}\n`);
+        return;
+      }
+      const p = m.parameters;
+      process.stdout.write(
+        `GPUIDX methodology ${m.version} (effective ${m.effective_from}), parameter hash ${parameterHash(m)}\n` +
+          Object.entries(p).map(([k, v]) => `  ${k.padEnd(22)} ${JSON.stringify(v)}`).join('\n') +
+          `\n  ${m.classes.length} GPU classes; series: ${seriesCatalog(m).length}. Full text: methodology/METHODOLOGY.md\n`,
+      );
+    });
 
   program
     .command('import')
@@ -137,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof MigrationError) {
+    if (err instanceof ConfigError || err instanceof MigrationError || err instanceof UsageError || err instanceof UnknownSeriesError || err instanceof UnknownMethodologyError) {
       process.stderr.write(`gpuidx: ${err.message}\n`);
       return 2;
     }

@@ -3,10 +3,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { httpPolicySchema } from '../collectors/http.js';
 import { VENUES, VENUE_NAMES } from '../collectors/venues/index.js';
+import { cronSchema } from '../collectors/adapter.js';
 
 export const configSchema = z
   .object({
     http: httpPolicySchema.prefault({}),
+    fixing: z
+      .object({
+        /** When `gpuidx run` publishes the previous UTC day's fixings (cron, UTC). */
+        publish_schedule: cronSchema.default('30 0 * * *'),
+      })
+      .strict()
+      .prefault({}),
     venues: z
       .object({
         vast: VENUES.vast.configSchema.prefault({}),
