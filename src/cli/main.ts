@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { fixDate, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
 import { schedulePublication } from '../fixer/schedule.js';
 import { seriesCatalog } from '../methodology/series.js';
+import { methodologyTables } from '../methodology/document.js';
 import { loadMethodology, parameterHash, UnknownMethodologyError } from '../methodology/params.js';
 import type { VenueAdapter, VenueBaseConfig } from '../collectors/adapter.js';
 import { importFile } from '../collectors/import.js';
@@ -148,8 +149,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('print the methodology version and its parameters')
     .option('--json', 'machine-readable: the full parameter and taxonomy document with its hash')
     .option('--version <x.y.z>', 'a specific methodology version (default: the latest)')
-    .action((opts: { json?: boolean; version?: string }) => {
+    .option('--markdown', 'the generated parameter and class tables of METHODOLOGY.md')
+    .action((opts: { json?: boolean; version?: string; markdown?: boolean }) => {
       const m = loadMethodology(opts.version);
+      if (opts.markdown) {
+        process.stdout.write(`${methodologyTables(m)}\n`);
+        return;
+      }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ ...m, parameter_hash: parameterHash(m) }, null, 2)}\n`);
         return;
