@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import { canonicalRecord, computeFixings, dayStart, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
+import { canonicalRecord, fixingsOf, dayStart, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
 import { loadMethodologies, loadMethodology, type Methodology } from '../methodology/params.js';
 import {
   insertFixing,
@@ -49,35 +49,59 @@ export function methodologyFor(date: string): Methodology {
   return effective[effective.length - 1] ?? all[0]!;
 }
 
-export function toInput(r: ObservationRow): ObservationInput {
+/**
+ * Row → methodology input. `intern` shares one string for the values that repeat across rows (venue, snapshot hash,
+ * GPU name, contract, benchmark system): a million observations otherwise hold a million copies of each.
+ */
+export function toInput(r: ObservationRow, intern: <T extends string | null>(s: T) => T = (s) => s): ObservationInput {
   return {
     observationId: r.observation_id,
     snapshotId: r.snapshot_id,
-    snapshotSha256: r.sha256,
+    snapshotSha256: intern(r.sha256),
     seq: r.seq,
-    venue: r.venue,
+    venue: intern(r.venue),
     fetchedAt: r.fetched_at,
     listingId: r.listing_id,
-    gpuRaw: r.gpu_raw,
+    gpuRaw: intern(r.gpu_raw),
     gpuCount: r.gpu_count,
     priceUsdPerHour: r.price_usd_per_hour,
-    contract: r.contract,
+    contract: intern(r.contract),
     available: r.available === 1,
-    perfSystem: r.perf_system,
+    perfSystem: intern(r.perf_system),
     perfScorePerGpu: r.perf_score_per_gpu,
   };
 }
 
-/** Reads the inputs of a date from storage and computes its fixings, storing nothing. */
-export async function computeDate(db: Db, date: string, methodology: Methodology, series?: readonly string[]): Promise<FixingResult[]> {
+function interner(): <T extends string | null>(s: T) => T {
+  const pool = new Map<string, string>();
+  return <T extends string | null>(s: T): T => {
+    if (s === null) return s;
+    const hit = pool.get(s);
+    if (hit !== undefined) return hit as T;
+    pool.set(s, s);
+    return s;
+  };
+}
+
+/** Every observation of a window as methodology inputs. */
+export async function readInputs(db: Db, from: number, to: number): Promise<ObservationInput[]> {
+  const intern = interner();
+  const inputs: ObservationInput[] = [];
+  for await (const rows of observationsInWindow(db, from, to)) for (const row of rows) inputs.push(toInput(row, intern));
+  return inputs;
+}
+
+/** Reads the inputs of a date from storage; the returned generator computes its fixings one series at a time, storing nothing. */
+export async function computeDate(db: Db, date: string, methodology: Methodology, series?: readonly string[]): Promise<Generator<FixingResult>> {
   const start = dayStart(date);
   const from = start - (methodology.parameters.extended_window_days - 1) * 86_400_000;
   const to = start + 86_400_000;
-  const [rows, snaps, previous] = await Promise.all([observationsInWindow(db, from, to), snapshotTimesInWindow(db, from, to), previousValues(db, date)]);
-  return computeFixings({
+  const observations = await readInputs(db, from, to);
+  const [snaps, previous] = await Promise.all([snapshotTimesInWindow(db, from, to), previousValues(db, date)]);
+  return fixingsOf({
     methodology,
     date,
-    observations: rows.map(toInput),
+    observations,
     snapshots: snaps.map((s) => ({ venue: s.venue, fetchedAt: s.fetched_at })),
     // A carried value names the date it was first published on.
     previous: new Map([...previous].map(([k, v]) => [k, { date: v.carriedFrom ?? v.date, value: v.value }])),

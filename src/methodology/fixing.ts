@@ -198,12 +198,19 @@ function prepareWindow(m: Methodology, from: number, to: number, obs: readonly O
       seconds.set(`${venue}\u0000${t}`, Math.min((next - t) / 1000, cap));
     });
   }
-  const seen = new Set<string>();
-  const prepared = inWindow.map((input) => {
-    const key = `${input.venue}\u0000${input.snapshotSha256}\u0000${input.fetchedAt}\u0000${input.listingId}`;
-    const duplicate = seen.has(key);
-    seen.add(key);
-    return { input, classCode: classify(input.venue, input.gpuRaw), duplicate, seconds: seconds.get(`${input.venue}\u0000${input.fetchedAt}`)! };
+  // Inputs are sorted by snapshot, so a duplicate listing id is looked for among its own snapshot's listings only.
+  let seen = new Set<string>();
+  let current: ObservationInput | null = null;
+  let currentSeconds = 0;
+  const prepared = inWindow.map((input): Prepared => {
+    if (current === null || current.venue !== input.venue || current.fetchedAt !== input.fetchedAt || current.snapshotSha256 !== input.snapshotSha256) {
+      if (current === null || current.venue !== input.venue || current.fetchedAt !== input.fetchedAt) currentSeconds = seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!;
+      current = input;
+      seen = new Set();
+    }
+    const duplicate = seen.has(input.listingId);
+    seen.add(input.listingId);
+    return { input, classCode: classify(input.venue, input.gpuRaw), duplicate, seconds: currentSeconds };
   });
   return { from, to, prepared };
 }
@@ -337,16 +344,36 @@ function countExcluded(rows: readonly AuditRow[]): Record<string, number> {
 
 const numOrNull = (x: number | null) => (x === null || !Number.isFinite(x) ? null : x);
 
-/** sha256 over the canonical, sorted list of every input with its outcome and weights. */
+/**
+ * sha256 over the canonical, sorted list of every input with its outcome and weights. Each entry is a flat array of
+ * strings, finite numbers, booleans and nulls, whose canonical JSON is exactly JSON.stringify's, so the list is
+ * hashed entry by entry instead of being built as one string (a day can hold millions of entries).
+ */
 export function inputDigest(rows: readonly AuditRow[]): string {
-  const list = [...rows]
-    .sort((a, b) => compareInputs(a.input, b.input))
-    .map((r) => {
-      const o = r.input;
-      return [o.venue, o.fetchedAt, o.snapshotSha256, o.seq, o.listingId, o.gpuRaw, numOrNull(o.gpuCount), numOrNull(o.priceUsdPerHour), o.contract, o.available,
-        o.perfSystem, numOrNull(o.perfScorePerGpu), r.classCode, r.reason ?? 'included', numOrNull(r.p), numOrNull(r.f), numOrNull(r.q), numOrNull(r.w), numOrNull(r.wCapped)];
-    });
-  return createHash('sha256').update(canonicalJson(list)).digest('hex');
+  let inOrder = true;
+  for (let i = 1; i < rows.length && inOrder; i++) inOrder = compareInputs(rows[i - 1]!.input, rows[i]!.input) <= 0;
+  const sorted = inOrder ? rows : [...rows].sort((a, b) => compareInputs(a.input, b.input));
+  const hash = createHash('sha256');
+  const BATCH = 4096;
+  hash.update('[');
+  for (let i = 0; i < sorted.length; i += BATCH) {
+    const parts: string[] = [];
+    for (let j = i; j < Math.min(i + BATCH, sorted.length); j++) {
+      const r = sorted[j]!;
+      const outcome = JSON.stringify([r.classCode, r.reason ?? 'included', numOrNull(r.p), numOrNull(r.f), numOrNull(r.q), numOrNull(r.w), numOrNull(r.wCapped)]);
+      parts.push(`${inputPrefix(r.input)},${outcome.slice(1)}`);
+    }
+    hash.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
+  }
+  hash.update(']');
+  return hash.digest('hex');
+}
+
+/** The observation's part of a digest entry, without its closing bracket. */
+function inputPrefix(o: ObservationInput): string {
+  const json = JSON.stringify([o.venue, o.fetchedAt, o.snapshotSha256, o.seq, o.listingId, o.gpuRaw, numOrNull(o.gpuCount), numOrNull(o.priceUsdPerHour), o.contract, o.available,
+    o.perfSystem, numOrNull(o.perfScorePerGpu)]);
+  return json.slice(0, -1);
 }
 
 interface Attempt {
@@ -423,6 +450,14 @@ function computeAttempt(m: Methodology, win: Window, perClass: Map<string, Evalu
 
 /** Computes the fixings of one date. Pure: the same request always gives the same results, whatever its input order. */
 export function computeFixings(req: FixingRequest): FixingResult[] {
+  return [...fixingsOf(req)];
+}
+
+/**
+ * The same results one series at a time, in catalog order, so that a caller storing them can let each series'
+ * audit rows go before the next is computed (a day of a million observations holds millions of audit rows).
+ */
+export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const m = req.methodology;
   const start = dayStart(req.date);
   const dayEnd = start + DAY_MS;
@@ -434,7 +469,6 @@ export function computeFixings(req: FixingRequest): FixingResult[] {
 
   const wanted = req.series ? new Set(req.series) : null;
   const catalog = seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code));
-  const results: FixingResult[] = [];
   const classByCode = new Map(m.classes.map((c) => [c.code, c]));
   const onDemandDay = new Map<string, Evaluation>();
   const onDemandExt = new Map<string, Evaluation>();
@@ -450,16 +484,16 @@ export function computeFixings(req: FixingRequest): FixingResult[] {
     if (contract === 'on_demand') onDemandExt.set(c.code, e);
     return e;
   };
-  // Evaluations are re-run for each published result so that audit rows are never shared between series.
-  const fresh = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows.map((r) => ({ ...r })), survivors: [], outlier: e.outlier });
-  const withSurvivors = (a: Attempt): Attempt => ({ ...a, survivors: a.rows.filter((r) => r.reason === null) });
+  // A class evaluation belongs to its one class series; GPUIDX-COMPUTE reads the on-demand ones afterwards and
+  // builds its own rows (computeAttempt copies), so no audit row is ever shared between two series.
+  const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, outlier: e.outlier });
 
   for (const spec of catalog) {
     const previous = req.previous.get(spec.code);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
-      const day = withSurvivors(fresh(evalDay(cls, spec.contract), dayWin));
-      results.push(decide(m, spec, req.date, day, () => withSurvivors(fresh(evalExt(cls, spec.contract), ext())), previous));
+      const day = attempt(evalDay(cls, spec.contract), dayWin);
+      yield decide(m, spec, req.date, day, () => attempt(evalExt(cls, spec.contract), ext()), previous);
     } else {
       for (const c of m.classes) evalDay(c, 'on_demand');
       const day = computeAttempt(m, dayWin, onDemandDay);
@@ -467,10 +501,9 @@ export function computeFixings(req: FixingRequest): FixingResult[] {
         for (const c of m.classes) evalExt(c, 'on_demand');
         return computeAttempt(m, ext(), onDemandExt);
       };
-      results.push(decide(m, spec, req.date, day, extended, previous));
+      yield decide(m, spec, req.date, day, extended, previous);
     }
   }
-  return results;
 }
 
 /** The canonical bytes of a fixing record: what digests and signatures cover. */

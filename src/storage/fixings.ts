@@ -20,31 +20,46 @@ export interface ObservationRow {
   perf_score_per_gpu: number | null;
 }
 
-/** Observations of every parsed (ok or partial) snapshot fetched in [from, to). */
-export async function observationsInWindow(db: Db, from: number, to: number): Promise<ObservationRow[]> {
-  return db
-    .selectFrom('observations as o')
-    .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
-    .select([
-      'o.id as observation_id',
-      'o.snapshot_id',
-      's.sha256',
-      'o.seq',
-      's.venue',
-      's.fetched_at',
-      'o.listing_id',
-      'o.gpu_raw',
-      'o.gpu_count',
-      'o.price_usd_per_hour',
-      'o.contract',
-      'o.available',
-      'o.perf_system',
-      'o.perf_score_per_gpu',
-    ])
-    .where('s.fetched_at', '>=', from)
-    .where('s.fetched_at', '<', to)
-    .where('s.parse_outcome', 'in', ['ok', 'partial'])
+const OBSERVATION_COLUMNS = [
+  'o.id as observation_id',
+  'o.snapshot_id',
+  's.sha256',
+  'o.seq',
+  's.venue',
+  's.fetched_at',
+  'o.listing_id',
+  'o.gpu_raw',
+  'o.gpu_count',
+  'o.price_usd_per_hour',
+  'o.contract',
+  'o.available',
+  'o.perf_system',
+  'o.perf_score_per_gpu',
+] as const;
+
+/**
+ * Observations of every parsed (ok or partial) snapshot fetched in [from, to), a batch of snapshots at a time: a
+ * day can hold millions of rows, and the caller keeps only what it needs of each. (Kysely's SQLite stream yields
+ * row by row through an async generator, which costs more than the read itself at this size.)
+ */
+export async function* observationsInWindow(db: Db, from: number, to: number, snapshotsPerBatch = 16): AsyncGenerator<ObservationRow[]> {
+  const snapshots = await db
+    .selectFrom('snapshots')
+    .select('id')
+    .where('fetched_at', '>=', from)
+    .where('fetched_at', '<', to)
+    .where('parse_outcome', 'in', ['ok', 'partial'])
+    .orderBy('id')
     .execute();
+  for (let i = 0; i < snapshots.length; i += snapshotsPerBatch) {
+    const batch = snapshots.slice(i, i + snapshotsPerBatch);
+    yield await db
+      .selectFrom('observations as o')
+      .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
+      .select(OBSERVATION_COLUMNS)
+      .where('o.snapshot_id', 'in', batch.map((s) => s.id))
+      .execute();
+  }
 }
 
 /** Venue and instant of every parsed snapshot in [from, to), including those that held no listing. */
