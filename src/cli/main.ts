@@ -1,4 +1,4 @@
-// The `gpuidx` command line: migrate, collect, run, import, venues, fix, methodology.
+// The `gpuidx` command line: migrate, collect, run, serve, import, venues, fix, methodology.
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { fixDate, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
@@ -12,6 +12,7 @@ import { collectVenues, type RunSummary } from '../collectors/runner.js';
 import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/index.js';
 import { ConfigError, type Config } from '../config/index.js';
 import { scheduleCollectors } from '../scheduler/index.js';
+import { startApi } from '../api/server.js';
 import { migrateToLatest, MigrationError, openDatabase } from '../storage/index.js';
 import { collectorDeps, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
 
@@ -62,10 +63,12 @@ async function runScheduler(ctx: Context, names: VenueName[] | undefined, publis
   const controller = new AbortController();
   const deps = collectorDeps(ctx, db, controller.signal);
   const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
+  // `gpuidx run` is the whole service: collectors, the daily publication and the API.
   const publisher = publish ? schedulePublication({ db, clock: Date.now, log: ctx.log }, ctx.config.fixing.publish_schedule) : null;
+  const api = publish ? await startApi(db, ctx.dbPath, ctx.config.api, ctx.log) : null;
   ctx.log.info(`running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops cleanly`);
   await untilSignal(controller, ctx);
-  await Promise.all([schedule.stop(), publisher?.stop()]);
+  await Promise.all([schedule.stop(), publisher?.stop(), api?.close()]);
   await db.destroy();
   ctx.log.info('stopped cleanly');
   return 0;
@@ -117,6 +120,25 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('run')
     .description('run the collectors on their schedules and publish each day\'s fixings after it ends, until SIGTERM')
     .action(async () => setExitCode(await runScheduler(ctx(), undefined, true)));
+
+  program
+    .command('serve')
+    .description('serve the publication API (read-only) until SIGTERM')
+    .option('--port <n>', 'TCP port (default: api.port in the configuration, 8080)')
+    .option('--host <address>', 'address to listen on (default: api.host, 127.0.0.1)')
+    .action(async (opts: { port?: string; host?: string }) => {
+      const c = ctx();
+      const port = opts.port === undefined ? c.config.api.port : Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, got "${opts.port}"`);
+      const db = await openContextDb(c);
+      const api = await startApi(db, c.dbPath, { ...c.config.api, port, host: opts.host ?? c.config.api.host }, c.log);
+      process.stdout.write(`${api.url}\n`);
+      const controller = new AbortController();
+      await untilSignal(controller, c);
+      await api.close();
+      await db.destroy();
+      setExitCode(0);
+    });
 
   program
     .command('fix')

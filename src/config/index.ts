@@ -15,6 +15,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    api: z
+      .object({
+        /** Loopback by default: exposing the API is a deliberate choice. */
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** Ed25519 private key (PKCS#8 PEM); default: generated on first start beside the database, mode 0600. */
+        signing_key_file: z.string().min(1).optional(),
+        /** Longest history range one request may ask for. */
+        max_range_days: z.number().int().min(1).default(3660),
+        health: z
+          .object({
+            max_fixing_age_hours: z.number().positive().default(50),
+            max_collection_age_minutes: z.number().positive().default(60),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     venues: z
       .object({
         vast: VENUES.vast.configSchema.prefault({}),

@@ -4,4 +4,5 @@ export { migrateToLatest, MigrationError } from './migrate.js';
 export { insertRawSnapshot, recordParse, getSnapshot, type RawSnapshotInput, type ParseRecord, type RowIssue, type StoredSnapshot } from './snapshots.js';
 export { startRun, finishRun, recordSkippedRun, listRuns, type RunEnd } from './runs.js';
 export type * from './schema.js';
+export * from './publication.js';
 export { observationsInWindow, snapshotTimesInWindow, latestFixings, previousValues, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow } from './fixings.js';

@@ -1,0 +1,496 @@
+// The publication API: a read-only Hono app under /v1 serving signed fixings, their history, revisions and audit
+// trail, the raw snapshots behind them, the methodology, signing keys and health. Every parameter is parsed by the
+// zod schemas that also generate /openapi.json; every error is problem+json.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { createRoute, OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import { stringify } from 'csv-stringify/sync';
+import { compress } from 'hono/compress';
+import { cors } from 'hono/cors';
+import { etag } from 'hono/etag';
+import type { Context } from 'hono';
+import type { Logger } from '../log/index.js';
+import { seriesCatalog } from '../methodology/series.js';
+import { loadMethodologies, loadMethodology, METHODOLOGY_DIR, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
+import {
+  auditCount,
+  auditPage,
+  fixingAt,
+  fixingHistory,
+  fixingRevisions,
+  getSnapshot,
+  lastSuccessfulRuns,
+  newestSnapshotAt,
+  latestFixingOf,
+  ping,
+  seriesSummaries,
+  snapshotMeta,
+  type Db,
+  type Fixing,
+} from '../storage/index.js';
+import { signPayload, type Signer } from '../signing/index.js';
+import { publishedFixing, signedPayload, type PublishedFixing } from './fixing-document.js';
+import { problem, validationProblem } from './problem.js';
+import * as s from './schemas.js';
+
+export interface HealthPolicy {
+  /** The newest fixing date may end at most this many hours ago. */
+  max_fixing_age_hours: number;
+  /** The newest successful collector run may be at most this many minutes old. */
+  max_collection_age_minutes: number;
+}
+
+export interface AppDeps {
+  db: Db;
+  clock: () => number;
+  signer: Signer;
+  log?: Logger;
+  health?: HealthPolicy;
+  /** Longest history range one request may ask for, in days. */
+  maxRangeDays?: number;
+}
+
+const DAY_MS = 86_400_000;
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const SHORT = 'public, max-age=60';
+const RESTATABLE = 'public, max-age=300';
+// A signed fixing is served byte for byte: no gzip here or in a proxy, so its ETag stays strong.
+const SIGNED = ', no-transform';
+
+const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: s.problemSchema } } });
+const errors = { 400: problemResponse('bad parameter'), 404: problemResponse('not found') };
+const json = <T>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+function route<R extends RouteConfig>(r: R): R {
+  return createRoute(r);
+}
+
+const ISO = (ms: number) => new Date(ms).toISOString();
+
+export function createApp(deps: AppDeps) {
+  const { db, clock, signer } = deps;
+  const health = deps.health ?? { max_fixing_age_hours: 50, max_collection_age_minutes: 60 };
+  const maxRangeDays = deps.maxRangeDays ?? 3660;
+  const methodologies = loadMethodologies();
+  const latestMethodology = methodologies[methodologies.length - 1]!;
+  const catalog = new Map(seriesCatalog(latestMethodology).map((x) => [x.code, x]));
+  // Signing is deterministic; a fixing revision never changes, so its signed form is computed once.
+  const signedCache = new Map<number, { fixing: PublishedFixing; signature: ReturnType<typeof signPayload> }>();
+  const signed = (row: Fixing) => {
+    let hit = signedCache.get(row.id);
+    if (!hit) {
+      const fixing = publishedFixing(row);
+      hit = { fixing, signature: signPayload(signer, signedPayload(fixing)) };
+      if (signedCache.size > 10_000) signedCache.clear();
+      signedCache.set(row.id, hit);
+    }
+    return hit;
+  };
+
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return validationProblem(c, result.target, result.error);
+      return undefined;
+    },
+  });
+
+  // One line per request: method, path (never the query, which could carry a secret), status, duration.
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    deps.log?.info(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - start).toFixed(1)}ms`);
+  });
+  app.use('*', cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'OPTIONS'] }));
+  // History, audit pages and the OpenAPI document are gzipped (their ETag becomes weak, as HTTP requires of a
+  // transformed body); signed fixings are marked no-transform and keep a strong ETag.
+  app.use('*', compress());
+  app.use('*', etag());
+
+  app.notFound((c) => problem(c, 404, `no such endpoint: ${c.req.method} ${c.req.path} (see /openapi.json)`));
+  app.onError((err, c) => {
+    deps.log?.error(`${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return problem(c, 500, 'internal error; it has been logged');
+  });
+
+  const knownSeries = (c: Context, code: string): Response | null =>
+    catalog.has(code) ? null : problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
+
+  // --- series ------------------------------------------------------------------------------------------------
+  app.openapi(
+    route({ method: 'get', path: '/v1/series', summary: 'Every series with its first and latest fixing', request: { query: s.noQuery }, responses: { 200: json(s.z.object({ series: s.z.array(s.seriesSchema) }), 'the series'), 400: errors[400] } }),
+    async (c) => {
+      const summaries = await seriesSummaries(db);
+      const series = [...catalog.values()].map((x) => {
+        const sum = summaries.get(x.code);
+        return {
+          code: x.code,
+          gpu_class: x.classCode,
+          contract: x.contract,
+          unit: x.unit,
+          description: x.description,
+          first_date: sum?.first ?? null,
+          latest_date: sum?.latest.date ?? null,
+          latest_value: sum?.latest.value ?? null,
+          latest_status: sum?.latest.status ?? null,
+        };
+      });
+      c.header('cache-control', SHORT);
+      return c.json({ series }, 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/v1/series/{code}/fixings',
+      summary: 'History: the latest revision of each date in [from, to]; CSV with Accept: text/csv or ?format=csv',
+      request: { params: s.seriesParams, query: s.historyQuery },
+      responses: { 200: { description: 'the history', content: { 'application/json': { schema: s.historySchema }, 'text/csv': { schema: s.z.string() } } }, ...errors },
+    }),
+    async (c) => {
+      const { code } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const unknown = knownSeries(c, code);
+      if (unknown) return unknown as never;
+      const to = q.to ?? ISO(clock()).slice(0, 10);
+      const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
+      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`) as never;
+      const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+      if (days > maxRangeDays) return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`) as never;
+      const rows = (await fixingHistory(db, code, from, to)).map(publishedFixing);
+      c.header('cache-control', SHORT);
+      const wantsCsv = q.format === 'csv' || (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
+      if (wantsCsv) {
+        c.header('content-type', 'text/csv; charset=utf-8');
+        c.header('content-disposition', `attachment; filename="${code}_${from}_${to}.csv"`);
+        return c.body(historyCsv(rows), 200) as never;
+      }
+      return c.json({ series: code, from, to, fixings: rows }, 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/v1/series/{code}/fixings/latest',
+      summary: 'The latest published fixing of a series, signed',
+      request: { params: s.seriesParams, query: s.noQuery },
+      responses: { 200: json(s.signedFixingSchema, 'the fixing and its signature'), ...errors },
+    }),
+    async (c) => {
+      const { code } = c.req.valid('param');
+      const unknown = knownSeries(c, code);
+      if (unknown) return unknown as never;
+      const row = await latestFixingOf(db, code);
+      if (!row) return problem(c, 404, `series ${code} has no published fixing yet`) as never;
+      c.header('cache-control', SHORT + SIGNED);
+      return c.json(signed(row), 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/v1/series/{code}/fixings/{date}',
+      summary: 'One fixing, signed: the latest revision of the date, or ?revision=N',
+      request: { params: s.fixingParams, query: s.revisionQuery },
+      responses: { 200: json(s.signedFixingSchema, 'the fixing and its signature'), ...errors },
+    }),
+    async (c) => {
+      const { code, date } = c.req.valid('param');
+      const { revision } = c.req.valid('query');
+      const found = await findFixing(c, code, date, revision);
+      if (found instanceof Response) return found as never;
+      // A pinned revision never changes; the date's latest revision can gain a correction.
+      c.header('cache-control', (revision !== undefined ? IMMUTABLE : RESTATABLE) + SIGNED);
+      return c.json(signed(found), 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/v1/series/{code}/fixings/{date}/revisions',
+      summary: 'Every revision of a date with its restatement reason',
+      request: { params: s.fixingParams, query: s.noQuery },
+      responses: { 200: json(s.revisionsSchema, 'the revisions, oldest first'), ...errors },
+    }),
+    async (c) => {
+      const { code, date } = c.req.valid('param');
+      const unknown = knownSeries(c, code);
+      if (unknown) return unknown as never;
+      const rows = await fixingRevisions(db, code, date);
+      if (rows.length === 0) return problem(c, 404, `no fixing of ${code} for ${date}`) as never;
+      c.header('cache-control', RESTATABLE);
+      return c.json(
+        {
+          series: code,
+          date,
+          revisions: rows.map((r) => ({
+            revision: r.revision,
+            value: r.value,
+            status: r.status,
+            input_digest: r.input_digest,
+            previous_input_digest: r.previous_input_digest,
+            restatement_reason: r.restatement_reason,
+            computed_at: ISO(r.computed_at),
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/v1/series/{code}/fixings/{date}/audit',
+      summary: 'The evidence behind a fixing: every input with its outcome and weights, venue shares, outlier fences, parameters; paginated',
+      request: { params: s.fixingParams, query: s.auditQuery },
+      responses: { 200: json(s.auditSchema, 'one page of the audit'), ...errors },
+    }),
+    async (c) => {
+      const { code, date } = c.req.valid('param');
+      const { revision, after, limit } = c.req.valid('query');
+      const found = await findFixing(c, code, date, revision);
+      if (found instanceof Response) return found as never;
+      const rows = await auditPage(db, found.id, after ?? 0, limit);
+      const evidence = JSON.parse(found.evidence) as { venue_shares: { venue: string; share: number; capped_share: number }[]; venue_cap: number | null; outlier: { median_ln: number; mad: number; lower: number; upper: number } | null };
+      const methodology = loadMethodology(found.methodology_version);
+      const last = rows[rows.length - 1];
+      const next = rows.length === limit && last ? `${c.req.path}?revision=${found.revision}&after=${last.observation_id}&limit=${limit}` : null;
+      // Pinned to a revision the page never changes.
+      c.header('cache-control', IMMUTABLE);
+      if (revision === undefined) c.header('cache-control', RESTATABLE);
+      return c.json(
+        {
+          series: code,
+          date,
+          revision: found.revision,
+          input_digest: found.input_digest,
+          methodology_version: found.methodology_version,
+          parameters: methodology.parameters as Record<string, unknown>,
+          venue_cap: evidence.venue_cap,
+          venue_shares: evidence.venue_shares,
+          outlier: evidence.outlier,
+          inputs_total: await auditCount(db, found.id),
+          inputs: rows.map((r) => ({
+            observation_id: r.observation_id,
+            snapshot_id: r.snapshot_id,
+            venue: r.venue,
+            fetched_at: ISO(r.fetched_at),
+            listing_id: r.listing_id,
+            gpu_raw: r.gpu_raw,
+            gpu_count: r.gpu_count,
+            price_usd_per_hour: r.price_usd_per_hour,
+            contract: r.contract,
+            class: r.class,
+            outcome: r.reason ?? 'included',
+            p: r.p,
+            f: r.f,
+            q: r.q,
+            w: r.w,
+            w_capped: r.w_capped,
+          })),
+          next,
+        },
+        200,
+      );
+    },
+  );
+
+  async function findFixing(c: Context, code: string, date: string, revision: number | undefined): Promise<Fixing | Response> {
+    const unknown = knownSeries(c, code);
+    if (unknown) return unknown;
+    const row = await fixingAt(db, code, date, revision);
+    if (row) return row;
+    if (revision !== undefined) {
+      const all = await fixingRevisions(db, code, date);
+      if (all.length) return problem(c, 404, `${code} ${date} has revisions 1 to ${all.length}; there is no revision ${revision}`);
+    }
+    return problem(c, 404, `no fixing of ${code} for ${date}`);
+  }
+
+  // --- snapshots -----------------------------------------------------------------------------------------------
+  app.openapi(
+    route({ method: 'get', path: '/v1/snapshots/{id}', summary: 'A raw snapshot\'s metadata', request: { params: s.snapshotParams, query: s.noQuery }, responses: { 200: json(s.snapshotSchema, 'the metadata'), ...errors } }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const m = await snapshotMeta(db, id);
+      if (!m) return problem(c, 404, `no snapshot ${id}`) as never;
+      c.header('cache-control', m.parse_outcome === 'pending' ? 'no-store' : IMMUTABLE);
+      return c.json(
+        {
+          id: m.id,
+          venue: m.venue,
+          fetched_at: ISO(m.fetched_at),
+          source: m.source,
+          request: { method: m.request_method, url: m.request_url, body: m.request_body },
+          http_status: m.http_status,
+          content_type: m.content_type,
+          sha256: m.sha256,
+          byte_size: m.byte_size,
+          truncated: m.truncated === 1,
+          redacted: m.redacted === 1,
+          parser_version: m.parser_version,
+          parser_options: JSON.parse(m.parser_options) as Record<string, unknown>,
+          parse: { outcome: m.parse_outcome, error: m.parse_error, rows_total: m.rows_total, rows_accepted: m.rows_accepted, rows_rejected: m.rows_rejected, rows_ignored: m.rows_ignored },
+          raw: `/v1/snapshots/${m.id}/raw`,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/v1/snapshots/{id}/raw',
+      summary: 'The exact bytes stored for a snapshot, with their original content type and sha256',
+      request: { params: s.snapshotParams, query: s.noQuery },
+      responses: { 200: { description: 'the stored bytes', content: { 'application/octet-stream': { schema: s.z.string().openapi({ format: 'binary' }) } } }, ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const snap = await getSnapshot(db, id);
+      if (!snap) return problem(c, 404, `no snapshot ${id}`) as never;
+      return new Response(new Uint8Array(snap.body), {
+        status: 200,
+        headers: {
+          'content-type': snap.content_type ?? 'application/octet-stream',
+          'x-content-sha256': snap.sha256,
+          'repr-digest': `sha-256=:${Buffer.from(snap.sha256, 'hex').toString('base64')}:`,
+          'cache-control': IMMUTABLE,
+        },
+      }) as never;
+    },
+  );
+
+  // --- methodology, keys, health ------------------------------------------------------------------------------
+  const methodologyBody = (m: Methodology) => ({
+    version: m.version,
+    effective_from: m.effective_from,
+    parameter_hash: parameterHash(m),
+    document: m,
+    text: readFileSync(join(METHODOLOGY_DIR, 'METHODOLOGY.md'), 'utf8'),
+  });
+  const methodologySchema = s.z
+    .object({ version: s.z.string(), effective_from: s.z.string(), parameter_hash: s.z.string(), document: s.z.record(s.z.string(), s.z.unknown()), text: s.z.string() })
+    .openapi('Methodology');
+
+  app.openapi(
+    route({ method: 'get', path: '/v1/methodology', summary: 'The current methodology: parameters, taxonomy and text', request: { query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] } }),
+    (c) => {
+      c.header('cache-control', SHORT);
+      return c.json(methodologyBody(latestMethodology) as never, 200);
+    },
+  );
+  app.openapi(
+    route({ method: 'get', path: '/v1/methodology/{version}', summary: 'One methodology version', request: { params: s.methodologyParams, query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), ...errors } }),
+    (c) => {
+      const { version } = c.req.valid('param');
+      try {
+        const m = loadMethodology(version);
+        c.header('cache-control', IMMUTABLE);
+        return c.json(methodologyBody(m) as never, 200);
+      } catch (err) {
+        if (err instanceof UnknownMethodologyError) return problem(c, 404, `no methodology version ${version}; known: ${methodologies.map((m) => m.version).join(', ')}`) as never;
+        throw err;
+      }
+    },
+  );
+
+  app.openapi(
+    route({ method: 'get', path: '/v1/keys', summary: 'Public keys that verify fixing signatures', request: { query: s.noQuery }, responses: { 200: json(s.keysSchema, 'the keys'), 400: errors[400] } }),
+    (c) => {
+      c.header('cache-control', SHORT);
+      return c.json({ keys: [{ key_id: signer.keyId, algorithm: 'Ed25519' as const, public_key_pem: signer.publicKeyPem }] }, 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/v1/health',
+      summary: 'Database reachable, last successful run per venue, latest fixing date per series; 503 when data or fixings are stale',
+      request: { query: s.noQuery },
+      responses: { 200: json(s.healthSchema, 'fresh'), 503: json(s.healthSchema, 'stale') },
+    }),
+    async (c) => {
+      await ping(db);
+      const now = clock();
+      const venues = await lastSuccessfulRuns(db);
+      const summaries = await seriesSummaries(db);
+      const series = [...summaries].map(([code, x]) => ({ series: code, latest_date: x.latest.date })).sort((a, b) => (a.series < b.series ? -1 : 1));
+      const problems: string[] = [];
+      // Fresh data may come from a collector run or from an imported partner file.
+      const newestData = Math.max(...venues.map((v) => v.finished_at), (await newestSnapshotAt(db)) ?? -Infinity);
+      if (newestData === -Infinity) problems.push('no data collected or imported yet');
+      else if (now - newestData > health.max_collection_age_minutes * 60_000) problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
+      const newestDate = series.reduce((m, x) => (x.latest_date > m ? x.latest_date : m), '');
+      if (!newestDate) problems.push('no fixing published yet');
+      else if (now - (Date.parse(`${newestDate}T00:00:00Z`) + DAY_MS) > health.max_fixing_age_hours * 3_600_000) problems.push(`newest fixing is for ${newestDate}, which ended more than ${health.max_fixing_age_hours} hours ago`);
+      c.header('cache-control', 'no-store');
+      const body = {
+        status: problems.length ? ('stale' as const) : ('ok' as const),
+        checked_at: ISO(now),
+        database: 'ok' as const,
+        problems,
+        venues: venues.map((v) => ({ venue: v.venue, last_success: ISO(v.finished_at) })),
+        series,
+      };
+      return c.json(body, problems.length ? 503 : 200);
+    },
+  );
+
+  // --- OpenAPI document and its interactive reference ------------------------------------------------------------
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'gpuidx publication API',
+      version: '1',
+      description: 'Daily GPU rental price fixings, their history, revisions and audit trail, signed with Ed25519. Read-only.',
+    },
+  });
+  const swaggerDir = dirnameOfPackage('swagger-ui-dist');
+  const assets: Record<string, string> = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' };
+  app.get('/docs', (c) => {
+    c.header('cache-control', SHORT);
+    return c.html(DOCS_PAGE);
+  });
+  app.get('/docs/assets/:file', (c) => {
+    const file = c.req.param('file');
+    const type = assets[file];
+    if (!type) return problem(c, 404, `no such asset: ${file}`);
+    c.header('cache-control', 'public, max-age=86400');
+    c.header('content-type', type);
+    return c.body(readFileSync(join(swaggerDir, file)));
+  });
+  app.get('/', (c) => c.redirect('/docs'));
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+function dirnameOfPackage(name: string): string {
+  const require = createRequire(import.meta.url);
+  return join(require.resolve(`${name}/package.json`), '..');
+}
+
+// The reference page is served with its assets from our own install: it works offline.
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gpuidx API reference</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script></body></html>`;
+
+const CSV_COLUMNS = ['date', 'series', 'value', 'status', 'revision', 'unit', 'vwap', 'p10', 'p25', 'p75', 'p90', 'min', 'max', 'listings', 'venues', 'volume_gpu_hours', 'carried_from', 'methodology_version', 'input_digest'] as const;
+
+function historyCsv(rows: readonly PublishedFixing[]): string {
+  return stringify(
+    rows.map((f) => [f.date, f.series, f.value, f.status, f.revision, f.unit, f.vwap, f.percentiles?.p10 ?? null, f.percentiles?.p25 ?? null, f.percentiles?.p75 ?? null, f.percentiles?.p90 ?? null, f.min, f.max, f.listings, f.venues, f.volume, f.carried_from, f.methodology_version, f.input_digest]),
+    { header: true, columns: [...CSV_COLUMNS], record_delimiter: 'windows', cast: { number: (n) => String(n) } },
+  );
+}

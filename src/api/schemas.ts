@@ -1,0 +1,215 @@
+// Zod schemas of the API's parameters and responses: they validate requests and generate /openapi.json.
+import { z } from '@hono/zod-openapi';
+
+export { z };
+
+export const dateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'a UTC date is written YYYY-MM-DD', abort: true })
+  .refine((s) => {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
+  }, 'not a calendar date')
+  .openapi({ example: '2026-11-20' });
+
+export const seriesCodeSchema = z
+  .string()
+  .regex(/^GPUIDX-[A-Z0-9-]+$/, 'a series code looks like GPUIDX-H100-SXM')
+  .openapi({ param: { name: 'code', in: 'path' }, example: 'GPUIDX-H100-SXM' });
+
+const revisionSchema = z.coerce
+  .number({ error: 'revision must be a whole number >= 1' })
+  .int('revision must be a whole number >= 1')
+  .min(1, 'revision must be a whole number >= 1')
+  .openapi({ example: 1, type: 'integer' });
+
+export const formatSchema = z.enum(['json', 'csv']).optional();
+
+export const seriesParams = z.object({ code: seriesCodeSchema });
+export const fixingParams = z.object({
+  code: seriesCodeSchema,
+  date: dateSchema.openapi({ param: { name: 'date', in: 'path' } }),
+});
+export const historyQuery = z.strictObject({
+  from: dateSchema.optional().openapi({ description: 'first date (default: 365 days before `to`)' }),
+  to: dateSchema.optional().openapi({ description: 'last date, inclusive (default: today, UTC)' }),
+  format: formatSchema.openapi({ description: 'csv for a spreadsheet-ready CSV (same as Accept: text/csv)' }),
+});
+export const revisionQuery = z.strictObject({ revision: revisionSchema.optional() });
+export const noQuery = z.strictObject({});
+export const auditQuery = z.strictObject({
+  revision: revisionSchema.optional(),
+  after: z.coerce.number().int().min(0).optional().openapi({ description: 'cursor: the last observation id of the previous page', type: 'integer' }),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000).openapi({ description: 'rows per page, 1 to 10000', type: 'integer' }),
+});
+export const snapshotParams = z.object({
+  id: z.coerce.number().int().min(1).openapi({ param: { name: 'id', in: 'path' }, example: 1, type: 'integer' }),
+});
+export const methodologyParams = z.object({
+  version: z.string().regex(/^\d+\.\d+\.\d+$/, 'a methodology version looks like 1.0.0').openapi({ param: { name: 'version', in: 'path' }, example: '1.0.0' }),
+});
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ location: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const signatureSchema = z
+  .object({
+    algorithm: z.literal('Ed25519'),
+    key_id: z.string(),
+    value: z.string().openapi({ description: 'base64 Ed25519 signature over the UTF-8 bytes of payload' }),
+    payload: z.string().openapi({ description: 'the exact canonical JSON signed: the fixing object, keys sorted, no whitespace' }),
+  })
+  .openapi('Signature');
+
+export const fixingSchema = z
+  .object({
+    series: z.string(),
+    date: z.string(),
+    revision: z.number().int(),
+    status: z.enum(['normal', 'extended_window', 'carried_forward', 'insufficient']),
+    unit: z.string(),
+    value: z.number().nullable(),
+    vwap: z.number().nullable(),
+    percentiles: z.record(z.string(), z.number()).nullable(),
+    min: z.number().nullable(),
+    max: z.number().nullable(),
+    listings: z.number().int(),
+    venues: z.number().int(),
+    observations_included: z.number().int(),
+    volume: z.number().openapi({ description: 'GPU-hours offered by the included listings (uncapped weights)' }),
+    excluded: z.record(z.string(), z.number().int()),
+    carried_from: z.string().nullable(),
+    window: z.object({ from: z.string(), to: z.string() }),
+    methodology_version: z.string(),
+    parameter_hash: z.string(),
+    input_digest: z.string(),
+    software_version: z.string(),
+    computed_at: z.string(),
+    restatement_reason: z.string().nullable(),
+    previous_input_digest: z.string().nullable(),
+  })
+  .openapi('Fixing');
+
+export const signedFixingSchema = z.object({ fixing: fixingSchema, signature: signatureSchema }).openapi('SignedFixing');
+
+export const seriesSchema = z
+  .object({
+    code: z.string(),
+    gpu_class: z.string().nullable(),
+    contract: z.enum(['on_demand', 'interruptible']),
+    unit: z.string(),
+    description: z.string(),
+    first_date: z.string().nullable(),
+    latest_date: z.string().nullable(),
+    latest_value: z.number().nullable(),
+    latest_status: z.string().nullable(),
+  })
+  .openapi('Series');
+
+export const historySchema = z
+  .object({ series: z.string(), from: z.string(), to: z.string(), fixings: z.array(fixingSchema) })
+  .openapi('FixingHistory');
+
+export const revisionsSchema = z
+  .object({
+    series: z.string(),
+    date: z.string(),
+    revisions: z.array(
+      z.object({
+        revision: z.number().int(),
+        value: z.number().nullable(),
+        status: z.string(),
+        input_digest: z.string(),
+        previous_input_digest: z.string().nullable(),
+        restatement_reason: z.string().nullable(),
+        computed_at: z.string(),
+      }),
+    ),
+  })
+  .openapi('FixingRevisions');
+
+export const auditSchema = z
+  .object({
+    series: z.string(),
+    date: z.string(),
+    revision: z.number().int(),
+    input_digest: z.string(),
+    methodology_version: z.string(),
+    parameters: z.record(z.string(), z.unknown()),
+    venue_cap: z.number().nullable(),
+    venue_shares: z.array(z.object({ venue: z.string(), share: z.number(), capped_share: z.number() })),
+    outlier: z.object({ median_ln: z.number(), mad: z.number(), lower: z.number(), upper: z.number() }).nullable(),
+    inputs_total: z.number().int(),
+    inputs: z.array(
+      z.object({
+        observation_id: z.number().int(),
+        snapshot_id: z.number().int(),
+        venue: z.string(),
+        fetched_at: z.string(),
+        listing_id: z.string(),
+        gpu_raw: z.string(),
+        gpu_count: z.number(),
+        price_usd_per_hour: z.number(),
+        contract: z.string(),
+        class: z.string().nullable(),
+        outcome: z.string().openapi({ description: '"included" or the exclusion reason' }),
+        p: z.number().nullable(),
+        f: z.number().nullable(),
+        q: z.number().nullable(),
+        w: z.number().nullable(),
+        w_capped: z.number().nullable(),
+      }),
+    ),
+    next: z.string().nullable().openapi({ description: 'URL of the next page, null on the last' }),
+  })
+  .openapi('FixingAudit');
+
+export const snapshotSchema = z
+  .object({
+    id: z.number().int(),
+    venue: z.string(),
+    fetched_at: z.string(),
+    source: z.string(),
+    request: z.object({ method: z.string(), url: z.string(), body: z.string().nullable() }),
+    http_status: z.number().int().nullable(),
+    content_type: z.string().nullable(),
+    sha256: z.string(),
+    byte_size: z.number().int(),
+    truncated: z.boolean(),
+    redacted: z.boolean(),
+    parser_version: z.string(),
+    parser_options: z.record(z.string(), z.unknown()),
+    parse: z.object({
+      outcome: z.string(),
+      error: z.string().nullable(),
+      rows_total: z.number().int().nullable(),
+      rows_accepted: z.number().int().nullable(),
+      rows_rejected: z.number().int().nullable(),
+      rows_ignored: z.number().int().nullable(),
+    }),
+    raw: z.string().openapi({ description: 'URL of the exact stored bytes' }),
+  })
+  .openapi('Snapshot');
+
+export const keysSchema = z
+  .object({ keys: z.array(z.object({ key_id: z.string(), algorithm: z.literal('Ed25519'), public_key_pem: z.string() })) })
+  .openapi('SigningKeys');
+
+export const healthSchema = z
+  .object({
+    status: z.enum(['ok', 'stale']),
+    checked_at: z.string(),
+    database: z.literal('ok'),
+    problems: z.array(z.string()),
+    venues: z.array(z.object({ venue: z.string(), last_success: z.string() })),
+    series: z.array(z.object({ series: z.string(), latest_date: z.string() })),
+  })
+  .openapi('Health');

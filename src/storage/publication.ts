@@ -1,0 +1,145 @@
+// Read-only queries behind the publication API: series summaries, fixing history and revisions, audit pages,
+// snapshot metadata and health facts. Every query reads published (append-only) rows only.
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import type { Fixing, Snapshot } from './schema.js';
+
+/** First and latest fixing date of every series that has one, with the latest revision of its latest date. */
+export async function seriesSummaries(db: Db): Promise<Map<string, { first: string; latest: Fixing }>> {
+  const bounds = await db
+    .selectFrom('fixings')
+    .select(['series', (eb) => eb.fn.min('date').as('first'), (eb) => eb.fn.max('date').as('last')])
+    .groupBy('series')
+    .execute();
+  const out = new Map<string, { first: string; latest: Fixing }>();
+  for (const b of bounds) {
+    const latest = await fixingAt(db, b.series, b.last);
+    if (latest) out.set(b.series, { first: b.first, latest });
+  }
+  return out;
+}
+
+/** One fixing: the given revision, or the latest revision of the date. */
+export async function fixingAt(db: Db, series: string, date: string, revision?: number): Promise<Fixing | undefined> {
+  let q = db.selectFrom('fixings').selectAll().where('series', '=', series).where('date', '=', date);
+  q = revision === undefined ? q.orderBy('revision', 'desc').limit(1) : q.where('revision', '=', revision);
+  return q.executeTakeFirst();
+}
+
+/** The latest revision of the latest date of a series. */
+export async function latestFixingOf(db: Db, series: string): Promise<Fixing | undefined> {
+  return db.selectFrom('fixings').selectAll().where('series', '=', series).orderBy('date', 'desc').orderBy('revision', 'desc').limit(1).executeTakeFirst();
+}
+
+/** Every revision of a date, oldest first. */
+export async function fixingRevisions(db: Db, series: string, date: string): Promise<Fixing[]> {
+  return db.selectFrom('fixings').selectAll().where('series', '=', series).where('date', '=', date).orderBy('revision').execute();
+}
+
+/** History in [from, to] (dates inclusive): the latest revision of each date, oldest date first. */
+export async function fixingHistory(db: Db, series: string, from: string, to: string): Promise<Fixing[]> {
+  return db
+    .selectFrom('fixings as f')
+    .selectAll('f')
+    .where('f.series', '=', series)
+    .where('f.date', '>=', from)
+    .where('f.date', '<=', to)
+    .where('f.revision', '=', (eb) =>
+      eb.selectFrom('fixings as g').select((e) => e.fn.max('g.revision').as('r')).whereRef('g.series', '=', 'f.series').whereRef('g.date', '=', 'f.date'),
+    )
+    .orderBy('f.date')
+    .execute();
+}
+
+export interface AuditInputRow {
+  observation_id: number;
+  snapshot_id: number;
+  venue: string;
+  fetched_at: number;
+  listing_id: string;
+  gpu_raw: string;
+  gpu_count: number;
+  price_usd_per_hour: number;
+  contract: string;
+  class: string | null;
+  reason: string | null;
+  p: number | null;
+  f: number | null;
+  q: number | null;
+  w: number | null;
+  w_capped: number | null;
+}
+
+/** A page of a fixing's audit rows in observation id order, after the given observation id. */
+export async function auditPage(db: Db, fixingId: number, afterObservationId: number, limit: number): Promise<AuditInputRow[]> {
+  return db
+    .selectFrom('fixing_inputs as i')
+    .innerJoin('observations as o', 'o.id', 'i.observation_id')
+    .innerJoin('snapshots as s', 's.id', 'i.snapshot_id')
+    .select([
+      'i.observation_id',
+      'i.snapshot_id',
+      's.venue',
+      's.fetched_at',
+      'o.listing_id',
+      'o.gpu_raw',
+      'o.gpu_count',
+      'o.price_usd_per_hour',
+      'o.contract',
+      'i.class',
+      'i.reason',
+      'i.p',
+      'i.f',
+      'i.q',
+      'i.w',
+      'i.w_capped',
+    ])
+    .where('i.fixing_id', '=', fixingId)
+    .where('i.observation_id', '>', afterObservationId)
+    .orderBy('i.observation_id')
+    .limit(limit)
+    .execute();
+}
+
+export async function auditCount(db: Db, fixingId: number): Promise<number> {
+  const r = await db.selectFrom('fixing_inputs').select((eb) => eb.fn.countAll<number>().as('n')).where('fixing_id', '=', fixingId).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export type SnapshotMeta = Omit<Snapshot, 'body'>;
+
+/** A snapshot's metadata, without its body. */
+export async function snapshotMeta(db: Db, id: number): Promise<SnapshotMeta | undefined> {
+  return db
+    .selectFrom('snapshots')
+    .select([
+      'id', 'venue', 'fetched_at', 'source', 'request_method', 'request_url', 'request_body', 'http_status', 'content_type', 'sha256', 'byte_size',
+      'truncated', 'redacted', 'parser_version', 'parser_options', 'parse_outcome', 'parse_error', 'rows_total', 'rows_accepted', 'rows_rejected',
+      'rows_ignored', 'run_id',
+    ])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** The instant of the latest successful (ok or partial) collector run of every venue. */
+export async function lastSuccessfulRuns(db: Db): Promise<{ venue: string; finished_at: number }[]> {
+  const rows = await db
+    .selectFrom('collector_runs')
+    .select(['venue', (eb) => eb.fn.max('finished_at').as('finished_at')])
+    .where('outcome', 'in', ['ok', 'partial'])
+    .groupBy('venue')
+    .orderBy('venue')
+    .execute();
+  return rows.filter((r): r is { venue: string; finished_at: number } => r.finished_at !== null);
+}
+
+/** The fetch instant of the newest stored snapshot, collected or imported. */
+export async function newestSnapshotAt(db: Db): Promise<number | null> {
+  const r = await db.selectFrom('snapshots').select((eb) => eb.fn.max('fetched_at').as('t')).executeTakeFirst();
+  return r?.t ?? null;
+}
+
+/** Whether the database answers. */
+export async function ping(db: Db): Promise<void> {
+  await sql`select 1`.execute(db);
+}
