@@ -238,7 +238,7 @@ describe('methodology, health, protocol', () => {
     expect(res.headers.get('content-encoding')).toBe('gzip');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     // fetch decodes transparently; the document still parses.
-    expect((await res.json()).openapi).toBe('3.1.0');
+    expect(((await res.json()) as { openapi: string }).openapi).toBe('3.1.0');
   });
 
   it('publishes a valid OpenAPI 3.1 document covering every route, and a reference page', async () => {
