@@ -36,19 +36,28 @@ export async function fixingRevisions(db: Db, series: string, date: string): Pro
   return db.selectFrom('fixings').selectAll().where('series', '=', series).where('date', '=', date).orderBy('revision').execute();
 }
 
-/** History in [from, to] (dates inclusive): the latest revision of each date, oldest date first. */
-export async function fixingHistory(db: Db, series: string, from: string, to: string): Promise<Fixing[]> {
-  return db
-    .selectFrom('fixings as f')
-    .selectAll('f')
-    .where('f.series', '=', series)
-    .where('f.date', '>=', from)
-    .where('f.date', '<=', to)
-    .where('f.revision', '=', (eb) =>
-      eb.selectFrom('fixings as g').select((e) => e.fn.max('g.revision').as('r')).whereRef('g.series', '=', 'f.series').whereRef('g.date', '=', 'f.date'),
-    )
-    .orderBy('f.date')
+/** History in [from, to] (dates inclusive): the id of the latest revision of each date, oldest date first. */
+export async function fixingHistoryIds(db: Db, series: string, from: string, to: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('fixings')
+    .select(['id', 'date'])
+    .where('series', '=', series)
+    .where('date', '>=', from)
+    .where('date', '<=', to)
+    .orderBy('date')
+    .orderBy('revision', 'desc')
     .execute();
+  // Highest revision first within a date: keep the first row of each date.
+  return rows.filter((r, i) => i === 0 || rows[i - 1]!.date !== r.date).map((r) => r.id);
+}
+
+/** Fixing rows by id, in no particular order. */
+export async function fixingsByIds(db: Db, ids: readonly number[]): Promise<Fixing[]> {
+  const out: Fixing[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    out.push(...(await db.selectFrom('fixings').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute()));
+  }
+  return out;
 }
 
 export interface AuditInputRow {

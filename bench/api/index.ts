@@ -1,0 +1,90 @@
+// bench/api: load the publication API on loopback with autocannon, beside a Hono hello-world route served by the
+// same process in the same run. The database holds one year of GPUIDX-H100-SXM fixings made through the real
+// import and fixing path. Usage: npm run bench:api [-- --seconds 10 --connections 32]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { startApi } from '../../src/api/server.js';
+import { importFile } from '../../src/collectors/import.js';
+import { fixDate } from '../../src/fixer/index.js';
+import { memoryLogger } from '../../src/log/index.js';
+import { openDatabase } from '../../src/storage/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    serve: { type: 'string' },
+  },
+});
+
+const FIRST = Date.UTC(2025, 10, 21);
+const DAYS = 365;
+const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+if (args.serve) {
+  // Child: the API and the hello-world app in one process, each on its own port.
+  const db = await openDatabase(args.serve);
+  const api = await startApi(db, args.serve, { host: '127.0.0.1', port: 0, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, memoryLogger());
+  const hello = new Hono().get('/hello', (c) => c.text('hello'));
+  const server = serve({ fetch: hello.fetch, hostname: '127.0.0.1', port: 0 });
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  process.stdout.write(`${JSON.stringify({ api: api.url, hello: `http://127.0.0.1:${port}` })}\n`);
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-api-'));
+  const dbPath = join(dir, 'api.db');
+  try {
+    // Setup (not measured): a year of small market days, each fixed for GPUIDX-H100-SXM.
+    const file = join(dir, 'year.jsonl');
+    const lines: string[] = [];
+    for (let d = 0; d < DAYS; d++) {
+      for (const [v, venue] of ['partner-a', 'partner-b', 'partner-c'].entries()) {
+        const listings = [0, 1, 2, 3].map((k) => ({ listing_id: `${venue}-${k}`, gpu: 'H100 SXM', gpu_count: 1 + k, price_usd_per_hour: Number(((2 + 0.1 * v + 0.05 * k + 0.001 * d) * (1 + k)).toFixed(4)), contract: 'on_demand', available: true }));
+        lines.push(JSON.stringify({ venue, fetched_at: FIRST + d * 86_400_000 + v * 60_000, listings }));
+      }
+    }
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const db = await openDatabase(dbPath);
+    const deps = { db, clock: () => FIRST + DAYS * 86_400_000, log: memoryLogger() };
+    await importFile(deps, file);
+    for (let d = 0; d < DAYS; d++) await fixDate(deps, { date: iso(FIRST + d * 86_400_000), series: ['GPUIDX-H100-SXM'] });
+    await db.destroy();
+
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--serve', dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [first] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+    const urls = JSON.parse(first) as { api: string; hello: string };
+    const seconds = Number(args.seconds);
+    const connections = Number(args.connections);
+    const load = async (url: string, conns: number) => {
+      const r = await autocannon({ url, connections: conns, duration: seconds, pipelining: 1 });
+      if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+      return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+    };
+    const latestUrl = `${urls.api}/v1/series/GPUIDX-H100-SXM/fixings/latest`;
+    const historyUrl = `${urls.api}/v1/series/GPUIDX-H100-SXM/fixings?from=${iso(FIRST)}&to=${iso(FIRST + (DAYS - 1) * 86_400_000)}`;
+    const check = (await (await fetch(historyUrl)).json()) as { fixings: unknown[] };
+    if (check.fixings.length !== DAYS) throw new Error(`history holds ${check.fixings.length} fixings, expected ${DAYS}`);
+    await load(`${urls.hello}/hello`, connections); // warm-up, discarded
+    const hello = await load(`${urls.hello}/hello`, connections);
+    const latest = await load(latestUrl, connections);
+    const history = await load(historyUrl, 1);
+    child.kill('SIGTERM');
+    const row = (label: string, m: { rps: number; p50: number; p99: number }) =>
+      `${label.padEnd(52)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${String(m.p50).padStart(4)} ms   p99 ${String(m.p99).padStart(4)} ms`;
+    console.log(`bench/api: ${seconds} s per load on loopback, autocannon; ${DAYS} daily fixings of GPUIDX-H100-SXM`);
+    console.log(row(`baseline: Hono hello world (${connections} connections)`, hello));
+    console.log(row(`GET .../fixings/latest (${connections} connections)`, latest));
+    console.log(row('GET .../fixings one-year history (1 connection)', history));
+    console.log(`latest rate / hello-world rate = ${((latest.rps / hello.rps) * 100).toFixed(0)}% (target >= 50%)   latest p99 ${latest.p99} ms (target <= 10 ms)   history median ${history.p50} ms (target <= 5 ms)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
