@@ -30,7 +30,8 @@ function workdir(schedule = '*/10 * * * *') {
   const off = { enabled: false };
   writeFileSync(
     join(dir, 'config.json'),
-    JSON.stringify({ venues: { vast: off, runpod: off, lambda: off, tensordock: off, azure: off, akash: { base_url: base, schedule } } }),
+    // Port 0: the API inside `gpuidx run` takes a free port, so parallel tests never collide.
+    JSON.stringify({ api: { port: 0 }, venues: { vast: off, runpod: off, lambda: off, tensordock: off, azure: off, akash: { base_url: base, schedule } } }),
   );
   return { dir, db: join(dir, 'g.db'), config: join(dir, 'config.json') };
 }
@@ -103,5 +104,25 @@ describe('gpuidx CLI', () => {
     await db.destroy();
     expect(runs.length).toBeGreaterThanOrEqual(1);
     expect(runs.every((r) => r.venue === 'akash' && r.outcome === 'ok')).toBe(true);
+    expect(stderr).toMatch(/API listening on http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it('fix publishes a date, serve answers with it signed, and SIGTERM stops the server', async () => {
+    const w = workdir();
+    expect((await gpuidx(['--db', w.db, 'import', join(FIXTURES, 'market/three-days.jsonl')])).status).toBe(0);
+    const fixed = await gpuidx(['--db', w.db, 'fix', '--date', '2026-11-18', '--series', 'GPUIDX-H100-SXM', 'GPUIDX-B200']);
+    expect(fixed.status).toBe(0);
+    expect(fixed.stdout).toBe('GPUIDX-H100-SXM            revision 1  normal          2.2\nGPUIDX-B200                revision 1  insufficient    -\n');
+    const again = await gpuidx(['--db', w.db, 'fix', '--date', '2026-11-18', '--series', 'GPUIDX-H100-SXM']);
+    expect(again.stdout).toBe('GPUIDX-H100-SXM            revision 1  unchanged (same inputs)\n');
+
+    const child = spawn(process.execPath, [BIN, '--db', w.db, 'serve', '--port', '0'], { env });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const body = (await (await fetch(`${url}/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18`)).json()) as { fixing: { value: number }; signature: { algorithm: string } };
+    expect(body.fixing.value).toBe(2.2);
+    expect(body.signature.algorithm).toBe('Ed25519');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

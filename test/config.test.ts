@@ -6,6 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../src/config/index.js';
 
 describe('configuration', () => {
+  it('accepts the example file shipped beside the README, and defaults the API to loopback', () => {
+    const c = loadConfig(join(import.meta.dirname, '..', 'gpuidx.config.example.json'));
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 8080, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } });
+    expect(parseConfig({}).api).toEqual(c.api);
+    expect(() => parseConfig({ api: { port: 70000 } })).toThrow('api.port: Too big: expected number to be <=65535');
+  });
+
   it('defaults every venue to every 10 minutes, enabled, with quantity 1', () => {
     const c = parseConfig({});
     expect(Object.keys(c.venues)).toEqual(['vast', 'runpod', 'lambda', 'tensordock', 'akash', 'azure']);
