@@ -33,7 +33,7 @@ import {
   type Fixing,
 } from '../storage/index.js';
 import { signPayload, type Signer } from '../signing/index.js';
-import { publishedFixing, signedPayload, type PublishedFixing } from './fixing-document.js';
+import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
 import { problem, validationProblem } from './problem.js';
 import * as s from './schemas.js';
 

@@ -95,6 +95,9 @@ export const fixingSchema = z
     computed_at: z.string(),
     restatement_reason: z.string().nullable(),
     previous_input_digest: z.string().nullable(),
+    parser_versions: z.array(z.string()).openapi({ description: 'parser versions of the snapshots read; replay uses the same' }),
+    inputs_through_snapshot: z.number().int().nullable().openapi({ description: 'newest snapshot id the inputs could include' }),
+    previous_chain_hash: z.string().nullable().openapi({ description: 'sha256 of the canonical JSON of the revision published just before this one (hash chain)' }),
   })
   .openapi('Fixing');
 

@@ -1,6 +1,5 @@
-// The `gpuidx` command line: migrate, collect, run, serve, import, venues, fix, methodology.
+// The `gpuidx` command line: migrate, collect, run, serve, import, venues, fix, replay, export, verify, methodology.
 import { Command, CommanderError, Option } from 'commander';
-import { z } from 'zod';
 import { fixDate, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
 import { schedulePublication } from '../fixer/schedule.js';
 import { seriesCatalog } from '../methodology/series.js';
@@ -15,15 +14,15 @@ import { scheduleCollectors } from '../scheduler/index.js';
 import { startApi } from '../api/server.js';
 import { migrateToLatest, MigrationError, openDatabase } from '../storage/index.js';
 import { collectorDeps, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
+import { dateArg, UsageError } from './args.js';
+import { registerAuditCommands } from './audit.js';
 
 function selectVenues(config: Config, names: VenueName[] | undefined): { adapter: VenueAdapter<VenueBaseConfig>; config: VenueBaseConfig }[] {
   const chosen = names && names.length > 0 ? names : VENUE_NAMES.filter((n) => config.venues[n].enabled);
   return chosen.map((n) => ({ adapter: getVenue(n), config: config.venues[n] }));
 }
 
-class UsageError extends Error {}
 
-const dateArg = z.iso.date();
 
 function printFixOutcomes(outcomes: FixOutcome[]): void {
   for (const o of outcomes) {
@@ -165,6 +164,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         await db.destroy();
       }
     });
+
+  registerAuditCommands(program, ctx, setExitCode);
 
   program
     .command('methodology')

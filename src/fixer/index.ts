@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { canonicalRecord, fixingsOf, dayStart, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
 import { loadMethodologies, loadMethodology, type Methodology } from '../methodology/params.js';
+import { chainHash, GENESIS_CHAIN_HASH, publishedFixing } from './published.js';
+import { engineFor } from '../methodology/engines.js';
 import {
   insertFixing,
   latestFixings,
   observationsInWindow,
   previousValues,
   snapshotTimesInWindow,
+  snapshotWatermark,
   type Db,
   type ObservationRow,
 } from '../storage/index.js';
@@ -83,22 +86,33 @@ function interner(): <T extends string | null>(s: T) => T {
   };
 }
 
-/** Every observation of a window as methodology inputs. */
-export async function readInputs(db: Db, from: number, to: number): Promise<ObservationInput[]> {
+/** Every observation of a window, from snapshots up to `throughSnapshot`, as methodology inputs. */
+export async function readInputs(db: Db, from: number, to: number, throughSnapshot: number): Promise<ObservationInput[]> {
   const intern = interner();
   const inputs: ObservationInput[] = [];
-  for await (const rows of observationsInWindow(db, from, to)) for (const row of rows) inputs.push(toInput(row, intern));
+  for await (const rows of observationsInWindow(db, from, to, throughSnapshot)) for (const row of rows) inputs.push(toInput(row, intern));
   return inputs;
 }
 
-/** Reads the inputs of a date from storage; the returned generator computes its fixings one series at a time, storing nothing. */
-export async function computeDate(db: Db, date: string, methodology: Methodology, series?: readonly string[]): Promise<Generator<FixingResult>> {
+/** The window a date's fixings read: the extended window [D - (k - 1), D + 1). */
+export function inputWindow(date: string, methodology: Methodology): { from: number; to: number } {
   const start = dayStart(date);
-  const from = start - (methodology.parameters.extended_window_days - 1) * 86_400_000;
-  const to = start + 86_400_000;
-  const observations = await readInputs(db, from, to);
-  const [snaps, previous] = await Promise.all([snapshotTimesInWindow(db, from, to), previousValues(db, date)]);
-  return fixingsOf({
+  return { from: start - (methodology.parameters.extended_window_days - 1) * 86_400_000, to: start + 86_400_000 };
+}
+
+export interface DateComputation {
+  results: Generator<FixingResult>;
+  parserVersions: string[];
+  throughSnapshot: number;
+}
+
+/** Reads the inputs of a date from storage; the returned generator computes its fixings one series at a time, storing nothing. */
+export async function computeDate(db: Db, date: string, methodology: Methodology, series?: readonly string[]): Promise<DateComputation> {
+  const { from, to } = inputWindow(date, methodology);
+  const throughSnapshot = await snapshotWatermark(db);
+  const observations = await readInputs(db, from, to, throughSnapshot);
+  const [snaps, previous] = await Promise.all([snapshotTimesInWindow(db, from, to, throughSnapshot), previousValues(db, date)]);
+  const results = engineFor(methodology)({
     methodology,
     date,
     observations,
@@ -107,6 +121,7 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
     previous: new Map([...previous].map(([k, v]) => [k, { date: v.carriedFrom ?? v.date, value: v.value }])),
     ...(series ? { series } : {}),
   });
+  return { results, parserVersions: [...new Set(snaps.map((s) => s.parser_version))].sort(), throughSnapshot };
 }
 
 export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutcome[]> {
@@ -122,7 +137,7 @@ export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutco
     const unknown = opts.series.filter((s) => !known.has(s));
     if (unknown.length) throw new UnknownSeriesError(unknown);
   }
-  const results = await computeDate(deps.db, opts.date, methodology, opts.series);
+  const { results, parserVersions, throughSnapshot } = await computeDate(deps.db, opts.date, methodology, opts.series);
   const outcomes: FixOutcome[] = [];
   for (const r of results) {
     const record = canonicalRecord(r.record);
@@ -159,6 +174,8 @@ export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutco
         previous_input_digest: prior?.input_digest ?? null,
         record,
         evidence: JSON.stringify(r.evidence),
+        parser_versions: JSON.stringify(parserVersions),
+        inputs_through_snapshot: throughSnapshot,
       },
       r.audit.map((a) => ({
         observation_id: a.input.observationId,
@@ -171,6 +188,7 @@ export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutco
         w: a.w,
         w_capped: a.wCapped,
       })),
+      (last) => (last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH),
     );
     outcomes.push({ series: r.record.series, action: 'published', revision, status: r.record.status, value: r.record.value });
   }

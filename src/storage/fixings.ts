@@ -42,12 +42,13 @@ const OBSERVATION_COLUMNS = [
  * day can hold millions of rows, and the caller keeps only what it needs of each. (Kysely's SQLite stream yields
  * row by row through an async generator, which costs more than the read itself at this size.)
  */
-export async function* observationsInWindow(db: Db, from: number, to: number, snapshotsPerBatch = 16): AsyncGenerator<ObservationRow[]> {
+export async function* observationsInWindow(db: Db, from: number, to: number, throughSnapshot: number, snapshotsPerBatch = 16): AsyncGenerator<ObservationRow[]> {
   const snapshots = await db
     .selectFrom('snapshots')
     .select('id')
     .where('fetched_at', '>=', from)
     .where('fetched_at', '<', to)
+    .where('id', '<=', throughSnapshot)
     .where('parse_outcome', 'in', ['ok', 'partial'])
     .orderBy('id')
     .execute();
@@ -62,16 +63,30 @@ export async function* observationsInWindow(db: Db, from: number, to: number, sn
   }
 }
 
-/** Venue and instant of every parsed snapshot in [from, to), including those that held no listing. */
-export async function snapshotTimesInWindow(db: Db, from: number, to: number): Promise<{ venue: string; fetched_at: number }[]> {
+/** Venue, instant and parser version of every parsed snapshot in [from, to), including those that held no listing. */
+export async function snapshotTimesInWindow(db: Db, from: number, to: number, throughSnapshot: number): Promise<{ venue: string; fetched_at: number; parser_version: string }[]> {
   return db
     .selectFrom('snapshots')
-    .select(['venue', 'fetched_at'])
+    .select(['venue', 'fetched_at', 'parser_version'])
     .distinct()
     .where('fetched_at', '>=', from)
     .where('fetched_at', '<', to)
+    .where('id', '<=', throughSnapshot)
     .where('parse_outcome', 'in', ['ok', 'partial'])
     .execute();
+}
+
+/**
+ * The newest snapshot id whose parse is recorded with every older one's: a fixing reads snapshots up to it, and a
+ * replay of that fixing reads exactly the same ones however many arrive later.
+ */
+export async function snapshotWatermark(db: Db): Promise<number> {
+  const r = await db
+    .selectFrom('snapshots')
+    .select((eb) => [eb.fn.max('id').as('newest'), eb.fn.min(eb.case().when('parse_outcome', '=', 'pending').then(eb.ref('id')).end()).as('first_pending')])
+    .executeTakeFirst();
+  if (!r || r.newest === null) return 0;
+  return r.first_pending !== null ? Number(r.first_pending) - 1 : Number(r.newest);
 }
 
 /** The latest revision of each series on a date. */
@@ -82,11 +97,14 @@ export async function latestFixings(db: Db, date: string): Promise<Fixing[]> {
 }
 
 /** The latest earlier published value of each series: the latest revision of the latest date before `date` that has a value. */
-export async function previousValues(db: Db, date: string): Promise<Map<string, { date: string; value: number; carriedFrom: string | null }>> {
-  const rows = await db
+export async function previousValues(db: Db, date: string, publishedBeforeId?: number): Promise<Map<string, { date: string; value: number; carriedFrom: string | null }>> {
+  let q = db
     .selectFrom('fixings')
     .select(['series', 'date', 'revision', 'value', 'carried_from'])
-    .where('date', '<', date)
+    .where('date', '<', date);
+  // A replay of a revision sees only what had been published before it.
+  if (publishedBeforeId !== undefined) q = q.where('id', '<', publishedBeforeId);
+  const rows = await q
     .orderBy('series')
     .orderBy('date', 'desc')
     .orderBy('revision', 'desc')
@@ -102,7 +120,7 @@ export async function previousValues(db: Db, date: string): Promise<Map<string, 
   return out;
 }
 
-export type NewFixing = Omit<Fixing, 'id'>;
+export type NewFixing = Omit<Fixing, 'id' | 'previous_chain_hash'>;
 export type FixingInputRow = Omit<FixingInputsTable, 'fixing_id'>;
 
 const INPUT_COLUMNS = ['fixing_id', 'observation_id', 'snapshot_id', 'class', 'reason', 'p', 'f', 'q', 'w', 'w_capped'] as const;
@@ -121,10 +139,18 @@ function inputInsertSql(db: Db, rows: number): string {
   return sqlText;
 }
 
-/** Stores one fixing revision and its audit rows atomically. */
-export async function insertFixing(db: Db, fixing: NewFixing, inputs: readonly FixingInputRow[]): Promise<number> {
+/**
+ * Stores one fixing revision and its audit rows atomically. `chainFrom` gives the hash-chain link from the
+ * revision published last (read in the same transaction, so two publishers never fork the chain).
+ */
+export async function insertFixing(db: Db, fixing: NewFixing, inputs: readonly FixingInputRow[], chainFrom: (last: Fixing | undefined) => string): Promise<number> {
   return db.transaction().execute(async (trx) => {
-    const { id } = await trx.insertInto('fixings').values(fixing).returning('id').executeTakeFirstOrThrow();
+    const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+    const { id } = await trx
+      .insertInto('fixings')
+      .values({ ...fixing, previous_chain_hash: chainFrom(last) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     for (let i = 0; i < inputs.length; i += INPUT_CHUNK) {
       const chunk = inputs.slice(i, i + INPUT_CHUNK);
       const params: unknown[] = [];

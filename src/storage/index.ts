@@ -5,4 +5,5 @@ export { insertRawSnapshot, recordParse, getSnapshot, type RawSnapshotInput, typ
 export { startRun, finishRun, recordSkippedRun, listRuns, type RunEnd } from './runs.js';
 export type * from './schema.js';
 export * from './publication.js';
-export { observationsInWindow, snapshotTimesInWindow, latestFixings, previousValues, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow } from './fixings.js';
+export * from './audit.js';
+export { observationsInWindow, snapshotTimesInWindow, snapshotWatermark, latestFixings, previousValues, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow } from './fixings.js';

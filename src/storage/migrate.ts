@@ -2,11 +2,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import * as rawCollection from './migrations/2026-11-22T2200_raw_collection.js';
 import * as fixings from './migrations/2026-11-22T2300_fixings.js';
+import * as replayableFixings from './migrations/2026-11-23T0000_replayable_fixings.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 const migrations: Record<string, Migration> = {
   '2026-11-22T2200_raw_collection': rawCollection,
   '2026-11-22T2300_fixings': fixings,
+  '2026-11-23T0000_replayable_fixings': replayableFixings,
 };
 
 export class MigrationError extends Error {

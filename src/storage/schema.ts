@@ -93,6 +93,12 @@ export interface FixingsTable {
   previous_input_digest: string | null;
   record: string;
   evidence: string;
+  /** JSON array of the parser versions of the snapshots read, sorted. */
+  parser_versions: string;
+  /** The newest snapshot id the inputs could include: a replay of this revision reads snapshots up to it. */
+  inputs_through_snapshot: number | null;
+  /** sha256 of the published document of the revision published just before this one (the hash chain). */
+  previous_chain_hash: string | null;
 }
 
 export interface FixingInputsTable {

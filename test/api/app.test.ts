@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningServer } from '../../src/api/server.js';
-import { signedPayload } from '../../src/api/fixing-document.js';
+import { signedPayload } from '../../src/fixer/published.js';
 import { importFile } from '../../src/collectors/import.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';

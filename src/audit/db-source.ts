@@ -1,0 +1,37 @@
+// Replay from the database: raw snapshot bytes and published fixings, never the derived observation rows.
+import { publishedFixing } from '../fixer/published.js';
+import { loadMethodology } from '../methodology/params.js';
+import { keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, type Db, type Fixing, type Snapshot } from '../storage/index.js';
+import type { RawSnapshot, ReplaySource } from './replay.js';
+
+export function toRawSnapshot(s: Snapshot): RawSnapshot {
+  return {
+    id: s.id,
+    venue: s.venue,
+    fetched_at: s.fetched_at,
+    sha256: s.sha256,
+    http_status: s.http_status,
+    content_type: s.content_type,
+    truncated: s.truncated === 1,
+    parser_version: s.parser_version,
+    parser_options: JSON.parse(s.parser_options) as RawSnapshot['parser_options'],
+    body: s.body,
+  };
+}
+
+export function dbSource(db: Db): ReplaySource {
+  return {
+    async snapshots(from, to, through) {
+      return (await rawSnapshotsInWindow(db, from, to, through)).map(toRawSnapshot);
+    },
+    async revisions(date, series) {
+      const rows = await revisionsOfDate(db, date, series);
+      return Promise.all(rows.map(async (row) => ({ fixing: publishedFixing(row), audit: await keyedAuditRows(db, row.id), ref: row })));
+    },
+    async previous(date, revision) {
+      const values = await previousValues(db, date, (revision.ref as Fixing).id);
+      return new Map([...values].map(([k, v]) => [k, { date: v.carriedFrom ?? v.date, value: v.value }]));
+    },
+    methodology: (version) => loadMethodology(version),
+  };
+}

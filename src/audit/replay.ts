@@ -1,0 +1,211 @@
+// Replay: re-derive published fixings from raw snapshot bytes alone (re-parsed with the parser versions they name,
+// recomputed with the methodology version the fixing names) and compare every published field and audit row.
+// Where the raw bytes and published fixings come from (the database or an audit bundle) is a ReplaySource.
+import { createHash } from 'node:crypto';
+import { toParseRecord } from '../collectors/ingest.js';
+import { parserFor } from '../collectors/parsers.js';
+import type { PublishedFixing } from '../fixer/published.js';
+import { canonicalJson } from '../methodology/canonical.js';
+import { engineFor } from '../methodology/engines.js';
+import { dayStart, type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
+import { parameterHash, type Methodology } from '../methodology/params.js';
+
+export interface RawSnapshot {
+  id: number;
+  venue: string;
+  fetched_at: number;
+  /** The sha256 recorded when the bytes were stored. */
+  sha256: string;
+  http_status: number | null;
+  content_type: string | null;
+  truncated: boolean;
+  parser_version: string;
+  parser_options: { default_quantity: number };
+  body: Buffer;
+}
+
+/** One published audit row, identified by its snapshot's sha256 and its position in that snapshot. */
+export interface PublishedAuditRow {
+  sha256: string;
+  seq: number;
+  class: string | null;
+  reason: string | null;
+  p: number | null;
+  f: number | null;
+  q: number | null;
+  w: number | null;
+  w_capped: number | null;
+}
+
+export interface PublishedRevision {
+  fixing: PublishedFixing;
+  audit: PublishedAuditRow[];
+  /** Opaque handle the source uses to find what was published before this revision. */
+  ref: unknown;
+}
+
+export interface ReplaySource {
+  /** Raw snapshots fetched in [from, to) with id <= throughSnapshot, in id order. */
+  snapshots(from: number, to: number, throughSnapshot: number): Promise<RawSnapshot[]>;
+  /** Every published revision of a date (optionally only some series), in publication order. */
+  revisions(date: string, series?: readonly string[]): Promise<PublishedRevision[]>;
+  /** The earlier published values the revision's computation could carry forward. */
+  previous(date: string, revision: PublishedRevision): Promise<ReadonlyMap<string, PreviousValue>>;
+  /** The methodology parameters of a version. */
+  methodology(version: string): Methodology;
+}
+
+export interface Verdict {
+  series: string;
+  date: string;
+  revision: number;
+  match: boolean;
+  differences: string[];
+}
+
+const DAY_MS = 86_400_000;
+const MAX_ROW_DIFFERENCES = 10;
+
+interface Replayed {
+  observations: ObservationInput[];
+  snapshots: SnapshotTime[];
+  parserVersions: string[];
+  findings: string[];
+}
+
+/** Parses raw snapshots as the fixer's storage saw them: only ok and partial parses contribute. */
+export function reparse(raw: readonly RawSnapshot[]): Replayed {
+  const observations: ObservationInput[] = [];
+  const snapshots: SnapshotTime[] = [];
+  const versions = new Set<string>();
+  const findings: string[] = [];
+  for (const s of raw) {
+    const actual = createHash('sha256').update(s.body).digest('hex');
+    if (actual !== s.sha256) findings.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
+    const parse = parserFor(s.parser_version);
+    if (!parse) {
+      findings.push(`snapshot ${s.id}: parser ${s.parser_version} is not registered in this software`);
+      continue;
+    }
+    const { record } = toParseRecord({ status: s.http_status, contentType: s.content_type, body: s.body, truncated: s.truncated }, parse, s.parser_options);
+    if (record.outcome !== 'ok' && record.outcome !== 'partial') continue;
+    versions.add(s.parser_version);
+    snapshots.push({ venue: s.venue, fetchedAt: s.fetched_at });
+    for (const o of record.observations) {
+      observations.push({
+        observationId: 0,
+        snapshotId: s.id,
+        snapshotSha256: actual,
+        seq: o.seq,
+        venue: s.venue,
+        fetchedAt: s.fetched_at,
+        listingId: o.listing_id,
+        gpuRaw: o.gpu_raw,
+        gpuCount: o.gpu_count,
+        priceUsdPerHour: o.price_usd_per_hour,
+        contract: o.contract,
+        available: o.available === 1,
+        perfSystem: o.perf_system ?? null,
+        perfScorePerGpu: o.perf_score_per_gpu ?? null,
+      });
+    }
+  }
+  return { observations, snapshots, parserVersions: [...versions].sort(), findings };
+}
+
+const show = (v: unknown) => (v === undefined ? '(absent)' : canonicalJson(v));
+
+/** Field-by-field differences between the published record and the replayed one. */
+function recordDifferences(published: PublishedFixing, replayed: FixingRecord): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(replayed).sort() as (keyof FixingRecord)[]) {
+    const a = published[key];
+    const b = replayed[key];
+    if (a === undefined || canonicalJson(a) !== canonicalJson(b)) out.push(`${key}: published ${show(a)}, replayed ${show(b)}`);
+  }
+  return out;
+}
+
+const rowKey = (sha256: string, seq: number) => `${sha256}:${seq}`;
+
+function auditDifferences(published: readonly PublishedAuditRow[], replayed: readonly AuditRow[]): string[] {
+  const out: string[] = [];
+  const mine = new Map(replayed.map((r) => [rowKey(r.input.snapshotSha256, r.input.seq), r]));
+  let differing = 0;
+  let missing = 0;
+  for (const p of published) {
+    const key = rowKey(p.sha256, p.seq);
+    const r = mine.get(key);
+    mine.delete(key);
+    if (!r) {
+      missing += 1;
+      continue;
+    }
+    const fields: [string, unknown, unknown][] = [
+      ['class', p.class, r.classCode],
+      ['outcome', p.reason ?? 'included', r.reason ?? 'included'],
+      ['p', p.p, r.p],
+      ['f', p.f, r.f],
+      ['q', p.q, r.q],
+      ['w', p.w, r.w],
+      ['w_capped', p.w_capped, r.wCapped],
+    ];
+    const bad = fields.filter(([, a, b]) => a !== b);
+    if (bad.length) {
+      differing += 1;
+      if (differing <= MAX_ROW_DIFFERENCES) {
+        out.push(`input ${r.input.venue} ${r.input.listingId} (snapshot ${p.sha256.slice(0, 12)}… row ${p.seq}): ${bad.map(([k, a, b]) => `${k} published ${show(a)}, replayed ${show(b)}`).join('; ')}`);
+      }
+    }
+  }
+  if (differing > MAX_ROW_DIFFERENCES) out.push(`… and ${differing - MAX_ROW_DIFFERENCES} more audit rows differ`);
+  if (missing) out.push(`${missing} published audit row(s) have no replayed input (a snapshot missing or changed?)`);
+  if (mine.size) out.push(`${mine.size} replayed input(s) are not in the published audit (a snapshot added?)`);
+  return out;
+}
+
+/** Replays every published revision of a date from the source, returning one verdict per revision. */
+export async function replayDate(source: ReplaySource, date: string, series?: readonly string[]): Promise<Verdict[]> {
+  const revisions = await source.revisions(date, series);
+  const verdicts: Verdict[] = [];
+  // Revisions published by one run share their inputs: group by methodology and snapshot watermark.
+  const groups = new Map<string, PublishedRevision[]>();
+  for (const r of revisions) {
+    const key = `${r.fixing.methodology_version}|${r.fixing.inputs_through_snapshot}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  for (const group of groups.values()) {
+    const first = group[0]!.fixing;
+    let methodology: Methodology;
+    try {
+      methodology = source.methodology(first.methodology_version);
+    } catch (err) {
+      for (const r of group) verdicts.push({ series: r.fixing.series, date, revision: r.fixing.revision, match: false, differences: [(err as Error).message] });
+      continue;
+    }
+    const start = dayStart(date);
+    const from = start - (methodology.parameters.extended_window_days - 1) * DAY_MS;
+    const raw = await source.snapshots(from, start + DAY_MS, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER);
+    const parsed = reparse(raw);
+    const previous = await source.previous(date, group[0]!);
+    const results = new Map(
+      [...engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, series: group.map((r) => r.fixing.series) })].map((x) => [x.record.series, x]),
+    );
+    for (const r of group) {
+      const differences = [...parsed.findings];
+      const mine = results.get(r.fixing.series);
+      if (parameterHash(methodology) !== r.fixing.parameter_hash) {
+        differences.push(`methodology ${methodology.version} parameters hash to ${parameterHash(methodology).slice(0, 12)}…, the fixing names ${r.fixing.parameter_hash.slice(0, 12)}…`);
+      }
+      if (canonicalJson(parsed.parserVersions) !== canonicalJson(r.fixing.parser_versions)) {
+        differences.push(`parser versions: published ${show(r.fixing.parser_versions)}, replayed ${show(parsed.parserVersions)}`);
+      }
+      if (!mine) differences.push('the methodology produced no fixing for this series');
+      else differences.push(...recordDifferences(r.fixing, mine.record), ...auditDifferences(r.audit, mine.audit));
+      verdicts.push({ series: r.fixing.series, date, revision: r.fixing.revision, match: differences.length === 0, differences });
+    }
+  }
+  return verdicts.sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : a.revision - b.revision));
+}

@@ -1,0 +1,20 @@
+// What the command-line parsers share: the usage error (exit 2) and the UTC date argument.
+import { z } from 'zod';
+
+/** A bad command-line argument: reported in one line, exit code 2. */
+export class UsageError extends Error {}
+
+export const dateArg = z.iso.date();
+
+export function parseDate(flag: string, value: string): string {
+  const d = dateArg.safeParse(value);
+  if (!d.success) throw new UsageError(`${flag} must be a UTC date YYYY-MM-DD, got "${value}"`);
+  return d.data;
+}
+
+/** Every date from `from` to `to`, inclusive. */
+export function datesBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}

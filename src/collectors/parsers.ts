@@ -1,0 +1,21 @@
+// Every parser version that ever stored a snapshot, by the version string recorded on it. A replay parses an old
+// snapshot with the parser that read it then. When parsing changes, the adapter's version is bumped and the old
+// function stays registered here under its old version (for example `vast/1` → a kept `parseVastV1`).
+import type { ParsedPayload, ParserOptions } from './adapter.js';
+import { GENERIC_PARSER_VERSION, parseGenericLine } from './venues/generic.js';
+import { VENUES } from './venues/index.js';
+
+export type ParseFn = (json: unknown, options: ParserOptions) => ParsedPayload;
+
+const registry = new Map<string, ParseFn>([
+  ...Object.values(VENUES).map((a): [string, ParseFn] => [a.parserVersion, (json, options) => a.parse(json, options)]),
+  [GENERIC_PARSER_VERSION, parseGenericLine],
+]);
+
+export function parserFor(version: string): ParseFn | undefined {
+  return registry.get(version);
+}
+
+export function parserVersions(): string[] {
+  return [...registry.keys()].sort();
+}

@@ -1,0 +1,44 @@
+// The published form of a stored fixing revision: what the API serves and signs, what audit bundles carry, and
+// what the hash chain links (each revision names the sha256 of the one published before it).
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../methodology/canonical.js';
+import type { FixingRecord } from '../methodology/fixing.js';
+import type { Fixing } from '../storage/index.js';
+
+export interface PublishedFixing extends FixingRecord {
+  revision: number;
+  software_version: string;
+  computed_at: string;
+  restatement_reason: string | null;
+  previous_input_digest: string | null;
+  parser_versions: string[];
+  inputs_through_snapshot: number | null;
+  previous_chain_hash: string | null;
+}
+
+/** The first revision ever published links to this. */
+export const GENESIS_CHAIN_HASH = '0'.repeat(64);
+
+export function publishedFixing(row: Fixing): PublishedFixing {
+  return {
+    ...(JSON.parse(row.record) as FixingRecord),
+    revision: row.revision,
+    software_version: row.software_version,
+    computed_at: new Date(row.computed_at).toISOString(),
+    restatement_reason: row.restatement_reason,
+    previous_input_digest: row.previous_input_digest,
+    parser_versions: JSON.parse(row.parser_versions) as string[],
+    inputs_through_snapshot: row.inputs_through_snapshot,
+    previous_chain_hash: row.previous_chain_hash,
+  };
+}
+
+/** What a fixing's signature covers: its published fields as canonical JSON (keys sorted, no whitespace). */
+export function signedPayload(fixing: PublishedFixing): string {
+  return canonicalJson(fixing);
+}
+
+/** The link a revision gives the next one in the hash chain: sha256 of its canonical published document. */
+export function chainHash(fixing: PublishedFixing): string {
+  return createHash('sha256').update(signedPayload(fixing)).digest('hex');
+}

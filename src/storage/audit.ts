@@ -1,0 +1,94 @@
+// Queries behind replay, export and verification: raw snapshots with their bytes, every revision of a date, and
+// audit rows keyed by snapshot sha256 and position (identities that hold across databases).
+import { sql } from 'kysely';
+import type { Db } from './db.js';
+import type { Fixing, Snapshot } from './schema.js';
+
+/** Raw snapshots fetched in [from, to) with id <= through, with their bytes, in id order. */
+export async function rawSnapshotsInWindow(db: Db, from: number, to: number, through: number): Promise<Snapshot[]> {
+  return db
+    .selectFrom('snapshots')
+    .selectAll()
+    .where('fetched_at', '>=', from)
+    .where('fetched_at', '<', to)
+    .where('id', '<=', through)
+    .orderBy('id')
+    .execute();
+}
+
+/** Every revision of a date, in publication order. */
+export async function revisionsOfDate(db: Db, date: string, series?: readonly string[]): Promise<Fixing[]> {
+  let q = db.selectFrom('fixings').selectAll().where('date', '=', date);
+  if (series?.length) q = q.where('series', 'in', series);
+  return q.orderBy('id').execute();
+}
+
+export interface KeyedAuditRow {
+  snapshot_id: number;
+  sha256: string;
+  seq: number;
+  class: string | null;
+  reason: string | null;
+  p: number | null;
+  f: number | null;
+  q: number | null;
+  w: number | null;
+  w_capped: number | null;
+}
+
+export async function keyedAuditRows(db: Db, fixingId: number): Promise<KeyedAuditRow[]> {
+  return db
+    .selectFrom('fixing_inputs as i')
+    .leftJoin('snapshots as s', 's.id', 'i.snapshot_id')
+    .leftJoin('observations as o', 'o.id', 'i.observation_id')
+    .select([
+      'i.snapshot_id',
+      // A snapshot or observation removed behind the triggers' back leaves its row unmatchable, not lost.
+      sql<string>`coalesce(s.sha256, 'missing-snapshot-' || i.snapshot_id)`.as('sha256'),
+      sql<number>`coalesce(o.seq, -i.observation_id)`.as('seq'),
+      'i.class',
+      'i.reason',
+      'i.p',
+      'i.f',
+      'i.q',
+      'i.w',
+      'i.w_capped',
+    ])
+    .where('i.fixing_id', '=', fixingId)
+    .orderBy('i.observation_id')
+    .execute();
+}
+
+/** Every fixing revision in publication order (the hash chain's order). */
+export async function allFixings(db: Db): Promise<Fixing[]> {
+  return db.selectFrom('fixings').selectAll().orderBy('id').execute();
+}
+
+/** Snapshot ids referenced by audit rows that no longer exist. */
+export async function missingAuditSnapshots(db: Db): Promise<{ snapshot_id: number; fixing_id: number }[]> {
+  return db
+    .selectFrom('fixing_inputs as i')
+    .leftJoin('snapshots as s', 's.id', 'i.snapshot_id')
+    .select(['i.snapshot_id', (eb) => eb.fn.min('i.fixing_id').as('fixing_id')])
+    .where('s.id', 'is', null)
+    .groupBy('i.snapshot_id')
+    .orderBy('i.snapshot_id')
+    .execute();
+}
+
+/** Names of the append-only triggers present in the database. */
+export async function triggerNames(db: Db): Promise<string[]> {
+  const rows = await sql<{ name: string }>`select name from sqlite_master where type = 'trigger' order by name`.execute(db);
+  return rows.rows.map((r) => r.name);
+}
+
+/** Every snapshot's id, recorded sha256 and size, and the sha256 of its stored bytes, in batches. */
+export async function* snapshotBodies(db: Db, batch = 200): AsyncGenerator<Pick<Snapshot, 'id' | 'venue' | 'sha256' | 'byte_size' | 'body'>[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await db.selectFrom('snapshots').select(['id', 'venue', 'sha256', 'byte_size', 'body']).where('id', '>', after).orderBy('id').limit(batch).execute();
+    if (rows.length === 0) return;
+    yield rows;
+    after = rows[rows.length - 1]!.id;
+  }
+}
