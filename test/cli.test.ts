@@ -1,6 +1,6 @@
 // The real `gpuidx` binary in a child process: import, collect --once, and a scheduled run stopped by SIGTERM.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -124,5 +124,33 @@ describe('gpuidx CLI', () => {
     expect(body.signature.algorithm).toBe('Ed25519');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('replays a date range, verifies the database, exports a bundle and replays it without the database', async () => {
+    const w = workdir();
+    await gpuidx(['--db', w.db, 'import', join(FIXTURES, 'market/three-days.jsonl')]);
+    for (const d of ['2026-11-18', '2026-11-19']) expect((await gpuidx(['--db', w.db, 'fix', '--date', d])).status).toBe(0);
+    const replay = await gpuidx(['--db', w.db, 'replay', '--from', '2026-11-18', '--to', '2026-11-20']);
+    expect(replay.status).toBe(0);
+    expect(replay.stdout.split('\n').filter((l) => l.startsWith('match')).length).toBe(82);
+    expect(replay.stdout).toContain('none      no published fixing for 2026-11-20\n');
+    expect(replay.stdout.endsWith('replayed 82 fixing revision(s) over 3 date(s): 82 match, 0 mismatch\n')).toBe(true);
+
+    const verify = await gpuidx(['--db', w.db, 'verify']);
+    expect(verify.status).toBe(0);
+    expect(verify.stdout).toBe('verified: 27 snapshots hash to their recorded sha256, 82 fixing revisions agree with their records and form an unbroken hash chain, append-only triggers in place\n');
+
+    const out = join(w.dir, 'bundle');
+    const exported = await gpuidx(['--db', w.db, 'export', '--date', '2026-11-19', '--series', 'GPUIDX-H100-SXM', '--out', out]);
+    expect(exported.status).toBe(0);
+    // 39 files: 18 snapshots (body and metadata), the fixing, the methodology and the public key.
+    expect(exported.stdout).toMatch(new RegExp(`^${out}: 39 files, \\d+ bytes, 1 series of 2026-11-19; check it with: gpuidx replay --bundle ${out}\n$`));
+    const fromBundle = await gpuidx(['--db', join(w.dir, 'absent', 'none.db'), 'replay', '--bundle', out]);
+    expect(fromBundle.stdout).toBe('match     GPUIDX-H100-SXM 2026-11-19 r1\nreplayed 1 fixing revision(s) over 1 date(s): 1 match, 0 mismatch\n');
+    expect(fromBundle.status).toBe(0);
+    expect(existsSync(join(w.dir, 'absent'))).toBe(false);
+    const again = await gpuidx(['--db', w.db, 'export', '--date', '2026-11-19', '--out', out]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toBe(`gpuidx: ${out} is not empty; choose a new folder\n`);
   });
 });

@@ -89,7 +89,7 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
       const source = await fixingAt(db, series, v.date);
       if (source) previous[series] = sign(source);
     }
-    const audit = (await keyedAuditRows(db, row.id)).map(({ snapshot_id: _id, ...r }) => r);
+    const audit = await keyedAuditRows(db, row.id);
     const file: BundleFixingFile = { ...sign(row), previous, audit };
     put(`fixings/${row.series}/r${row.revision}.json`, json(file));
   }

@@ -24,8 +24,9 @@ export interface RawSnapshot {
   body: Buffer;
 }
 
-/** One published audit row, identified by its snapshot's sha256 and its position in that snapshot. */
+/** One published audit row, identified by its snapshot and its position in that snapshot. */
 export interface PublishedAuditRow {
+  snapshot_id: number;
   sha256: string;
   seq: number;
   class: string | null;
@@ -126,15 +127,15 @@ function recordDifferences(published: PublishedFixing, replayed: FixingRecord): 
   return out;
 }
 
-const rowKey = (sha256: string, seq: number) => `${sha256}:${seq}`;
+const rowKey = (snapshotId: number, seq: number) => `${snapshotId}:${seq}`;
 
 function auditDifferences(published: readonly PublishedAuditRow[], replayed: readonly AuditRow[]): string[] {
   const out: string[] = [];
-  const mine = new Map(replayed.map((r) => [rowKey(r.input.snapshotSha256, r.input.seq), r]));
+  const mine = new Map(replayed.map((r) => [rowKey(r.input.snapshotId, r.input.seq), r]));
   let differing = 0;
   let missing = 0;
   for (const p of published) {
-    const key = rowKey(p.sha256, p.seq);
+    const key = rowKey(p.snapshot_id, p.seq);
     const r = mine.get(key);
     mine.delete(key);
     if (!r) {
@@ -154,7 +155,7 @@ function auditDifferences(published: readonly PublishedAuditRow[], replayed: rea
     if (bad.length) {
       differing += 1;
       if (differing <= MAX_ROW_DIFFERENCES) {
-        out.push(`input ${r.input.venue} ${r.input.listingId} (snapshot ${p.sha256.slice(0, 12)}… row ${p.seq}): ${bad.map(([k, a, b]) => `${k} published ${show(a)}, replayed ${show(b)}`).join('; ')}`);
+        out.push(`input ${r.input.venue} ${r.input.listingId} (snapshot ${p.snapshot_id} row ${p.seq}): ${bad.map(([k, a, b]) => `${k} published ${show(a)}, replayed ${show(b)}`).join('; ')}`);
       }
     }
   }

@@ -68,7 +68,10 @@ describe('fixings', () => {
       parameter_hash: '74fc0518b012fd89809e89c3f250675cdc6ea285b1af443511ddd02786ecc55b',
       computed_at: '2026-11-21T00:40:00.000Z',
       restatement_reason: null,
+      parser_versions: ['generic/1'],
+      inputs_through_snapshot: 27,
     });
+    expect(body.fixing.previous_chain_hash).toMatch(/^[0-9a-f]{64}$/);
     const keys = (await getJson('/v1/keys')).body.keys;
     expect(keys).toHaveLength(1);
     expect(body.signature.key_id).toBe(keys[0].key_id);
