@@ -180,7 +180,7 @@ export function openBundle(dir: string): OpenedBundle {
     if (!file) continue;
     checkSigned(file, path);
     for (const [series, doc] of Object.entries(file.previous)) checkSigned(doc, `${path} (previous value of ${series})`);
-    revisions.push({ fixing: file.fixing, audit: file.audit, ref: file });
+    revisions.push({ fixing: file.fixing, audit: async () => file.audit, ref: file });
   }
   // Publication order is the hash chain's order; within a bundle, revision order per series is enough.
   revisions.sort((a, b) => (a.fixing.series < b.fixing.series ? -1 : a.fixing.series > b.fixing.series ? 1 : a.fixing.revision - b.fixing.revision));

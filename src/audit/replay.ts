@@ -40,7 +40,8 @@ export interface PublishedAuditRow {
 
 export interface PublishedRevision {
   fixing: PublishedFixing;
-  audit: PublishedAuditRow[];
+  /** Loaded when compared, one revision at a time: a day's audit can hold millions of rows. */
+  audit: () => Promise<PublishedAuditRow[]>;
   /** Opaque handle the source uses to find what was published before this revision. */
   ref: unknown;
 }
@@ -80,6 +81,9 @@ export function reparse(raw: readonly RawSnapshot[]): Replayed {
   const snapshots: SnapshotTime[] = [];
   const versions = new Set<string>();
   const findings: string[] = [];
+  // Names repeat across a day's million listings; one shared string each keeps the replay's memory near the fixer's.
+  const pool = new Map<string, string>();
+  const intern = <T extends string | null>(v: T): T => (v === null ? v : ((pool.get(v) ?? (pool.set(v, v), v)) as T));
   for (const s of raw) {
     const actual = createHash('sha256').update(s.body).digest('hex');
     if (actual !== s.sha256) findings.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
@@ -101,12 +105,12 @@ export function reparse(raw: readonly RawSnapshot[]): Replayed {
         venue: s.venue,
         fetchedAt: s.fetched_at,
         listingId: o.listing_id,
-        gpuRaw: o.gpu_raw,
+        gpuRaw: intern(o.gpu_raw),
         gpuCount: o.gpu_count,
         priceUsdPerHour: o.price_usd_per_hour,
-        contract: o.contract,
+        contract: intern(o.contract),
         available: o.available === 1,
-        perfSystem: o.perf_system ?? null,
+        perfSystem: intern(o.perf_system ?? null),
         perfScorePerGpu: o.perf_score_per_gpu ?? null,
       });
     }
@@ -188,24 +192,27 @@ export async function replayDate(source: ReplaySource, date: string, series?: re
     }
     const start = dayStart(date);
     const from = start - (methodology.parameters.extended_window_days - 1) * DAY_MS;
-    const raw = await source.snapshots(from, start + DAY_MS, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER);
-    const parsed = reparse(raw);
+    // Parsed, the raw bodies are let go; results are compared one series at a time as the engine yields them.
+    const parsed = reparse(await source.snapshots(from, start + DAY_MS, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER));
     const previous = await source.previous(date, group[0]!);
-    const results = new Map(
-      [...engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, series: group.map((r) => r.fixing.series) })].map((x) => [x.record.series, x]),
-    );
-    for (const r of group) {
+    const bySeries = new Map(group.map((r) => [r.fixing.series, r]));
+    const engine = engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, series: [...bySeries.keys()] });
+    for (const mine of engine) {
+      const r = bySeries.get(mine.record.series);
+      if (!r) continue;
+      bySeries.delete(mine.record.series);
       const differences = [...parsed.findings];
-      const mine = results.get(r.fixing.series);
       if (parameterHash(methodology) !== r.fixing.parameter_hash) {
         differences.push(`methodology ${methodology.version} parameters hash to ${parameterHash(methodology).slice(0, 12)}…, the fixing names ${r.fixing.parameter_hash.slice(0, 12)}…`);
       }
       if (canonicalJson(parsed.parserVersions) !== canonicalJson(r.fixing.parser_versions)) {
         differences.push(`parser versions: published ${show(r.fixing.parser_versions)}, replayed ${show(parsed.parserVersions)}`);
       }
-      if (!mine) differences.push('the methodology produced no fixing for this series');
-      else differences.push(...recordDifferences(r.fixing, mine.record), ...auditDifferences(r.audit, mine.audit));
+      differences.push(...recordDifferences(r.fixing, mine.record), ...auditDifferences(await r.audit(), mine.audit));
       verdicts.push({ series: r.fixing.series, date, revision: r.fixing.revision, match: differences.length === 0, differences });
+    }
+    for (const r of bySeries.values()) {
+      verdicts.push({ series: r.fixing.series, date, revision: r.fixing.revision, match: false, differences: ['the methodology produced no fixing for this series'] });
     }
   }
   return verdicts.sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : a.revision - b.revision));
