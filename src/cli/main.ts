@@ -1,4 +1,5 @@
-// The `gpuidx` command line: migrate, collect, run, serve, import, venues, fix, replay, export, verify, methodology.
+// The `gpuidx` command line: demo, migrate, collect, run, serve, import, venues, fix, replay, export, verify,
+// simulate, methodology.
 import { Command, CommanderError, Option } from 'commander';
 import { fixDate, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
 import { schedulePublication } from '../fixer/schedule.js';
@@ -16,6 +17,7 @@ import { migrateToLatest, MigrationError, openDatabase } from '../storage/index.
 import { collectorDeps, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
 import { dateArg, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
+import { registerDemoCommands } from './demo.js';
 
 function selectVenues(config: Config, names: VenueName[] | undefined): { adapter: VenueAdapter<VenueBaseConfig>; config: VenueBaseConfig }[] {
   const chosen = names && names.length > 0 ? names : VENUE_NAMES.filter((n) => config.venues[n].enabled);
@@ -166,6 +168,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   registerAuditCommands(program, ctx, setExitCode);
+  registerDemoCommands(program, ctx, setExitCode, (c) => untilSignal(new AbortController(), c));
 
   program
     .command('methodology')

@@ -1,0 +1,124 @@
+// `gpuidx demo` and `gpuidx simulate`: the whole pipeline on a simulated month, and simulated data for benchmarks.
+import { MultiBar, Presets } from 'cli-progress';
+import type { Command } from 'commander';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { startApi } from '../api/server.js';
+import { runDemo } from '../demo/index.js';
+import { latestFixingOf } from '../storage/index.js';
+import { simulatedLines } from '../simulator/generic.js';
+import { UsageError } from './args.js';
+import type { Context } from './context.js';
+
+const intArg = (flag: string, value: string, min: number, max: number): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+};
+
+export function registerDemoCommands(program: Command, ctx: () => Context, setExitCode: (code: number) => void, untilSignal: (c: Context) => Promise<unknown>): void {
+  program
+    .command('demo')
+    .description('simulate a month of GPU rental markets, collect it with the real collectors, publish every day, serve the API')
+    .option('--days <n>', 'simulated days to backfill', '30')
+    .option('--seed <n>', 'market simulation seed', '42')
+    .option('--port <n>', 'API port (0 picks a free one)', '8080')
+    .option('--no-serve', 'stop after publishing instead of serving the API')
+    .action(async (opts: { days: string; seed: string; port: string; serve: boolean }) => {
+      const days = intArg('--days', opts.days, 1, 366);
+      const seed = intArg('--seed', opts.seed, 0, 2 ** 31);
+      const port = intArg('--port', opts.port, 0, 65535);
+      const c = ctx();
+      // The demo keeps its own database unless one is named, so it never mixes with collected data.
+      const dbPath = program.opts<{ db?: string }>().db ?? c.env.GPUIDX_DB ?? './data/demo.db';
+      const tty = process.stderr.isTTY;
+      const bars = tty ? new MultiBar({ format: '{phase} {bar} {value}/{total} {detail}', hideCursor: true, stream: process.stderr }, Presets.shades_classic) : null;
+      const collectBar = bars?.create(days * 144, 0, { phase: 'collect', detail: '' });
+      const fixBar = bars?.create(days, 0, { phase: 'publish', detail: '' });
+      let lastLine = 0;
+      process.stderr.write(`gpuidx demo: simulating ${days} days of six venues (seed ${seed}) into ${dbPath}\n`);
+      const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+      const result = await runDemo({
+        dbPath,
+        days,
+        seed,
+        scale: 1,
+        now: Date.now(),
+        log: quiet,
+        progress: (phase, done, total, detail) => {
+          if (bars) (phase === 'collect' ? collectBar : fixBar)?.update(done, { detail });
+          else if (phase === 'fix' || done === total || done - lastLine >= total / 10) {
+            lastLine = done;
+            process.stderr.write(`${phase === 'collect' ? 'collected up to' : 'published'} ${detail} (${done}/${total})\n`);
+          }
+        },
+      });
+      bars?.stop();
+      const h100 = await latestFixingOf(result.db, 'GPUIDX-H100-SXM');
+      process.stdout.write(
+        [
+          `${result.snapshots} snapshots, ${result.observations} observations from ${result.runs.ok + result.runs.partial} collector runs (${result.runs.failed} failed on purpose: an outage, a malformed payload, a schema change)`,
+          `${result.published} fixings published for ${result.firstDate} .. ${result.lastDate}`,
+          `GPUIDX-H100-SXM ${h100?.date}: ${h100?.value} USD per GPU-hour (${h100?.status})`,
+          '',
+        ].join('\n'),
+      );
+      if (!opts.serve) {
+        await result.db.destroy();
+        setExitCode(0);
+        return;
+      }
+      let api;
+      try {
+        api = await startApi(result.db, dbPath, { ...c.config.api, port }, c.log);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        api = await startApi(result.db, dbPath, { ...c.config.api, port: 0 }, c.log);
+      }
+      const u = api.url;
+      process.stdout.write(
+        [
+          `API: ${u}   (reference: ${u}/docs)`,
+          `  curl -s ${u}/v1/series/GPUIDX-H100-SXM/fixings/latest`,
+          `  curl -s "${u}/v1/series/GPUIDX-H100-SXM/fixings?from=${result.firstDate}&to=${result.lastDate}&format=csv"`,
+          `  curl -s ${u}/v1/series/GPUIDX-H100-SXM/fixings/${result.lastDate}/audit?limit=5`,
+          `  curl -s ${u}/v1/health`,
+          `Replay any day from the raw bytes:  npx gpuidx --db ${dbPath} replay --date ${result.lastDate}`,
+          `Export an audit bundle:             npx gpuidx --db ${dbPath} export --date ${result.lastDate} --out ./bundle-${result.lastDate}`,
+          'Ctrl-C stops the server.',
+          '',
+        ].join('\n'),
+      );
+      await untilSignal(c);
+      await api.close();
+      await result.db.destroy();
+      setExitCode(0);
+    });
+
+  program
+    .command('simulate')
+    .description('write simulated snapshots as generic-venue JSON Lines (for benchmarks and tests)')
+    .option('--days <n>', 'simulated days, ending at the start of today (UTC)', '1')
+    .option('--scale <k>', 'listings multiplier per venue', '1')
+    .option('--seed <n>', 'market simulation seed', '42')
+    .requiredOption('--out <file>', 'JSON Lines file to write')
+    .action(async (opts: { days: string; scale: string; seed: string; out: string }) => {
+      const days = intArg('--days', opts.days, 1, 3660);
+      const scale = Number(opts.scale);
+      if (!(scale > 0 && scale <= 100_000)) throw new UsageError(`--scale must be a number above 0, got "${opts.scale}"`);
+      const seed = intArg('--seed', opts.seed, 0, 2 ** 31);
+      const end = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const out = createWriteStream(opts.out);
+      let lines = 0;
+      let listings = 0;
+      for (const line of simulatedLines({ seed, scale, from: end - days * 86_400_000, to: end })) {
+        lines += 1;
+        listings += line.listings;
+        if (!out.write(`${line.text}\n`)) await once(out, 'drain');
+      }
+      out.end();
+      await once(out, 'finish');
+      process.stdout.write(`${opts.out}: ${lines} snapshots, ${listings} listings over ${days} day(s); import with: gpuidx import ${opts.out}\n`);
+      setExitCode(0);
+    });
+}
