@@ -153,4 +153,21 @@ describe('gpuidx CLI', () => {
     expect(again.status).toBe(2);
     expect(again.stderr).toBe(`gpuidx: ${out} is not empty; choose a new folder\n`);
   });
+
+  it('simulate writes generic JSON Lines that import as snapshots', async () => {
+    const w = workdir();
+    const file = join(w.dir, 'sim.jsonl');
+    const r = await gpuidx(['simulate', '--days', '1', '--scale', '0.2', '--seed', '7', '--out', file]);
+    expect(r.status).toBe(0);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    // Four simulated marketplaces every 10 minutes for a day.
+    expect(lines).toHaveLength(4 * 144);
+    const listings = lines.reduce((n, l) => n + (JSON.parse(l) as { listings: unknown[] }).listings.length, 0);
+    expect(r.stdout).toBe(`${file}: 576 snapshots, ${listings} listings over 1 day(s); import with: gpuidx import ${file}\n`);
+    const imported = await gpuidx(['--db', w.db, 'import', file]);
+    expect(imported.stdout).toBe(`${file}: 576 line(s), 576 snapshot(s) stored, 0 already stored, ${listings} observation(s), 0 partial, 0 rejected\n`);
+    const bad = await gpuidx(['simulate', '--days', 'many', '--out', file]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('gpuidx: --days must be a whole number from 1 to 3660, got "many"\n');
+  });
 });
