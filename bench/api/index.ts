@@ -14,7 +14,7 @@ import { Hono } from 'hono';
 import { startApi } from '../../src/api/server.js';
 import { importFile } from '../../src/collectors/import.js';
 import { fixDate } from '../../src/fixer/index.js';
-import { memoryLogger } from '../../src/log/index.js';
+import { createLogger, memoryLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 
 const { values: args } = parseArgs({
@@ -26,13 +26,15 @@ const { values: args } = parseArgs({
 });
 
 const FIRST = Date.UTC(2025, 10, 21);
+/** The request log line is built as in production; where it goes (a terminal, a file) is not what is measured. */
+const NULL_LOG = createLogger({ write: () => {} });
 const DAYS = 365;
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 if (args.serve) {
   // Child: the API and the hello-world app in one process, each on its own port.
   const db = await openDatabase(args.serve);
-  const api = await startApi(db, args.serve, { host: '127.0.0.1', port: 0, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, memoryLogger());
+  const api = await startApi(db, args.serve, { host: '127.0.0.1', port: 0, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, NULL_LOG);
   const hello = new Hono().get('/hello', (c) => c.text('hello'));
   const server = serve({ fetch: hello.fetch, hostname: '127.0.0.1', port: 0 });
   await once(server, 'listening');
