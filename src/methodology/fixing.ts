@@ -174,6 +174,8 @@ interface Window {
   from: number;
   to: number;
   prepared: Prepared[];
+  /** The prepared inputs of each class (null: unmapped), in canonical order. */
+  byClass: Map<string | null, Prepared[]>;
 }
 
 /** Steps 1 and 5, and duplicate detection, for one window. */
@@ -212,7 +214,13 @@ function prepareWindow(m: Methodology, from: number, to: number, obs: readonly O
     seen.add(input.listingId);
     return { input, classCode: classify(input.venue, input.gpuRaw), duplicate, seconds: currentSeconds };
   });
-  return { from, to, prepared };
+  const byClass = new Map<string | null, Prepared[]>();
+  for (const pr of prepared) {
+    let list = byClass.get(pr.classCode);
+    if (!list) byClass.set(pr.classCode, (list = []));
+    list.push(pr);
+  }
+  return { from, to, prepared, byClass };
 }
 
 interface Evaluation {
@@ -233,8 +241,7 @@ const weighted = (r: AuditRow, value: number, weight: number): Weighted => ({
 function evaluateClass(m: Methodology, cls: GpuClass, contract: SeriesSpec['contract'], win: Window): Evaluation {
   const { price_band: band, perf_clamp: clamp, outlier_k: k } = m.parameters;
   const rows: AuditRow[] = [];
-  for (const pr of win.prepared) {
-    if (pr.classCode !== cls.code) continue;
+  for (const pr of win.byClass.get(cls.code) ?? []) {
     const o = pr.input;
     const row: AuditRow = { input: o, classCode: cls.code, p: null, f: null, q: null, w: null, wCapped: null, reason: null };
     rows.push(row);
@@ -343,13 +350,14 @@ function countExcluded(rows: readonly AuditRow[]): Record<string, number> {
 }
 
 const numOrNull = (x: number | null) => (x === null || !Number.isFinite(x) ? null : x);
+const numText = (x: number | null) => (x === null || !Number.isFinite(x) ? 'null' : String(x));
 
 /**
  * sha256 over the canonical, sorted list of every input with its outcome and weights. Each entry is a flat array of
  * strings, finite numbers, booleans and nulls, whose canonical JSON is exactly JSON.stringify's, so the list is
  * hashed entry by entry instead of being built as one string (a day can hold millions of entries).
  */
-export function inputDigest(rows: readonly AuditRow[]): string {
+export function inputDigest(rows: readonly AuditRow[], prefixes: Map<ObservationInput, string> = new Map()): string {
   let inOrder = true;
   for (let i = 1; i < rows.length && inOrder; i++) inOrder = compareInputs(rows[i - 1]!.input, rows[i]!.input) <= 0;
   const sorted = inOrder ? rows : [...rows].sort((a, b) => compareInputs(a.input, b.input));
@@ -360,8 +368,11 @@ export function inputDigest(rows: readonly AuditRow[]): string {
     const parts: string[] = [];
     for (let j = i; j < Math.min(i + BATCH, sorted.length); j++) {
       const r = sorted[j]!;
-      const outcome = JSON.stringify([r.classCode, r.reason ?? 'included', numOrNull(r.p), numOrNull(r.f), numOrNull(r.q), numOrNull(r.w), numOrNull(r.wCapped)]);
-      parts.push(`${inputPrefix(r.input)},${outcome.slice(1)}`);
+      // Exactly JSON.stringify of [class, outcome, p, f, q, w, w'] without building the array: String(n) is
+      // JSON's number form for every finite n, and numText gives null for the rest.
+      parts.push(
+        `${inputPrefix(r.input, prefixes)},${r.classCode === null ? 'null' : JSON.stringify(r.classCode)},${JSON.stringify(r.reason ?? 'included')},${numText(r.p)},${numText(r.f)},${numText(r.q)},${numText(r.w)},${numText(r.wCapped)}]`,
+      );
     }
     hash.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
   }
@@ -369,11 +380,19 @@ export function inputDigest(rows: readonly AuditRow[]): string {
   return hash.digest('hex');
 }
 
-/** The observation's part of a digest entry, without its closing bracket. */
-function inputPrefix(o: ObservationInput): string {
-  const json = JSON.stringify([o.venue, o.fetchedAt, o.snapshotSha256, o.seq, o.listingId, o.gpuRaw, numOrNull(o.gpuCount), numOrNull(o.priceUsdPerHour), o.contract, o.available,
-    o.perfSystem, numOrNull(o.perfScorePerGpu)]);
-  return json.slice(0, -1);
+/**
+ * The observation's part of a digest entry, without its closing bracket. A class's on-demand and spot series
+ * list the same inputs, so the caller keeps one class's prefixes while it computes that class's series.
+ */
+function inputPrefix(o: ObservationInput, prefixes: Map<ObservationInput, string>): string {
+  let prefix = prefixes.get(o);
+  if (prefix === undefined) {
+    const json = JSON.stringify([o.venue, o.fetchedAt, o.snapshotSha256, o.seq, o.listingId, o.gpuRaw, numOrNull(o.gpuCount), numOrNull(o.priceUsdPerHour), o.contract, o.available,
+      o.perfSystem, numOrNull(o.perfScorePerGpu)]);
+    prefix = json.slice(0, -1);
+    prefixes.set(o, prefix);
+  }
+  return prefix;
 }
 
 interface Attempt {
@@ -383,7 +402,7 @@ interface Attempt {
   outlier: FixingEvidence['outlier'];
 }
 
-function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: FixingStatus, attempt: Attempt, previous: PreviousValue | undefined): FixingResult {
+function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: FixingStatus, attempt: Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>): FixingResult {
   const d = m.parameters.decimals;
   const published = status === 'normal' || status === 'extended_window';
   const agg = published ? aggregate(m, attempt.survivors) : null;
@@ -411,7 +430,7 @@ function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: Fix
     window: { from: isoDate(attempt.win.from), to: isoDate(attempt.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(attempt.rows),
+    input_digest: inputDigest(attempt.rows, prefixes),
   };
   return {
     record,
@@ -421,13 +440,13 @@ function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: Fix
 }
 
 /** Step 7's fallbacks, shared by class series and GPUIDX-COMPUTE. */
-function decide(m: Methodology, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined): FixingResult {
-  if (sufficient(m, day.survivors)) return buildResult(m, spec, date, 'normal', day, previous);
+function decide(m: Methodology, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>): FixingResult {
+  if (sufficient(m, day.survivors)) return buildResult(m, spec, date, 'normal', day, previous, prefixes);
   const ext = extended();
-  if (sufficient(m, ext.survivors)) return buildResult(m, spec, date, 'extended_window', ext, previous);
+  if (sufficient(m, ext.survivors)) return buildResult(m, spec, date, 'extended_window', ext, previous, prefixes);
   // The day's own inputs stay the evidence when nothing is published from them.
   for (const r of day.survivors) r.wCapped = null;
-  return buildResult(m, spec, date, previous ? 'carried_forward' : 'insufficient', day, previous);
+  return buildResult(m, spec, date, previous ? 'carried_forward' : 'insufficient', day, previous, prefixes);
 }
 
 /** Step 9: pool the on-demand step-6 survivors of every class, in reference-class-equivalent units. */
@@ -441,8 +460,8 @@ function computeAttempt(m: Methodology, win: Window, perClass: Map<string, Evalu
       else rows.push({ ...s, q: s.q! * (refTflops / t), w: (s.w! * t) / refTflops, wCapped: null, reason: null });
     }
   }
-  for (const pr of win.prepared) {
-    if (pr.classCode === null) rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: 'unmapped_gpu' });
+  for (const pr of win.byClass.get(null) ?? []) {
+    rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: 'unmapped_gpu' });
   }
   rows.sort((a, b) => compareInputs(a.input, b.input));
   return { win, rows, survivors: rows.filter((r) => r.reason === null), outlier: null };
@@ -488,12 +507,25 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   // builds its own rows (computeAttempt copies), so no audit row is ever shared between two series.
   const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, outlier: e.outlier });
 
+  let prefixes = new Map<ObservationInput, string>();
+  let prefixClass: string | null = null;
   for (const spec of catalog) {
     const previous = req.previous.get(spec.code);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
       const day = attempt(evalDay(cls, spec.contract), dayWin);
-      yield decide(m, spec, req.date, day, () => attempt(evalExt(cls, spec.contract), ext()), previous);
+      if (prefixClass !== cls.code) {
+        prefixes = new Map();
+        prefixClass = cls.code;
+      }
+      yield decide(m, spec, req.date, day, () => attempt(evalExt(cls, spec.contract), ext()), previous, prefixes);
+      // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go.
+      if (spec.contract === 'on_demand') {
+        for (const cache of [onDemandDay, onDemandExt]) {
+          const e = cache.get(cls.code);
+          if (e) cache.set(cls.code, { ...e, rows: [] });
+        }
+      }
     } else {
       for (const c of m.classes) evalDay(c, 'on_demand');
       const day = computeAttempt(m, dayWin, onDemandDay);
@@ -501,7 +533,7 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
         for (const c of m.classes) evalExt(c, 'on_demand');
         return computeAttempt(m, ext(), onDemandExt);
       };
-      yield decide(m, spec, req.date, day, extended, previous);
+      yield decide(m, spec, req.date, day, extended, previous, new Map());
     }
   }
 }
