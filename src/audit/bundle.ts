@@ -10,8 +10,7 @@ import { canonicalJson } from '../methodology/canonical.js';
 import { dayStart } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { signPayload, verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
-import { fixingAt, keyedAuditRows, rawSnapshotsInWindow, revisionsOfDate, type Db, type Fixing } from '../storage/index.js';
-import { previousValues } from '../storage/index.js';
+import { fixingAt, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, type Db, type Fixing } from '../storage/index.js';
 import { toRawSnapshot } from './db-source.js';
 import type { PublishedAuditRow, PublishedRevision, RawSnapshot, ReplaySource } from './replay.js';
 

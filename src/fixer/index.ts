@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import { canonicalRecord, fixingsOf, dayStart, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
+import { canonicalRecord, dayStart, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
 import { loadMethodologies, loadMethodology, type Methodology } from '../methodology/params.js';
 import { chainHash, GENESIS_CHAIN_HASH, publishedFixing } from './published.js';
 import { engineFor } from '../methodology/engines.js';
