@@ -2,7 +2,7 @@
 // generic-venue path, then every series fixed and stored with its audit rows, beside the time to merely read the
 // day's observation rows from SQLite with a bare better-sqlite3 query. Each phase runs in its own process on its
 // own copy of the database, so that peak RSS is its own.
-// Usage: npm run bench:fixing [-- --observations 1000000 --runs 3]
+// Usage: npm run bench:fixing [-- --observations 1000000 --runs 3 --heap-mb 1200]
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     phase: { type: 'string' },
     db: { type: 'string' },
+    /** V8 old-space limit for the fix phase: most of its default peak RSS is heap V8 has not yet collected. */
+    'heap-mb': { type: 'string' },
   },
 });
 
@@ -76,7 +78,8 @@ if (args.phase) {
     const run = (phase: string): Measure => {
       const copy = join(dir, `${phase}.db`);
       copyFileSync(base, copy);
-      const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--phase', phase, '--db', copy], { encoding: 'utf8' });
+      const heap = phase === 'fix' && args['heap-mb'] ? [`--max-old-space-size=${args['heap-mb']}`] : [];
+      const r = spawnSync(process.execPath, [...heap, join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--phase', phase, '--db', copy], { encoding: 'utf8' });
       rmSync(copy, { force: true });
       rmSync(`${copy}-wal`, { force: true });
       rmSync(`${copy}-shm`, { force: true });
