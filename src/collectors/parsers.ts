@@ -4,12 +4,15 @@
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { GENERIC_PARSER_VERSION, parseGenericLine } from './venues/generic.js';
 import { VENUES } from './venues/index.js';
+import { parseVastV1 } from './venues/vast.js';
 
 export type ParseFn = (json: unknown, options: ParserOptions) => ParsedPayload;
 
 const registry = new Map<string, ParseFn>([
   ...Object.values(VENUES).map((a): [string, ParseFn] => [a.parserVersion, (json, options) => a.parse(json, options)]),
   [GENERIC_PARSER_VERSION, parseGenericLine],
+  // Superseded versions, still runnable for replay.
+  ['vast/1', parseVastV1],
 ]);
 
 export function parserFor(version: string): ParseFn | undefined {

@@ -25,6 +25,8 @@ export function vastOffers(seed: number, t: number, scale: number): unknown {
     // Vast quotes the whole machine: dph_total and dlperf cover all its GPUs.
     dph_total: Math.round(l.pricePerGpu * l.gpus * 1e6) / 1e6,
     dph_base: Math.round(l.pricePerGpu * l.gpus * 0.95 * 1e6) / 1e6,
+    // The interruptible floor, for the whole machine: well under the on-demand price, and absurd when that is.
+    min_bid: Math.round(l.pricePerGpu * l.gpus * (0.45 + unit(seed, l.id, 'bid') * 0.25) * 1e6) / 1e6,
     dlperf: Math.round((l.perfPerGpu ?? 0) * l.gpus * 1000) / 1000,
     rentable: true,
     rented: l.rented,

@@ -1,6 +1,7 @@
 // Vast.ai marketplace: offer search. One observation per offer; prices and DLPerf are per machine (all num_gpus).
 import { z } from 'zod';
-import { joinUrl, rowIdFrom, rowParser, venueBaseConfig, type VenueAdapter } from '../adapter.js';
+import { joinUrl, rowIdFrom, rowParser, venueBaseConfig, type ListingCandidate, type VenueAdapter } from '../adapter.js';
+import { listingSchema } from '../listing.js';
 
 const configSchema = venueBaseConfig.extend({
   /** Only these Vast `gpu_name` values; empty means every GPU model. */
@@ -21,6 +22,9 @@ const offerSchema = z.object({
   rented: z.boolean().nullish(),
   geolocation: z.string().nullish(),
 });
+const offerSchemaV1 = offerSchema;
+/** vast/2 also reads the interruptible floor for the whole offer, USD per hour. */
+const offerSchemaV2 = offerSchema.extend({ min_bid: z.number().nullish() });
 
 /** "Montana, US" → "US/Montana", ", US" → "US", "Norway" → "Norway". */
 export function vastRegion(geo: string | null | undefined): string | null {
@@ -33,9 +37,36 @@ export function vastRegion(geo: string | null | undefined): string | null {
   return place ? `${country}/${place}` : country;
 }
 
+type VastOffer = z.infer<typeof offerSchemaV1>;
+
+/** The on-demand listing of an offer: the machine price (`dph_total`, all its GPUs) and DLPerf per GPU. */
+function onDemandListing(o: VastOffer): ListingCandidate {
+  return {
+    listing_id: String(o.id),
+    host_id: o.host_id == null ? null : String(o.host_id),
+    gpu: o.gpu_name,
+    gpu_count: o.num_gpus,
+    price_usd_per_hour: o.dph_total,
+    contract: 'on_demand',
+    available: o.rentable && o.rented !== true,
+    perf: o.dlperf != null && o.dlperf > 0 && o.num_gpus > 0 ? { system: 'vast_dlperf', score_per_gpu: o.dlperf / o.num_gpus } : null,
+    region: vastRegion(o.geolocation),
+    quantity_reported: true,
+  };
+}
+
+const vastRows = {
+  envelope: z.object({ offers: z.array(z.unknown()) }),
+  rows: (e: { offers: unknown[] }) => e.offers,
+  rowId: rowIdFrom('id'),
+};
+
+/** vast/1: on-demand only. Kept so that snapshots parsed by it replay identically. */
+export const parseVastV1 = rowParser({ ...vastRows, row: offerSchemaV1, toListings: (o) => [onDemandListing(o)] });
+
 export const vast: VenueAdapter<VastConfig> = {
   venue: 'vast',
-  parserVersion: 'vast/1',
+  parserVersion: 'vast/2',
   apiKeyEnv: 'VAST_API_KEY',
   keyRequired: false,
   configSchema,
@@ -55,25 +86,18 @@ export const vast: VenueAdapter<VastConfig> = {
       },
     ];
   },
+  // vast/2: each offer is also an interruptible listing at its bid floor `min_bid` (for the whole machine), when
+  // it names one.
   parse: rowParser({
-    envelope: z.object({ offers: z.array(z.unknown()) }),
-    rows: (e) => e.offers,
-    row: offerSchema,
-    rowId: rowIdFrom('id'),
-    toListings: (o) => [
-      {
-        listing_id: String(o.id),
-        host_id: o.host_id == null ? null : String(o.host_id),
-        gpu: o.gpu_name,
-        gpu_count: o.num_gpus,
-        // dph_total prices the whole offer (all num_gpus, plus its disk); the methodology divides by gpu_count.
-        price_usd_per_hour: o.dph_total,
-        contract: 'on_demand',
-        available: o.rentable && o.rented !== true,
-        perf: o.dlperf != null && o.dlperf > 0 && o.num_gpus > 0 ? { system: 'vast_dlperf', score_per_gpu: o.dlperf / o.num_gpus } : null,
-        region: vastRegion(o.geolocation),
-        quantity_reported: true,
-      },
-    ],
+    ...vastRows,
+    row: offerSchemaV2,
+    toListings: (o) => {
+      const onDemand = onDemandListing(o);
+      if (o.min_bid == null || o.min_bid <= 0) return [onDemand];
+      const bid: ListingCandidate = { ...onDemand, listing_id: `${o.id}/bid`, price_usd_per_hour: o.min_bid, contract: 'interruptible' };
+      // The bid is an extra reading of a sound offer: a row stays one row, rejected once for its on-demand
+      // fault, and an unusable bid floor is left out (the raw bytes keep it).
+      return listingSchema.safeParse(onDemand).success && listingSchema.safeParse(bid).success ? [onDemand, bid] : [onDemand];
+    },
   }),
 };

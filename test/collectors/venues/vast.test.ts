@@ -3,6 +3,7 @@ import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVenue } from '../../../src/collectors/runner.js';
 import { vast, vastRegion } from '../../../src/collectors/venues/vast.js';
+import { parserFor } from '../../../src/collectors/parsers.js';
 import { fixtureBytes, issuesOf, observationsOf, snapshotsOf, tempDb, testDeps, testPolicy, venueConfig, type TempDb } from '../../helpers.js';
 import { JSON_HEADERS, useMsw } from '../../msw.js';
 
@@ -27,12 +28,12 @@ function serve(fixture: string, seen: { body?: unknown; auth?: string | null } =
 }
 
 describe('vast adapter', () => {
-  it('stores the exact bytes, then one observation per offer with the machine price and per-GPU DLPerf', async () => {
+  it('stores the exact bytes, then per offer an on-demand observation (machine price, DLPerf per GPU) and an interruptible one at its bid floor', async () => {
     const seen: { body?: unknown; auth?: string | null } = {};
     const bytes = serve('venues/vast/offers.json', seen);
     const summary = await collectVenue(testDeps(t.db), vast, venueConfig('vast'), testPolicy);
 
-    expect(summary).toMatchObject({ venue: 'vast', outcome: 'ok', snapshots: 1, observations: 4, attempts: 1, error: null });
+    expect(summary).toMatchObject({ venue: 'vast', outcome: 'ok', snapshots: 1, observations: 8, attempts: 1, error: null });
     expect(seen.body).toEqual({ rentable: { eq: true }, type: 'on-demand', limit: 5000 });
     expect(seen.auth).toBeNull();
 
@@ -48,23 +49,43 @@ describe('vast adapter', () => {
       content_type: 'application/json; charset=utf-8',
       byte_size: bytes.byteLength,
       truncated: 0,
-      parser_version: 'vast/1',
+      parser_version: 'vast/2',
       parser_options: '{"default_quantity":1}',
       parse_outcome: 'ok',
       parse_error: null,
       rows_total: 4,
-      rows_accepted: 4,
+      // Accepted listings: two per offer.
+      rows_accepted: 8,
       rows_rejected: 0,
       rows_ignored: 0,
     });
 
-    const common = { snapshot_id: snap!.id, contract: 'on_demand', available: 1, perf_system: 'vast_dlperf', quantity_reported: 1 };
-    expect(await observationsOf(t.db)).toEqual([
-      { ...common, seq: 0, listing_id: '44075905', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 1, price_usd_per_hour: 1.3168888888888888, perf_score_per_gpu: 356.59401164761107, region: 'US/Montana' },
-      { ...common, seq: 1, listing_id: '45136641', host_id: '610410', gpu_raw: 'H100 SXM', gpu_count: 1, price_usd_per_hour: 1.6555555555555554, perf_score_per_gpu: 334.4953333026843, region: 'US' },
-      { ...common, seq: 2, listing_id: '45055542', host_id: '546321', gpu_raw: 'H100 NVL', gpu_count: 1, price_usd_per_hour: 1.988888888888889, perf_score_per_gpu: 377.53161580764754, region: 'RO/Romania' },
-      { ...common, seq: 3, listing_id: '44075906', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 2, price_usd_per_hour: 2.6235555555555554, perf_score_per_gpu: 316.30580895542704, region: 'US/Montana' },
+    const common = { snapshot_id: snap!.id, available: 1, perf_system: 'vast_dlperf', quantity_reported: 1 };
+    const offers = [
+      { listing_id: '44075905', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 1, price: 1.3168888888888888, bid: 1.0, perf_score_per_gpu: 356.59401164761107, region: 'US/Montana' },
+      { listing_id: '45136641', host_id: '610410', gpu_raw: 'H100 SXM', gpu_count: 1, price: 1.6555555555555554, bid: 1.3333333333333333, perf_score_per_gpu: 334.4953333026843, region: 'US' },
+      { listing_id: '45055542', host_id: '546321', gpu_raw: 'H100 NVL', gpu_count: 1, price: 1.988888888888889, bid: 0.5333333333333333, perf_score_per_gpu: 377.53161580764754, region: 'RO/Romania' },
+      { listing_id: '44075906', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 2, price: 2.6235555555555554, bid: 2.0, perf_score_per_gpu: 316.30580895542704, region: 'US/Montana' },
+    ];
+    expect(await observationsOf(t.db)).toEqual(
+      offers.flatMap(({ price, bid, ...o }, i) => [
+        { ...common, ...o, seq: 2 * i, contract: 'on_demand', price_usd_per_hour: price },
+        { ...common, ...o, seq: 2 * i + 1, listing_id: `${o.listing_id}/bid`, contract: 'interruptible', price_usd_per_hour: bid },
+      ]),
+    );
+  });
+
+  it('keeps parsing a vast/1 snapshot as vast/1 did: on-demand only', () => {
+    const payload = JSON.parse(fixtureBytes('venues/vast/offers.json').toString('utf8')) as unknown;
+    const v1 = parserFor('vast/1')!(payload, { default_quantity: 1 });
+    const v2 = parserFor('vast/2')!(payload, { default_quantity: 1 });
+    expect(v1.ok && v1.listings.map((l) => [l.listing.listing_id, l.listing.contract])).toEqual([
+      ['44075905', 'on_demand'],
+      ['45136641', 'on_demand'],
+      ['45055542', 'on_demand'],
+      ['44075906', 'on_demand'],
     ]);
+    expect(v2.ok && v2.listings.length).toBe(8);
   });
 
   it('sends the optional key as a bearer token and filters by configured GPU names', async () => {
@@ -79,16 +100,18 @@ describe('vast adapter', () => {
   it('skips each bad row with its reason, keeps the good ones and marks the snapshot partial', async () => {
     serve('venues/vast/offers-awkward.json');
     const summary = await collectVenue(testDeps(t.db), vast, venueConfig('vast'), testPolicy);
-    expect(summary).toMatchObject({ outcome: 'partial', snapshots: 1, observations: 2 });
+    expect(summary).toMatchObject({ outcome: 'partial', snapshots: 1, observations: 4 });
 
     const [snap] = await snapshotsOf(t.db);
-    expect(snap).toMatchObject({ parse_outcome: 'partial', rows_total: 9, rows_accepted: 2, rows_rejected: 7, rows_ignored: 0 });
+    expect(snap).toMatchObject({ parse_outcome: 'partial', rows_total: 9, rows_accepted: 4, rows_rejected: 7, rows_ignored: 0 });
     expect(snap!.parse_error).toMatch(/^7 of 9 rows rejected \(row_schema x3, non_positive_price x2, absurd_price x1, invalid_gpu_count x1\); first: row 1 \(900002\)/);
 
     const obs = await observationsOf(t.db);
-    expect(obs.map((o) => [o.listing_id, o.available, o.region])).toEqual([
-      ['900001', 1, 'US/Montana'],
-      ['900009', 0, 'Norway'],
+    expect(obs.map((o) => [o.listing_id, o.contract, o.available, o.region])).toEqual([
+      ['900001', 'on_demand', 1, 'US/Montana'],
+      ['900001/bid', 'interruptible', 1, 'US/Montana'],
+      ['900009', 'on_demand', 0, 'Norway'],
+      ['900009/bid', 'interruptible', 0, 'Norway'],
     ]);
     expect((await issuesOf(t.db)).map((i) => [i.row_index, i.listing_id, i.code, i.detail])).toEqual([
       [1, '900002', 'row_schema', 'dph_total: Invalid input: expected number, received string'],
