@@ -201,9 +201,13 @@ export function openBundle(dir: string): OpenedBundle {
     async revisions(date, series) {
       return revisions.filter((r) => r.fixing.date === date && (!series?.length || series.includes(r.fixing.series)));
     },
-    async previous(_date, revision) {
-      const file = revision.ref as BundleFixingFile;
-      return new Map(Object.entries(file.previous).map(([s, d]) => [s, { date: d.fixing.carried_from ?? d.fixing.date, value: d.fixing.value! }]));
+    async previous(_date, run) {
+      // Each fixing file carries its own series' previous value; the run's map is their union.
+      const out = new Map<string, { date: string; value: number }>();
+      for (const r of run) {
+        for (const [s, d] of Object.entries((r.ref as BundleFixingFile).previous)) out.set(s, { date: d.fixing.carried_from ?? d.fixing.date, value: d.fixing.value! });
+      }
+      return out;
     },
     methodology(version) {
       const doc = readJson<unknown>(`methodology/${version}.json`);

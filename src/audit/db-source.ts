@@ -28,8 +28,9 @@ export function dbSource(db: Db): ReplaySource {
       const rows = await revisionsOfDate(db, date, series);
       return rows.map((row) => ({ fixing: publishedFixing(row), audit: () => keyedAuditRows(db, row.id), ref: row }));
     },
-    async previous(date, revision) {
-      const values = await previousValues(db, date, (revision.ref as Fixing).id);
+    async previous(date, run) {
+      // What had been published before the run's first revision.
+      const values = await previousValues(db, date, (run[0]!.ref as Fixing).id);
       return new Map([...values].map(([k, v]) => [k, { date: v.carriedFrom ?? v.date, value: v.value }]));
     },
     methodology: (version) => loadMethodology(version),

@@ -51,8 +51,11 @@ export interface ReplaySource {
   snapshots(from: number, to: number, throughSnapshot: number): Promise<RawSnapshot[]>;
   /** Every published revision of a date (optionally only some series), in publication order. */
   revisions(date: string, series?: readonly string[]): Promise<PublishedRevision[]>;
-  /** The earlier published values the revision's computation could carry forward. */
-  previous(date: string, revision: PublishedRevision): Promise<ReadonlyMap<string, PreviousValue>>;
+  /**
+   * The earlier published values a run could carry forward, for every series of the run: `run` holds the
+   * revisions one fix run published together, in publication order.
+   */
+  previous(date: string, run: readonly PublishedRevision[]): Promise<ReadonlyMap<string, PreviousValue>>;
   /** The methodology parameters of a version. */
   methodology(version: string): Methodology;
 }
@@ -194,7 +197,7 @@ export async function replayDate(source: ReplaySource, date: string, series?: re
     const from = start - (methodology.parameters.extended_window_days - 1) * DAY_MS;
     // Parsed, the raw bodies are let go; results are compared one series at a time as the engine yields them.
     const parsed = reparse(await source.snapshots(from, start + DAY_MS, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER));
-    const previous = await source.previous(date, group[0]!);
+    const previous = await source.previous(date, group);
     const bySeries = new Map(group.map((r) => [r.fixing.series, r]));
     const engine = engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, series: [...bySeries.keys()] });
     for (const mine of engine) {

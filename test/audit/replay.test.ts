@@ -165,6 +165,25 @@ describe('audit bundles', () => {
     expect(verdicts.filter((v) => !v.match)).toEqual([]);
   });
 
+  it('replays carried-forward fixings from a bundle with the values each series carried', async () => {
+    // A day with no data at all: every series that had a value carries it forward.
+    const db = await tampered([], () => {});
+    try {
+      await fixDate({ db, clock: () => NOW, log: memoryLogger() }, { date: '2026-11-25' });
+      const dir = join(mkdtempSync(join(scratch, 'carried-')), 'bundle');
+      await exportBundle(db, signer(), { date: '2026-11-25', out: dir, softwareVersion: '0.1.0', clock: () => NOW });
+      const verdicts = await replayDate(openBundle(dir).source, '2026-11-25');
+      const fromDb = await replayDate(dbSource(db), '2026-11-25');
+      expect(verdicts.filter((v) => !v.match)).toEqual([]);
+      expect(fromDb.filter((v) => !v.match)).toEqual([]);
+      const carried = await db.selectFrom('fixings').select(['series', 'value', 'carried_from']).where('date', '=', '2026-11-25').where('status', '=', 'carried_forward').orderBy('series').execute();
+      expect(carried.find((f) => f.series === 'GPUIDX-H100-SXM')).toEqual({ series: 'GPUIDX-H100-SXM', value: 2.244, carried_from: '2026-11-20' });
+      expect(carried.length).toBeGreaterThan(3);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('names a flipped byte in a raw body', async () => {
     const dir = copyOf((d) => {
       const p = join(d, 'snapshots', '10.body');
