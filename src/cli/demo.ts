@@ -82,7 +82,7 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
           `  curl -s ${u}/v1/series/GPUIDX-H100-SXM/fixings/latest`,
           `  curl -s "${u}/v1/series/GPUIDX-H100-SXM/fixings?from=${result.firstDate}&to=${result.lastDate}&format=csv"`,
           `  curl -s ${u}/v1/series/GPUIDX-H100-SXM/fixings/${result.lastDate}/audit?limit=5`,
-          `  curl -s ${u}/v1/health      (503 here, rightly: the simulated collection stopped at 00:00 UTC today)`,
+          `  curl -s ${u}/v1/health      (503 from 01:00 UTC on, rightly: the simulated collection stops at 00:00 UTC today)`,
           `Replay any day from the raw bytes:  npx gpuidx --db ${dbPath} replay --date ${result.lastDate}`,
           `Export an audit bundle:             npx gpuidx --db ${dbPath} export --date ${result.lastDate} --out ./bundle-${result.lastDate}`,
           'Ctrl-C stops the server.',
