@@ -1,5 +1,5 @@
 // Repository for the methodology's inputs (observations of parsed snapshots in a window) and its published fixings.
-import { CompiledQuery } from 'kysely';
+import { insertChunked } from './bulk-insert.js';
 import type { Db } from './db.js';
 import type { Fixing, FixingInputsTable } from './schema.js';
 
@@ -123,21 +123,8 @@ export async function previousValues(db: Db, date: string, publishedBeforeId?: n
 export type NewFixing = Omit<Fixing, 'id' | 'previous_chain_hash'>;
 export type FixingInputRow = Omit<FixingInputsTable, 'fixing_id'>;
 
-const INPUT_COLUMNS = ['fixing_id', 'observation_id', 'snapshot_id', 'class', 'reason', 'p', 'f', 'q', 'w', 'w_capped'] as const;
+const INPUT_COLUMNS = ['fixing_id', 'observation_id', 'snapshot_id', 'class', 'reason', 'p', 'f', 'q', 'w', 'w_capped'] as const satisfies readonly (keyof FixingInputsTable)[];
 const INPUT_CHUNK = 1000;
-const compiled = new WeakMap<Db, Map<number, string>>();
-
-function inputInsertSql(db: Db, rows: number): string {
-  let byCount = compiled.get(db);
-  if (!byCount) compiled.set(db, (byCount = new Map()));
-  let sqlText = byCount.get(rows);
-  if (sqlText === undefined) {
-    const placeholder = Object.fromEntries(INPUT_COLUMNS.map((c) => [c, null])) as unknown as FixingInputsTable;
-    sqlText = db.insertInto('fixing_inputs').values(Array.from({ length: rows }, () => placeholder)).compile().sql;
-    byCount.set(rows, sqlText);
-  }
-  return sqlText;
-}
 
 /**
  * Stores one fixing revision and its audit rows atomically. `chainFrom` gives the hash-chain link from the
@@ -151,12 +138,9 @@ export async function insertFixing(db: Db, fixing: NewFixing, inputs: readonly F
       .values({ ...fixing, previous_chain_hash: chainFrom(last) })
       .returning('id')
       .executeTakeFirstOrThrow();
-    for (let i = 0; i < inputs.length; i += INPUT_CHUNK) {
-      const chunk = inputs.slice(i, i + INPUT_CHUNK);
-      const params: unknown[] = [];
-      for (const r of chunk) params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
-      await trx.executeQuery(CompiledQuery.raw(inputInsertSql(db, chunk.length), params));
-    }
+    await insertChunked(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs, INPUT_CHUNK, (params, r) => {
+      params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
+    });
     return id;
   });
 }

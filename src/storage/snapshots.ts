@@ -1,5 +1,5 @@
 // Repository for raw snapshots and what parsing made of them: observations and per-row issues.
-import { CompiledQuery } from 'kysely';
+import { insertChunked } from './bulk-insert.js';
 import type { Db } from './db.js';
 import type { NewObservation, ParseOutcome, Snapshot } from './schema.js';
 
@@ -101,38 +101,13 @@ const OBSERVATION_COLUMNS = [
 
 type ObservationRow = Omit<NewObservation, 'snapshot_id'>;
 
-// Kysely builds a query tree per INSERT; for thousands of rows per snapshot that dominates. The statement for
-// n rows is compiled by Kysely once per database and reused with fresh parameters: same SQL, any dialect.
-const compiledInserts = new WeakMap<Db, Map<number, string>>();
-
-function observationInsertSql(db: Db, rows: number): string {
-  let byCount = compiledInserts.get(db);
-  if (!byCount) compiledInserts.set(db, (byCount = new Map()));
-  let sql = byCount.get(rows);
-  if (sql === undefined) {
-    const placeholder = Object.fromEntries(OBSERVATION_COLUMNS.map((c) => [c, null])) as unknown as NewObservation;
-    sql = db.insertInto('observations').values(Array.from({ length: rows }, () => placeholder)).compile().sql;
-    byCount.set(rows, sql);
-  }
-  return sql;
-}
-
-function observationParams(snapshotId: number, rows: readonly ObservationRow[]): unknown[] {
-  const params: unknown[] = [];
-  for (const o of rows) {
-    params.push(snapshotId, o.seq, o.listing_id, o.host_id ?? null, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available,
-      o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported);
-  }
-  return params;
-}
-
 /** Records the parse outcome of a pending snapshot with its observations and row issues, atomically. */
 export async function recordParse(db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < p.observations.length; i += INSERT_CHUNK) {
-      const chunk = p.observations.slice(i, i + INSERT_CHUNK);
-      await trx.executeQuery(CompiledQuery.raw(observationInsertSql(db, chunk.length), observationParams(snapshotId, chunk)));
-    }
+    await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
+      params.push(snapshotId, o.seq, o.listing_id, o.host_id ?? null, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available,
+        o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported);
+    });
     for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
       const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x) => ({
         snapshot_id: snapshotId,
