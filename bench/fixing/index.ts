@@ -3,8 +3,7 @@
 // day's observation rows from SQLite with a bare better-sqlite3 query. Each phase runs in its own process on its
 // own copy of the database, so that peak RSS is its own.
 // Usage: npm run bench:fixing [-- --observations 1000000 --runs 3 --heap-mb 1200]
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +12,7 @@ import { importFile } from '../../src/collectors/import.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
+import { alternate, reportPhase, runPhaseOnCopy, type Measure } from '../shared/phases.js';
 import { writeSyntheticDay } from '../shared/synthetic-day.js';
 
 const { values: args } = parseArgs({
@@ -30,7 +30,7 @@ const DATE = '2026-11-20';
 const DAY = Date.UTC(2026, 10, 20);
 
 /** Baseline: the day's observation rows, joined to their snapshots, read into memory with one prepared statement. */
-function phaseRead(path: string): { seconds: number; rows: number } {
+function phaseRead(path: string): { seconds: number; count: number } {
   const db = new SqliteDatabase(path, { readonly: true });
   const stmt = db.prepare(
     `SELECT o.id, o.snapshot_id, s.sha256, o.seq, s.venue, s.fetched_at, o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour,
@@ -42,11 +42,11 @@ function phaseRead(path: string): { seconds: number; rows: number } {
   const rows = stmt.all(DAY - 2 * 86_400_000, DAY + 86_400_000).length;
   const seconds = (performance.now() - start) / 1000;
   db.close();
-  return { seconds, rows };
+  return { seconds, count: rows };
 }
 
 /** gpuidx: read, compute every series, store fixings and their audit rows. */
-async function phaseFix(path: string): Promise<{ seconds: number; rows: number }> {
+async function phaseFix(path: string): Promise<{ seconds: number; count: number }> {
   const db = await openDatabase(path);
   const start = performance.now();
   const outcomes = await fixDate({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger() }, { date: DATE });
@@ -55,12 +55,11 @@ async function phaseFix(path: string): Promise<{ seconds: number; rows: number }
   await db.destroy();
   const published = outcomes.filter((o) => o.action === 'published').length;
   if (published !== outcomes.length || published === 0) throw new Error(`expected every series published, got ${JSON.stringify(outcomes.slice(0, 3))}`);
-  return { seconds, rows: Number(audit.n) };
+  return { seconds, count: Number(audit.n) };
 }
 
 if (args.phase) {
-  const result = args.phase === 'read' ? phaseRead(args.db!) : await phaseFix(args.db!);
-  process.stdout.write(`${JSON.stringify({ ...result, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  reportPhase(args.phase === 'read' ? phaseRead(args.db!) : await phaseFix(args.db!));
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-fixing-'));
   try {
@@ -74,30 +73,10 @@ if (args.phase) {
     if (summary.observations !== day.observations) throw new Error(`imported ${summary.observations} of ${day.observations} observations`);
     console.log(`setup: ${day.snapshots} snapshots, ${day.observations} observations imported in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`);
 
-    type Measure = { seconds: number; rows: number; peakRssMb: number };
-    const run = (phase: string): Measure => {
-      const copy = join(dir, `${phase}.db`);
-      copyFileSync(base, copy);
-      const heap = phase === 'fix' && args['heap-mb'] ? [`--max-old-space-size=${args['heap-mb']}`] : [];
-      const r = spawnSync(process.execPath, [...heap, join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--phase', phase, '--db', copy], { encoding: 'utf8' });
-      rmSync(copy, { force: true });
-      rmSync(`${copy}-wal`, { force: true });
-      rmSync(`${copy}-shm`, { force: true });
-      if (r.status !== 0) throw new Error(`${phase} phase failed:\n${r.stderr}`);
-      return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
-    };
-    const reads: Measure[] = [];
-    const fixes: Measure[] = [];
-    for (let i = 0; i < Number(args.runs); i++) {
-      reads.push(run('read'));
-      fixes.push(run('fix'));
-    }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const summarize = (ms: Measure[]) => ({ seconds: median(ms.map((m) => m.seconds)), rows: ms[0]!.rows, peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)) });
-    const read = summarize(reads);
-    const fix = summarize(fixes);
-    const fmt = (label: string, m: ReturnType<typeof summarize>, what: string) =>
-      `${label.padEnd(46)} ${m.seconds.toFixed(2).padStart(7)} s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  (${m.rows} ${what})`;
+    const heap = args['heap-mb'] ? [`--max-old-space-size=${args['heap-mb']}`] : [];
+    const { read, fix } = alternate(Number(args.runs), ['read', 'fix'] as const, (phase) => runPhaseOnCopy(import.meta.filename, base, phase, phase === 'fix' ? heap : []));
+    const fmt = (label: string, m: Measure, what: string) =>
+      `${label.padEnd(46)} ${m.seconds.toFixed(2).padStart(7)} s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  (${m.count} ${what})`;
     console.log(`bench/fixing (median of ${args.runs} alternating runs, peak RSS = max): ${DATE}, ${day.observations} observations, 8 venues, 20 classes`);
     console.log(fmt('baseline: bare read of the observation rows', read, 'rows read'));
     console.log(fmt('gpuidx fix (read, compute all series, store)', fix, 'audit rows stored'));

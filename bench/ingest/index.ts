@@ -1,7 +1,6 @@
 // bench/ingest: parse and store synthetic Vast-shaped snapshots through the real ingest path, beside a bare
 // better-sqlite3 prepared-insert loop of the same observation rows. Each phase runs in its own process so that
 // peak RSS is its own. Usage: npm run bench:ingest [-- --snapshots 200 --offers 1000 --shape compact|full --runs 3]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { ingestBody, toParseRecord } from '../../src/collectors/ingest.js';
 import { createRedactor } from '../../src/collectors/redact.js';
 import { vast } from '../../src/collectors/venues/vast.js';
+import { alternate, reportPhase, runPhase, type Measure } from '../shared/phases.js';
+import { rng } from '../shared/synthetic-day.js';
 import { openDatabase } from '../../src/storage/index.js';
 
 const { values: args } = parseArgs({
@@ -26,18 +27,6 @@ const { values: args } = parseArgs({
 const SHAPE = args.shape === 'full' ? 'full' : 'compact';
 const SNAPSHOTS = Number(args.snapshots);
 const OFFERS = Number(args.offers);
-
-/** Deterministic PRNG (mulberry32) so every run ingests the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const recorded = (JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/venues/vast/offers.json'), 'utf8')) as { offers: Record<string, unknown>[] }).offers[0]!;
 const COMPACT_FIELDS = ['id', 'ask_contract_id', 'host_id', 'machine_id', 'gpu_name', 'num_gpus', 'gpu_ram', 'dph_total', 'dph_base', 'dlperf', 'rentable', 'rented',
@@ -60,6 +49,8 @@ function snapshotBody(i: number): Buffer {
       gpu_name: gpu,
       num_gpus: n,
       dph_total: n * level * (0.7 + r() * 0.6),
+      // The bid floor makes vast/2 read a second, interruptible observation from each offer.
+      min_bid: n * level * 0.5,
       dlperf: n * (100 + r() * 300),
       geolocation: PLACES[k % PLACES.length],
       rented: r() < 0.3,
@@ -68,10 +59,12 @@ function snapshotBody(i: number): Buffer {
   return Buffer.from(JSON.stringify({ offers }));
 }
 
+/** vast/2: an on-demand and an interruptible observation per offer. */
+const OBSERVATIONS = SNAPSHOTS * OFFERS * 2;
 const T0 = Date.UTC(2026, 10, 20);
 const bodies = () => Array.from({ length: SNAPSHOTS }, (_, i) => snapshotBody(i));
 
-async function phaseIngest(dir: string): Promise<number> {
+async function phaseIngest(dir: string): Promise<{ seconds: number; count: number }> {
   const all = bodies();
   const db = await openDatabase(join(dir, 'ingest.db'));
   const redactor = createRedactor([]);
@@ -96,11 +89,11 @@ async function phaseIngest(dir: string): Promise<number> {
   }
   const seconds = (performance.now() - start) / 1000;
   await db.destroy();
-  if (observations !== SNAPSHOTS * OFFERS) throw new Error(`expected ${SNAPSHOTS * OFFERS} observations, stored ${observations}`);
-  return seconds;
+  if (observations !== OBSERVATIONS) throw new Error(`expected ${OBSERVATIONS} observations, stored ${observations}`);
+  return { seconds, count: observations };
 }
 
-async function phaseBare(dir: string): Promise<number> {
+async function phaseBare(dir: string): Promise<{ seconds: number; count: number }> {
   // The same observation rows, prepared outside the timed loop, inserted with one prepared statement.
   const all = bodies();
   const rows = all.map((b) => toParseRecord({ status: 200, contentType: null, body: b, truncated: false }, vast.parse, { default_quantity: 1 }).record.observations);
@@ -111,7 +104,7 @@ async function phaseBare(dir: string): Promise<number> {
   db.pragma('synchronous = NORMAL');
   const snap = db.prepare(
     `INSERT INTO snapshots (venue, fetched_at, source, request_method, request_url, body, sha256, byte_size, parser_version, parse_outcome)
-     VALUES ('vast', ?, 'http', 'POST', 'x', ?, ?, ?, 'vast/1', 'ok')`,
+     VALUES ('vast', ?, 'http', 'POST', 'x', ?, ?, ?, 'vast/2', 'ok')`,
   );
   const obs = db.prepare(
     `INSERT INTO observations (snapshot_id, seq, listing_id, host_id, gpu_raw, gpu_count, price_usd_per_hour, contract, available,
@@ -127,38 +120,25 @@ async function phaseBare(dir: string): Promise<number> {
   for (let i = 0; i < all.length; i++) insertSnapshot(i);
   const seconds = (performance.now() - start) / 1000;
   db.close();
-  return seconds;
+  return { seconds, count: rows.reduce((n, r) => n + r.length, 0) };
 }
 
 if (args.phase) {
   const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-'));
   try {
-    const seconds = args.phase === 'ingest' ? await phaseIngest(dir) : await phaseBare(dir);
-    process.stdout.write(`${JSON.stringify({ seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+    reportPhase(args.phase === 'ingest' ? await phaseIngest(dir) : await phaseBare(dir));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 } else {
-  const run = (phase: string) => {
-    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--phase', phase, '--snapshots', String(SNAPSHOTS), '--offers', String(OFFERS), '--shape', SHAPE], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${phase} phase failed:\n${r.stderr}`);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; peakRssMb: number };
-  };
-  const n = SNAPSHOTS * OFFERS;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const bares: { seconds: number; peakRssMb: number }[] = [];
-  const ingests: { seconds: number; peakRssMb: number }[] = [];
-  for (let i = 0; i < Number(args.runs); i++) {
-    bares.push(run('bare'));
-    ingests.push(run('ingest'));
-  }
-  const summarize = (ms: { seconds: number; peakRssMb: number }[]) => ({ seconds: median(ms.map((m) => m.seconds)), peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)) });
-  const bare = summarize(bares);
-  const ingest = summarize(ingests);
+  const phaseArgs = ['--snapshots', String(SNAPSHOTS), '--offers', String(OFFERS), '--shape', SHAPE];
+  const { bare, ingest } = alternate(Number(args.runs), ['bare', 'ingest'] as const, (phase) => runPhase(import.meta.filename, ['--phase', phase, ...phaseArgs]));
+  if (bare.count !== ingest.count) throw new Error(`bare stored ${bare.count} rows, ingest ${ingest.count}`);
+  const n = OBSERVATIONS;
   const rate = (s: number) => Math.round(n / s);
-  const fmt = (label: string, m: { seconds: number; peakRssMb: number }) =>
+  const fmt = (label: string, m: Measure) =>
     `${label.padEnd(38)} ${m.seconds.toFixed(2).padStart(7)} s  ${String(rate(m.seconds)).padStart(9)} obs/s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB`;
-  console.log(`bench/ingest (median of ${args.runs} alternating runs, peak RSS = max): ${SNAPSHOTS} Vast-shaped snapshots x ${OFFERS} offers = ${n} observations (${SHAPE} offers, ${snapshotBody(0).byteLength} bytes per snapshot)`);
+  console.log(`bench/ingest (median of ${args.runs} alternating runs, peak RSS = max): ${SNAPSHOTS} Vast-shaped snapshots x ${OFFERS} offers = ${n} observations (vast/2: on-demand and bid) (${SHAPE} offers, ${snapshotBody(0).byteLength} bytes per snapshot)`);
   console.log(fmt('baseline: bare prepared-insert loop', bare));
   console.log(fmt('gpuidx ingest (store raw, parse, store)', ingest));
   const ratio = bare.seconds / ingest.seconds;

@@ -2,8 +2,7 @@
 // recompute, compare every published field and audit row), beside computing that day's fixings from the stored
 // observation rows. Each phase runs in its own process on its own copy of the database.
 // Usage: npm run bench:replay [-- --observations 1000000 --runs 3]
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +12,7 @@ import { importFile } from '../../src/collectors/import.js';
 import { computeDate, fixDate, methodologyFor } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
+import { alternate, reportPhase, runPhaseOnCopy } from '../shared/phases.js';
 import { writeSyntheticDay } from '../shared/synthetic-day.js';
 
 const { values: args } = parseArgs({
@@ -46,8 +46,7 @@ async function phase(name: string, path: string): Promise<{ seconds: number; cou
 }
 
 if (args.phase) {
-  const r = await phase(args.phase, args.db!);
-  process.stdout.write(`${JSON.stringify({ ...r, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  reportPhase(await phase(args.phase, args.db!));
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-replay-'));
   try {
@@ -62,25 +61,7 @@ if (args.phase) {
     await db.destroy();
     console.log(`setup: ${day.snapshots} snapshots, ${day.observations} observations imported and fixed in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`);
 
-    type Measure = { seconds: number; count: number; peakRssMb: number };
-    const run = (name: string): Measure => {
-      const copy = join(dir, `${name}.db`);
-      copyFileSync(base, copy);
-      const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--phase', name, '--db', copy], { encoding: 'utf8' });
-      for (const f of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(f, { force: true });
-      if (r.status !== 0) throw new Error(`${name} phase failed:\n${r.stderr}`);
-      return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measure;
-    };
-    const computes: Measure[] = [];
-    const replays: Measure[] = [];
-    for (let i = 0; i < Number(args.runs); i++) {
-      computes.push(run('compute'));
-      replays.push(run('replay'));
-    }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const summarize = (ms: Measure[]) => ({ seconds: median(ms.map((m) => m.seconds)), count: ms[0]!.count, peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)) });
-    const compute = summarize(computes);
-    const replay = summarize(replays);
+    const { compute, replay } = alternate(Number(args.runs), ['compute', 'replay'] as const, (name) => runPhaseOnCopy(import.meta.filename, base, name));
     console.log(`bench/replay (median of ${args.runs} alternating runs, peak RSS = max): ${DATE}, ${day.observations} observations`);
     console.log(`${'baseline: compute the fixings from stored observations'.padEnd(58)} ${compute.seconds.toFixed(2).padStart(7)} s  peak RSS ${compute.peakRssMb.toFixed(0).padStart(5)} MB  (${compute.count} audit rows)`);
     console.log(`${'gpuidx replay (re-parse raw bodies, recompute, compare)'.padEnd(58)} ${replay.seconds.toFixed(2).padStart(7)} s  peak RSS ${replay.peakRssMb.toFixed(0).padStart(5)} MB  (${replay.count} revisions matched)`);
