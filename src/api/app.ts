@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createRoute, OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { stringify } from 'csv-stringify/sync';
 import { compress } from 'hono/compress';
 import { PatternRouter } from 'hono/router/pattern-router';
@@ -13,8 +13,9 @@ import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
 import type { Context } from 'hono';
 import type { Logger } from '../log/index.js';
+import type { FixingEvidence } from '../methodology/fixing.js';
 import { seriesCatalog } from '../methodology/series.js';
-import { loadMethodologies, loadMethodology, METHODOLOGY_DIR, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
+import { loadMethodologies, METHODOLOGY_DIR, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
 import {
   auditCount,
   auditPage,
@@ -67,10 +68,6 @@ const problemResponse = (description: string) => ({ description, content: { 'app
 const errors = { 400: problemResponse('bad parameter'), 404: problemResponse('not found') };
 const json = <T>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-function route<R extends RouteConfig>(r: R): R {
-  return createRoute(r);
-}
-
 const ISO = (ms: number) => new Date(ms).toISOString();
 
 export function createApp(deps: AppDeps) {
@@ -79,20 +76,39 @@ export function createApp(deps: AppDeps) {
   const maxRangeDays = deps.maxRangeDays ?? 3660;
   const methodologies = loadMethodologies();
   const latestMethodology = methodologies[methodologies.length - 1]!;
+  const byVersion = new Map(methodologies.map((m) => [m.version, m]));
+  const methodologyOf = (version: string): Methodology => {
+    const m = byVersion.get(version);
+    if (!m) throw new UnknownMethodologyError(version, [...byVersion.keys()]);
+    return m;
+  };
+  const methodologyText = readFileSync(join(METHODOLOGY_DIR, 'METHODOLOGY.md'), 'utf8');
   const catalog = new Map(seriesCatalog(latestMethodology).map((x) => [x.code, x]));
-  // Signing is deterministic; a fixing revision never changes, so its signed form is computed once.
-  // Its body and strong ETag are kept too: the settlement fixing is the most requested document.
-  const signedCache = new Map<number, { body: string; etag: string }>();
-  const signed = (row: Fixing) => {
-    let hit = signedCache.get(row.id);
+  // A published revision never changes, so its published form is built once (bounded cache), and so is its signed
+  // form with a strong ETag, signing being deterministic: the settlement fixing is the most requested document.
+  interface Published {
+    fixing: PublishedFixing;
+    json: string;
+    signed?: { body: string; etag: string };
+  }
+  const publishedCache = new Map<number, Published>();
+  const published = (row: Fixing): Published => {
+    let hit = publishedCache.get(row.id);
     if (!hit) {
+      if (publishedCache.size >= 100_000) publishedCache.clear();
       const fixing = publishedFixing(row);
-      const body = JSON.stringify({ fixing, signature: signPayload(signer, signedPayload(fixing)) });
-      hit = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
-      if (signedCache.size > 10_000) signedCache.clear();
-      signedCache.set(row.id, hit);
+      hit = { fixing, json: JSON.stringify(fixing) };
+      publishedCache.set(row.id, hit);
     }
     return hit;
+  };
+  const signed = (row: Fixing) => {
+    const p = published(row);
+    if (!p.signed) {
+      const body = `{"fixing":${p.json},"signature":${JSON.stringify(signPayload(signer, signedPayload(p.fixing)))}}`;
+      p.signed = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
+    }
+    return p.signed;
   };
   // The latest fixing of a series is looked up at most once per `latestTtlMs` (default 1 s): exchanges poll it
   // hard around publication, and a new revision is then visible within that time (its Cache-Control says 60 s).
@@ -106,18 +122,14 @@ export function createApp(deps: AppDeps) {
     latestCache.set(code, { row, until: now + latestTtlMs });
     return row;
   };
-  // Published fixings never change, so each one's published form is built once (bounded cache).
-  const publishedCache = new Map<number, { fixing: PublishedFixing; json: string }>();
-  const publishedByIds = async (ids: readonly number[]) => {
-    const missing = ids.filter((id) => !publishedCache.has(id));
+  const publishedByIds = async (ids: readonly number[]): Promise<Published[]> => {
+    const found = ids.map((id) => publishedCache.get(id));
+    const missing = ids.filter((_, i) => !found[i]);
     if (missing.length) {
-      if (publishedCache.size + missing.length > 100_000) publishedCache.clear();
-      for (const row of await fixingsByIds(db, missing)) {
-        const fixing = publishedFixing(row);
-        publishedCache.set(row.id, { fixing, json: JSON.stringify(fixing) });
-      }
+      const rows = new Map((await fixingsByIds(db, missing)).map((r) => [r.id, r]));
+      ids.forEach((id, i) => (found[i] ??= published(rows.get(id)!)));
     }
-    return ids.map((id) => publishedCache.get(id)!);
+    return found as Published[];
   };
   const sendSigned = (c: Context, row: Fixing, cacheControl: string): Response => {
     const { body, etag: tag } = signed(row);
@@ -162,7 +174,7 @@ export function createApp(deps: AppDeps) {
 
   // --- series ------------------------------------------------------------------------------------------------
   app.openapi(
-    route({ method: 'get', path: '/v1/series', summary: 'Every series with its first and latest fixing', request: { query: s.noQuery }, responses: { 200: json(s.z.object({ series: s.z.array(s.seriesSchema) }), 'the series'), 400: errors[400] } }),
+    createRoute({ method: 'get', path: '/v1/series', summary: 'Every series with its first and latest fixing', request: { query: s.noQuery }, responses: { 200: json(s.z.object({ series: s.z.array(s.seriesSchema) }), 'the series'), 400: errors[400] } }),
     async (c) => {
       const summaries = await seriesSummaries(db);
       const series = [...catalog.values()].map((x) => {
@@ -185,7 +197,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    route({
+    createRoute({
       method: 'get',
       path: '/v1/series/{code}/fixings',
       summary: 'History: the latest revision of each date in [from, to]; CSV with Accept: text/csv or ?format=csv',
@@ -221,7 +233,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    route({
+    createRoute({
       method: 'get',
       path: '/v1/series/{code}/fixings/latest',
       summary: 'The latest published fixing of a series, signed',
@@ -239,7 +251,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    route({
+    createRoute({
       method: 'get',
       path: '/v1/series/{code}/fixings/{date}',
       summary: 'One fixing, signed: the latest revision of the date, or ?revision=N',
@@ -257,7 +269,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    route({
+    createRoute({
       method: 'get',
       path: '/v1/series/{code}/fixings/{date}/revisions',
       summary: 'Every revision of a date with its restatement reason',
@@ -291,7 +303,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    route({
+    createRoute({
       method: 'get',
       path: '/v1/series/{code}/fixings/{date}/audit',
       summary: 'The evidence behind a fixing: every input with its outcome and weights, venue shares, outlier fences, parameters; paginated',
@@ -304,13 +316,12 @@ export function createApp(deps: AppDeps) {
       const found = await findFixing(c, code, date, revision);
       if (found instanceof Response) return found as never;
       const rows = await auditPage(db, found.id, after ?? 0, limit);
-      const evidence = JSON.parse(found.evidence) as { venue_shares: { venue: string; share: number; capped_share: number }[]; venue_cap: number | null; outlier: { median_ln: number; mad: number; lower: number; upper: number } | null };
-      const methodology = loadMethodology(found.methodology_version);
+      const evidence = JSON.parse(found.evidence) as FixingEvidence;
+      const methodology = methodologyOf(found.methodology_version);
       const last = rows[rows.length - 1];
       const next = rows.length === limit && last ? `${c.req.path}?revision=${found.revision}&after=${last.observation_id}&limit=${limit}` : null;
       // Pinned to a revision the page never changes.
-      c.header('cache-control', IMMUTABLE);
-      if (revision === undefined) c.header('cache-control', RESTATABLE);
+      c.header('cache-control', revision !== undefined ? IMMUTABLE : RESTATABLE);
       return c.json(
         {
           series: code,
@@ -362,7 +373,7 @@ export function createApp(deps: AppDeps) {
 
   // --- snapshots -----------------------------------------------------------------------------------------------
   app.openapi(
-    route({ method: 'get', path: '/v1/snapshots/{id}', summary: 'A raw snapshot\'s metadata', request: { params: s.snapshotParams, query: s.noQuery }, responses: { 200: json(s.snapshotSchema, 'the metadata'), ...errors } }),
+    createRoute({ method: 'get', path: '/v1/snapshots/{id}', summary: 'A raw snapshot\'s metadata', request: { params: s.snapshotParams, query: s.noQuery }, responses: { 200: json(s.snapshotSchema, 'the metadata'), ...errors } }),
     async (c) => {
       const { id } = c.req.valid('param');
       const m = await snapshotMeta(db, id);
@@ -392,7 +403,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    route({
+    createRoute({
       method: 'get',
       path: '/v1/snapshots/{id}/raw',
       summary: 'The exact bytes stored for a snapshot, with their original content type and sha256',
@@ -421,36 +432,32 @@ export function createApp(deps: AppDeps) {
     effective_from: m.effective_from,
     parameter_hash: parameterHash(m),
     document: m,
-    text: readFileSync(join(METHODOLOGY_DIR, 'METHODOLOGY.md'), 'utf8'),
+    text: methodologyText,
   });
   const methodologySchema = s.z
     .object({ version: s.z.string(), effective_from: s.z.string(), parameter_hash: s.z.string(), document: s.z.record(s.z.string(), s.z.unknown()), text: s.z.string() })
     .openapi('Methodology');
 
   app.openapi(
-    route({ method: 'get', path: '/v1/methodology', summary: 'The current methodology: parameters, taxonomy and text', request: { query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] } }),
+    createRoute({ method: 'get', path: '/v1/methodology', summary: 'The current methodology: parameters, taxonomy and text', request: { query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] } }),
     (c) => {
       c.header('cache-control', SHORT);
       return c.json(methodologyBody(latestMethodology) as never, 200);
     },
   );
   app.openapi(
-    route({ method: 'get', path: '/v1/methodology/{version}', summary: 'One methodology version', request: { params: s.methodologyParams, query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), ...errors } }),
+    createRoute({ method: 'get', path: '/v1/methodology/{version}', summary: 'One methodology version', request: { params: s.methodologyParams, query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), ...errors } }),
     (c) => {
       const { version } = c.req.valid('param');
-      try {
-        const m = loadMethodology(version);
-        c.header('cache-control', IMMUTABLE);
-        return c.json(methodologyBody(m) as never, 200);
-      } catch (err) {
-        if (err instanceof UnknownMethodologyError) return problem(c, 404, `no methodology version ${version}; known: ${methodologies.map((m) => m.version).join(', ')}`) as never;
-        throw err;
-      }
+      const m = byVersion.get(version);
+      if (!m) return problem(c, 404, `no methodology version ${version}; known: ${[...byVersion.keys()].join(', ')}`) as never;
+      c.header('cache-control', IMMUTABLE);
+      return c.json(methodologyBody(m) as never, 200);
     },
   );
 
   app.openapi(
-    route({ method: 'get', path: '/v1/keys', summary: 'Public keys that verify fixing signatures', request: { query: s.noQuery }, responses: { 200: json(s.keysSchema, 'the keys'), 400: errors[400] } }),
+    createRoute({ method: 'get', path: '/v1/keys', summary: 'Public keys that verify fixing signatures', request: { query: s.noQuery }, responses: { 200: json(s.keysSchema, 'the keys'), 400: errors[400] } }),
     (c) => {
       c.header('cache-control', SHORT);
       return c.json({ keys: [{ key_id: signer.keyId, algorithm: 'Ed25519' as const, public_key_pem: signer.publicKeyPem }] }, 200);
@@ -458,7 +465,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    route({
+    createRoute({
       method: 'get',
       path: '/v1/health',
       summary: 'Database reachable, last successful run per venue, latest fixing date per series; 503 when data or fixings are stale',
