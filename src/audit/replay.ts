@@ -4,11 +4,13 @@
 import { createHash } from 'node:crypto';
 import { toParseRecord } from '../collectors/ingest.js';
 import { parserFor } from '../collectors/parsers.js';
+import { interner, toInput } from '../fixer/index.js';
 import type { PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
 import { engineFor } from '../methodology/engines.js';
 import { dayStart, type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
 import { parameterHash, type Methodology } from '../methodology/params.js';
+import type { KeyedAuditRow } from '../storage/index.js';
 
 export interface RawSnapshot {
   id: number;
@@ -24,19 +26,8 @@ export interface RawSnapshot {
   body: Buffer;
 }
 
-/** One published audit row, identified by its snapshot and its position in that snapshot. */
-export interface PublishedAuditRow {
-  snapshot_id: number;
-  sha256: string;
-  seq: number;
-  class: string | null;
-  reason: string | null;
-  p: number | null;
-  f: number | null;
-  q: number | null;
-  w: number | null;
-  w_capped: number | null;
-}
+/** One published audit row, identified by its snapshot and its position in that snapshot (as storage reads it). */
+export type PublishedAuditRow = KeyedAuditRow;
 
 export interface PublishedRevision {
   fixing: PublishedFixing;
@@ -85,8 +76,7 @@ export function reparse(raw: readonly RawSnapshot[]): Replayed {
   const versions = new Set<string>();
   const findings: string[] = [];
   // Names repeat across a day's million listings; one shared string each keeps the replay's memory near the fixer's.
-  const pool = new Map<string, string>();
-  const intern = <T extends string | null>(v: T): T => (v === null ? v : ((pool.get(v) ?? (pool.set(v, v), v)) as T));
+  const intern = interner();
   for (const s of raw) {
     const actual = createHash('sha256').update(s.body).digest('hex');
     if (actual !== s.sha256) findings.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
@@ -100,22 +90,28 @@ export function reparse(raw: readonly RawSnapshot[]): Replayed {
     versions.add(s.parser_version);
     snapshots.push({ venue: s.venue, fetchedAt: s.fetched_at });
     for (const o of record.observations) {
-      observations.push({
-        observationId: 0,
-        snapshotId: s.id,
-        snapshotSha256: actual,
-        seq: o.seq,
-        venue: s.venue,
-        fetchedAt: s.fetched_at,
-        listingId: o.listing_id,
-        gpuRaw: intern(o.gpu_raw),
-        gpuCount: o.gpu_count,
-        priceUsdPerHour: o.price_usd_per_hour,
-        contract: intern(o.contract),
-        available: o.available === 1,
-        perfSystem: intern(o.perf_system ?? null),
-        perfScorePerGpu: o.perf_score_per_gpu ?? null,
-      });
+      // The same row the fixer reads from storage, made from the re-parsed bytes (no observation id: not stored).
+      observations.push(
+        toInput(
+          {
+            observation_id: 0,
+            snapshot_id: s.id,
+            sha256: actual,
+            seq: o.seq,
+            venue: s.venue,
+            fetched_at: s.fetched_at,
+            listing_id: o.listing_id,
+            gpu_raw: o.gpu_raw,
+            gpu_count: o.gpu_count,
+            price_usd_per_hour: o.price_usd_per_hour,
+            contract: o.contract,
+            available: o.available,
+            perf_system: o.perf_system ?? null,
+            perf_score_per_gpu: o.perf_score_per_gpu ?? null,
+          },
+          intern,
+        ),
+      );
     }
   }
   return { observations, snapshots, parserVersions: [...versions].sort(), findings };

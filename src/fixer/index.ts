@@ -75,7 +75,8 @@ export function toInput(r: ObservationRow, intern: <T extends string | null>(s: 
   };
 }
 
-function interner(): <T extends string | null>(s: T) => T {
+/** A pool that hands out one shared string per distinct value. */
+export function interner(): <T extends string | null>(s: T) => T {
   const pool = new Map<string, string>();
   return <T extends string | null>(s: T): T => {
     if (s === null) return s;
