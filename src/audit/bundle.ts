@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, relative, sep } from 'node:path';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
-import { dayStart } from '../methodology/fixing.js';
+import { inputWindow } from '../fixer/index.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { signPayload, verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
 import { fixingAt, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, type Db, type Fixing } from '../storage/index.js';
@@ -74,17 +74,19 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     return { fixing, signature: signPayload(signer, signedPayload(fixing)) };
   };
 
-  const versions = new Set<string>();
+  const methodologies = new Map<string, Methodology>();
   let through = 0;
-  let widest = 1;
+  let from = Number.POSITIVE_INFINITY;
+  let to = 0;
   for (const row of revisions) {
-    versions.add(row.methodology_version);
+    let m = methodologies.get(row.methodology_version);
+    if (!m) methodologies.set(row.methodology_version, (m = loadMethodology(row.methodology_version)));
     through = Math.max(through, row.inputs_through_snapshot ?? 0);
-    const m = loadMethodology(row.methodology_version);
-    widest = Math.max(widest, m.parameters.extended_window_days);
+    const window = inputWindow(opts.date, m);
+    from = Math.min(from, window.from);
+    to = Math.max(to, window.to);
     const previous: Record<string, SignedDoc> = {};
-    for (const [series, v] of await previousValues(db, opts.date, row.id)) {
-      if (series !== row.series) continue;
+    for (const [series, v] of await previousValues(db, opts.date, row.id, row.series)) {
       const source = await fixingAt(db, series, v.date);
       if (source) previous[series] = sign(source);
     }
@@ -92,9 +94,8 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     const file: BundleFixingFile = { ...sign(row), previous, audit };
     put(`fixings/${row.series}/r${row.revision}.json`, json(file));
   }
-  for (const v of versions) put(`methodology/${v}.json`, json(loadMethodology(v)));
-  const start = dayStart(opts.date);
-  for (const s of await rawSnapshotsInWindow(db, start - (widest - 1) * 86_400_000, start + 86_400_000, through)) {
+  for (const [v, m] of methodologies) put(`methodology/${v}.json`, json(m));
+  for (const s of await rawSnapshotsInWindow(db, from, to, through)) {
     const { body, ...meta } = s;
     put(`snapshots/${s.id}.body`, body);
     put(`snapshots/${s.id}.json`, json({ ...meta, parser_options: JSON.parse(meta.parser_options) as unknown }));

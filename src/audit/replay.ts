@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto';
 import { toParseRecord } from '../collectors/ingest.js';
 import { parserFor } from '../collectors/parsers.js';
-import { interner, toInput } from '../fixer/index.js';
+import { inputWindow, interner, toInput } from '../fixer/index.js';
 import type { PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
 import { engineFor } from '../methodology/engines.js';
-import { dayStart, type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
+import { type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
 import { parameterHash, type Methodology } from '../methodology/params.js';
 import type { KeyedAuditRow } from '../storage/index.js';
 
@@ -59,7 +59,6 @@ export interface Verdict {
   differences: string[];
 }
 
-const DAY_MS = 86_400_000;
 const MAX_ROW_DIFFERENCES = 10;
 
 interface Replayed {
@@ -189,10 +188,9 @@ export async function replayDate(source: ReplaySource, date: string, series?: re
       for (const r of group) verdicts.push({ series: r.fixing.series, date, revision: r.fixing.revision, match: false, differences: [(err as Error).message] });
       continue;
     }
-    const start = dayStart(date);
-    const from = start - (methodology.parameters.extended_window_days - 1) * DAY_MS;
+    const { from, to } = inputWindow(date, methodology);
     // Parsed, the raw bodies are let go; results are compared one series at a time as the engine yields them.
-    const parsed = reparse(await source.snapshots(from, start + DAY_MS, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER));
+    const parsed = reparse(await source.snapshots(from, to, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER));
     const previous = await source.previous(date, group);
     const bySeries = new Map(group.map((r) => [r.fixing.series, r]));
     const engine = engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, series: [...bySeries.keys()] });

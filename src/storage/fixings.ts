@@ -97,13 +97,19 @@ export async function latestFixings(db: Db, date: string): Promise<Fixing[]> {
 }
 
 /** The latest earlier published value of each series: the latest revision of the latest date before `date` that has a value. */
-export async function previousValues(db: Db, date: string, publishedBeforeId?: number): Promise<Map<string, { date: string; value: number; carriedFrom: string | null }>> {
+export async function previousValues(
+  db: Db,
+  date: string,
+  publishedBeforeId?: number,
+  series?: string,
+): Promise<Map<string, { date: string; value: number; carriedFrom: string | null }>> {
   let q = db
     .selectFrom('fixings')
     .select(['series', 'date', 'revision', 'value', 'carried_from'])
     .where('date', '<', date);
   // A replay of a revision sees only what had been published before it.
   if (publishedBeforeId !== undefined) q = q.where('id', '<', publishedBeforeId);
+  if (series !== undefined) q = q.where('series', '=', series);
   const rows = await q
     .orderBy('series')
     .orderBy('date', 'desc')
