@@ -4,12 +4,18 @@ import { z } from 'zod';
 /** A bad command-line argument: reported in one line, exit code 2. */
 export class UsageError extends Error {}
 
-export const dateArg = z.iso.date();
+const dateArg = z.iso.date();
 
 export function parseDate(flag: string, value: string): string {
   const d = dateArg.safeParse(value);
   if (!d.success) throw new UsageError(`${flag} must be a UTC date YYYY-MM-DD, got "${value}"`);
   return d.data;
+}
+
+export function parseWholeNumber(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
 }
 
 /** Every date from `from` to `to`, inclusive. */

@@ -7,14 +7,8 @@ import { startApi } from '../api/server.js';
 import { runDemo } from '../demo/index.js';
 import { latestFixingOf } from '../storage/index.js';
 import { simulatedLines } from '../simulator/generic.js';
-import { UsageError } from './args.js';
+import { parseWholeNumber, UsageError } from './args.js';
 import type { Context } from './context.js';
-
-const intArg = (flag: string, value: string, min: number, max: number): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
-  return n;
-};
 
 export function registerDemoCommands(program: Command, ctx: () => Context, setExitCode: (code: number) => void, untilSignal: (c: Context) => Promise<unknown>): void {
   program
@@ -25,9 +19,9 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
     .option('--port <n>', 'API port (0 picks a free one)', '8080')
     .option('--no-serve', 'stop after publishing instead of serving the API')
     .action(async (opts: { days: string; seed: string; port: string; serve: boolean }) => {
-      const days = intArg('--days', opts.days, 1, 366);
-      const seed = intArg('--seed', opts.seed, 0, 2 ** 31);
-      const port = intArg('--port', opts.port, 0, 65535);
+      const days = parseWholeNumber('--days', opts.days, 1, 366);
+      const seed = parseWholeNumber('--seed', opts.seed, 0, 2 ** 31);
+      const port = parseWholeNumber('--port', opts.port, 0, 65535);
       const c = ctx();
       // The demo keeps its own database unless one is named, so it never mixes with collected data.
       const dbPath = program.opts<{ db?: string }>().db ?? c.env.GPUIDX_DB ?? './data/demo.db';
@@ -103,10 +97,10 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
     .option('--seed <n>', 'market simulation seed', '42')
     .requiredOption('--out <file>', 'JSON Lines file to write')
     .action(async (opts: { days: string; scale: string; seed: string; out: string }) => {
-      const days = intArg('--days', opts.days, 1, 3660);
+      const days = parseWholeNumber('--days', opts.days, 1, 3660);
       const scale = Number(opts.scale);
       if (!(scale > 0 && scale <= 100_000)) throw new UsageError(`--scale must be a number above 0, got "${opts.scale}"`);
-      const seed = intArg('--seed', opts.seed, 0, 2 ** 31);
+      const seed = parseWholeNumber('--seed', opts.seed, 0, 2 ** 31);
       const end = Math.floor(Date.now() / 86_400_000) * 86_400_000;
       const out = createWriteStream(opts.out);
       let lines = 0;

@@ -15,7 +15,7 @@ import { scheduleCollectors } from '../scheduler/index.js';
 import { startApi } from '../api/server.js';
 import { migrateToLatest, MigrationError, openDatabase } from '../storage/index.js';
 import { collectorDeps, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
-import { dateArg, UsageError } from './args.js';
+import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDemoCommands } from './demo.js';
 
@@ -129,8 +129,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--host <address>', 'address to listen on (default: api.host, 127.0.0.1)')
     .action(async (opts: { port?: string; host?: string }) => {
       const c = ctx();
-      const port = opts.port === undefined ? c.config.api.port : Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535, got "${opts.port}"`);
+      const port = opts.port === undefined ? c.config.api.port : parseWholeNumber('--port', opts.port, 0, 65535);
       const db = await openContextDb(c);
       const api = await startApi(db, c.dbPath, { ...c.config.api, port, host: opts.host ?? c.config.api.host }, c.log);
       process.stdout.write(`${api.url}\n`);
@@ -149,8 +148,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--restate', 'publish a new revision where the inputs differ from the published one')
     .option('--reason <text>', 'why the restatement is made (required with --restate)')
     .action(async (opts: { date: string; series?: string[]; restate?: boolean; reason?: string }) => {
-      const date = dateArg.safeParse(opts.date);
-      if (!date.success) throw new UsageError(`--date must be a UTC date YYYY-MM-DD, got "${opts.date}"`);
+      const date = parseDate('--date', opts.date);
       if (opts.restate && !opts.reason?.trim()) throw new UsageError('--restate needs --reason "why the fixing is corrected"');
       if (!opts.restate && opts.reason) throw new UsageError('--reason is only used with --restate');
       const c = ctx();
@@ -158,7 +156,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       try {
         const outcomes = await fixDate(
           { db, clock: Date.now, log: c.log },
-          { date: date.data, ...(opts.series ? { series: opts.series } : {}), ...(opts.restate ? { restate: { reason: opts.reason!.trim() } } : {}) },
+          { date, ...(opts.series ? { series: opts.series } : {}), ...(opts.restate ? { restate: { reason: opts.reason!.trim() } } : {}) },
         );
         printFixOutcomes(outcomes);
         setExitCode(outcomes.some((o) => o.action === 'needs_restatement') ? 1 : 0);
