@@ -6,16 +6,20 @@ import type { Fixing, Snapshot } from './schema.js';
 
 /** First and latest fixing date of every series that has one, with the latest revision of its latest date. */
 export async function seriesSummaries(db: Db): Promise<Map<string, { first: string; latest: Fixing }>> {
-  const bounds = await db
-    .selectFrom('fixings')
-    .select(['series', (eb) => eb.fn.min('date').as('first'), (eb) => eb.fn.max('date').as('last')])
-    .groupBy('series')
-    .execute();
+  const [bounds, latest] = await Promise.all([
+    db.selectFrom('fixings').select(['series', (eb) => eb.fn.min('date').as('first')]).groupBy('series').execute(),
+    // Every revision of each series' latest date, highest revision first: the first row per series is its latest.
+    db
+      .selectFrom('fixings as f')
+      .selectAll('f')
+      .where('f.date', '=', (eb) => eb.selectFrom('fixings as g').select((e) => e.fn.max('g.date').as('d')).whereRef('g.series', '=', 'f.series'))
+      .orderBy('f.series')
+      .orderBy('f.revision', 'desc')
+      .execute(),
+  ]);
+  const first = new Map(bounds.map((b) => [b.series, b.first]));
   const out = new Map<string, { first: string; latest: Fixing }>();
-  for (const b of bounds) {
-    const latest = await fixingAt(db, b.series, b.last);
-    if (latest) out.set(b.series, { first: b.first, latest });
-  }
+  for (const row of latest) if (!out.has(row.series)) out.set(row.series, { first: first.get(row.series)!, latest: row });
   return out;
 }
 
