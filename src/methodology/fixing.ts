@@ -173,7 +173,6 @@ interface Prepared {
 interface Window {
   from: number;
   to: number;
-  prepared: Prepared[];
   /** The prepared inputs of each class (null: unmapped), in canonical order. */
   byClass: Map<string | null, Prepared[]>;
 }
@@ -204,23 +203,21 @@ function prepareWindow(m: Methodology, from: number, to: number, obs: readonly O
   let seen = new Set<string>();
   let current: ObservationInput | null = null;
   let currentSeconds = 0;
-  const prepared = inWindow.map((input): Prepared => {
+  const byClass = new Map<string | null, Prepared[]>();
+  for (const input of inWindow) {
     if (current === null || current.venue !== input.venue || current.fetchedAt !== input.fetchedAt || current.snapshotSha256 !== input.snapshotSha256) {
-      if (current === null || current.venue !== input.venue || current.fetchedAt !== input.fetchedAt) currentSeconds = seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!;
+      currentSeconds = seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!;
       current = input;
       seen = new Set();
     }
     const duplicate = seen.has(input.listingId);
     seen.add(input.listingId);
-    return { input, classCode: classify(input.venue, input.gpuRaw), duplicate, seconds: currentSeconds };
-  });
-  const byClass = new Map<string | null, Prepared[]>();
-  for (const pr of prepared) {
-    let list = byClass.get(pr.classCode);
-    if (!list) byClass.set(pr.classCode, (list = []));
-    list.push(pr);
+    const classCode = classify(input.venue, input.gpuRaw);
+    let list = byClass.get(classCode);
+    if (!list) byClass.set(classCode, (list = []));
+    list.push({ input, classCode, duplicate, seconds: currentSeconds });
   }
-  return { from, to, prepared, byClass };
+  return { from, to, byClass };
 }
 
 interface Evaluation {
