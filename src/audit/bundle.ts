@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, relative, sep } from 'node:path';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
-import { inputWindow } from '../fixer/index.js';
+import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { signPayload, verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
 import { fixingAt, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, type Db, type Fixing } from '../storage/index.js';

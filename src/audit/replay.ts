@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto';
 import { toParseRecord } from '../collectors/ingest.js';
 import { parserFor } from '../collectors/parsers.js';
-import { inputWindow, interner, toInput } from '../fixer/index.js';
+import { interner, toInput } from '../fixer/index.js';
 import type { PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
 import { engineFor } from '../methodology/engines.js';
-import { type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
+import { inputWindow, type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
 import { parameterHash, type Methodology } from '../methodology/params.js';
 import type { KeyedAuditRow } from '../storage/index.js';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import { canonicalRecord, dayStart, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
+import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
 import { loadMethodologies, loadMethodology, type Methodology } from '../methodology/params.js';
 import { chainHash, GENESIS_CHAIN_HASH, publishedFixing } from './published.js';
 import { engineFor } from '../methodology/engines.js';
@@ -93,12 +93,6 @@ export async function readInputs(db: Db, from: number, to: number, throughSnapsh
   const inputs: ObservationInput[] = [];
   for await (const rows of observationsInWindow(db, from, to, throughSnapshot)) for (const row of rows) inputs.push(toInput(row, intern));
   return inputs;
-}
-
-/** The window a date's fixings read: the extended window [D - (k - 1), D + 1). */
-export function inputWindow(date: string, methodology: Methodology): { from: number; to: number } {
-  const start = dayStart(date);
-  return { from: start - (methodology.parameters.extended_window_days - 1) * 86_400_000, to: start + 86_400_000 };
 }
 
 export interface DateComputation {

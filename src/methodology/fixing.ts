@@ -121,6 +121,12 @@ export function dayStart(date: string): number {
   return t;
 }
 
+/** The window a date's fixings read: the extended window [D - (k - 1), D + 1); the day itself ends it. */
+export function inputWindow(date: string, m: Methodology): { from: number; to: number } {
+  const start = dayStart(date);
+  return { from: start - (m.parameters.extended_window_days - 1) * DAY_MS, to: start + DAY_MS };
+}
+
 export function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
@@ -475,9 +481,8 @@ export function computeFixings(req: FixingRequest): FixingResult[] {
  */
 export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const m = req.methodology;
-  const start = dayStart(req.date);
-  const dayEnd = start + DAY_MS;
-  const extFrom = start - (m.parameters.extended_window_days - 1) * DAY_MS;
+  const { from: extFrom, to: dayEnd } = inputWindow(req.date, m);
+  const start = dayEnd - DAY_MS;
   const classify = classifier(m);
   const dayWin = prepareWindow(m, start, dayEnd, req.observations, req.snapshots, classify);
   let extWin: Window | null = null;
@@ -488,18 +493,15 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const classByCode = new Map(m.classes.map((c) => [c.code, c]));
   const onDemandDay = new Map<string, Evaluation>();
   const onDemandExt = new Map<string, Evaluation>();
-  const evalDay = (c: GpuClass, contract: SeriesSpec['contract']) => {
-    if (contract === 'on_demand' && onDemandDay.has(c.code)) return onDemandDay.get(c.code)!;
-    const e = evaluateClass(m, c, contract, dayWin);
-    if (contract === 'on_demand') onDemandDay.set(c.code, e);
+  // On-demand evaluations are kept per window for GPUIDX-COMPUTE; spot ones are used once.
+  const evaluator = (cache: Map<string, Evaluation>, win: () => Window) => (c: GpuClass, contract: SeriesSpec['contract']) => {
+    if (contract !== 'on_demand') return evaluateClass(m, c, contract, win());
+    let e = cache.get(c.code);
+    if (!e) cache.set(c.code, (e = evaluateClass(m, c, contract, win())));
     return e;
   };
-  const evalExt = (c: GpuClass, contract: SeriesSpec['contract']) => {
-    if (contract === 'on_demand' && onDemandExt.has(c.code)) return onDemandExt.get(c.code)!;
-    const e = evaluateClass(m, c, contract, ext());
-    if (contract === 'on_demand') onDemandExt.set(c.code, e);
-    return e;
-  };
+  const evalDay = evaluator(onDemandDay, () => dayWin);
+  const evalExt = evaluator(onDemandExt, ext);
   // A class evaluation belongs to its one class series; GPUIDX-COMPUTE reads the on-demand ones afterwards and
   // builds its own rows (computeAttempt copies), so no audit row is ever shared between two series.
   const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, outlier: e.outlier });
