@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importFile } from '../src/collectors/import.js';
 import { fixDate } from '../src/fixer/index.js';
 import { memoryLogger } from '../src/log/index.js';
-import { tempDb, type TempDb } from './helpers.js';
+import { tempDb, testSigner, type TempDb } from './helpers.js';
 
 let t: TempDb;
 beforeEach(async () => {
@@ -19,10 +19,10 @@ const line = (venue: string, at: string, listings: object[]) => JSON.stringify({
 async function load(name: string, lines: string[]) {
   const file = join(t.dir, name);
   writeFileSync(file, `${lines.join('\n')}\n`);
-  await importFile({ db: t.db, clock: () => 0, log: memoryLogger() }, file);
+  await importFile({ db: t.db, clock: () => Date.UTC(2026, 10, 21, 0, 30), log: memoryLogger() }, file);
 }
 
-const deps = () => ({ db: t.db, clock: () => Date.UTC(2026, 10, 21, 0, 30), log: memoryLogger() });
+const deps = () => ({ db: t.db, clock: () => Date.UTC(2026, 10, 21, 0, 30), log: memoryLogger(), signer: testSigner() });
 const H100 = ['GPUIDX-H100-SXM'];
 
 describe('fixer', () => {

@@ -1,4 +1,5 @@
 // Shared test scaffolding: real SQLite files in temp dirs, fixture bytes, collector dependencies with a fake clock.
+import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { parseConfig } from '../src/config/index.js';
 import type { VenueName } from '../src/collectors/venues/index.js';
 import { memoryLogger } from '../src/log/index.js';
 import { openDatabase, type Db } from '../src/storage/index.js';
+import { signerFromPrivateKey, type Signer } from '../src/signing/index.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -109,4 +111,10 @@ export async function snapshotsOf(db: Db) {
 
 export async function issuesOf(db: Db) {
   return db.selectFrom('snapshot_issues').select(['snapshot_id', 'row_index', 'listing_id', 'code', 'detail']).orderBy('id').execute();
+}
+
+/** A fixed Ed25519 key (from a 32-byte seed) so that signatures in tests are the same on every run. */
+export function testSigner(seed = 1): Signer {
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, seed)]);
+  return signerFromPrivateKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
 }

@@ -1,6 +1,7 @@
 // bench/api: load the publication API on loopback with autocannon, beside a Hono hello-world route served by the
 // same process in the same run. The database holds one year of GPUIDX-H100-SXM fixings made through the real
 // import and fixing path. Usage: npm run bench:api [-- --seconds 10 --connections 32]
+import { benchSigner } from '../shared/signer.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 if (args.serve) {
   // Child: the API and the hello-world app in one process, each on its own port.
   const db = await openDatabase(args.serve);
-  const api = await startApi(db, args.serve, { host: '127.0.0.1', port: 0, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, NULL_LOG);
+  const api = await startApi(db, { host: '127.0.0.1', port: 0, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, NULL_LOG);
   const hello = new Hono().get('/hello', (c) => c.text('hello'));
   const server = serve({ fetch: hello.fetch, hostname: '127.0.0.1', port: 0 });
   await once(server, 'listening');
@@ -55,7 +56,7 @@ if (args.serve) {
     }
     writeFileSync(file, `${lines.join('\n')}\n`);
     const db = await openDatabase(dbPath);
-    const deps = { db, clock: () => FIRST + DAYS * 86_400_000, log: memoryLogger() };
+    const deps = { db, clock: () => FIRST + DAYS * 86_400_000, log: memoryLogger(), signer: benchSigner() };
     await importFile(deps, file);
     for (let d = 0; d < DAYS; d++) await fixDate(deps, { date: iso(FIRST + d * 86_400_000), series: ['GPUIDX-H100-SXM'] });
     await db.destroy();

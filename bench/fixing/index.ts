@@ -3,6 +3,7 @@
 // day's observation rows from SQLite with a bare better-sqlite3 query. Each phase runs in its own process on its
 // own copy of the database, so that peak RSS is its own.
 // Usage: npm run bench:fixing [-- --observations 1000000 --runs 3 --heap-mb 1200]
+import { benchSigner } from '../shared/signer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +50,7 @@ function phaseRead(path: string): { seconds: number; count: number } {
 async function phaseFix(path: string): Promise<{ seconds: number; count: number }> {
   const db = await openDatabase(path);
   const start = performance.now();
-  const outcomes = await fixDate({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger() }, { date: DATE });
+  const outcomes = await fixDate({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger(), signer: benchSigner() }, { date: DATE });
   const seconds = (performance.now() - start) / 1000;
   const audit = await db.selectFrom('fixing_inputs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   await db.destroy();
@@ -68,7 +69,7 @@ if (args.phase) {
     const setupStart = performance.now();
     const day = await writeSyntheticDay(file, DAY, Number(args.observations));
     const db = await openDatabase(base);
-    const summary = await importFile({ db, clock: () => DAY, log: memoryLogger() }, file);
+    const summary = await importFile({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger() }, file);
     await db.destroy(); // closes the connection, which checkpoints the WAL into the file we copy
     if (summary.observations !== day.observations) throw new Error(`imported ${summary.observations} of ${day.observations} observations`);
     console.log(`setup: ${day.snapshots} snapshots, ${day.observations} observations imported in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`);

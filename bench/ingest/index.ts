@@ -84,6 +84,7 @@ async function phaseIngest(dir: string): Promise<{ seconds: number; count: numbe
       parse: vast.parse,
       runId: null,
       redactor,
+      receivedAt: T0 + i * 600_000,
     });
     observations += r.observations;
   }

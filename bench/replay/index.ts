@@ -2,6 +2,7 @@
 // recompute, compare every published field and audit row), beside computing that day's fixings from the stored
 // observation rows. Each phase runs in its own process on its own copy of the database.
 // Usage: npm run bench:replay [-- --observations 1000000 --runs 3]
+import { benchSigner } from '../shared/signer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ async function phase(name: string, path: string): Promise<{ seconds: number; cou
   const start = performance.now();
   let count = 0;
   if (name === 'compute') {
-    const { results } = await computeDate(db, DATE, methodologyFor(DATE));
+    const { results } = await computeDate(db, DATE, methodologyFor(DATE)!);
     for (const r of results) count += r.audit.length;
   } else {
     const verdicts = await replayDate(dbSource(db), DATE);
@@ -55,7 +56,7 @@ if (args.phase) {
     const setupStart = performance.now();
     const day = await writeSyntheticDay(file, DAY, Number(args.observations));
     const db = await openDatabase(base);
-    const deps = { db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger() };
+    const deps = { db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger(), signer: benchSigner() };
     await importFile(deps, file);
     await fixDate(deps, { date: DATE });
     await db.destroy();

@@ -48,6 +48,7 @@ try {
           parse: (json, options) => adapter.parse(json, options),
           runId: null,
           redactor: createRedactor([]),
+          receivedAt: Date.UTC(2026, 10, 20) + run * 600_000,
         });
         observations += r.observations;
       }

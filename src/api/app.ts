@@ -30,10 +30,13 @@ import {
   ping,
   seriesSummaries,
   snapshotMeta,
+  signingKeys,
+  latestChainHead,
+  pendingSummary,
   type Db,
   type Fixing,
 } from '../storage/index.js';
-import { signPayload, type Signer } from '../signing/index.js';
+import { fingerprintOf } from '../signing/registry.js';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
 import { problem, validationProblem } from './problem.js';
 import * as s from './schemas.js';
@@ -48,7 +51,6 @@ export interface HealthPolicy {
 export interface AppDeps {
   db: Db;
   clock: () => number;
-  signer: Signer;
   log?: Logger;
   health?: HealthPolicy;
   /** Longest history range one request may ask for, in days. */
@@ -58,6 +60,19 @@ export interface AppDeps {
 }
 
 const DAY_MS = 86_400_000;
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const SERVED_TYPES = ['application/json', 'application/problem+json', 'text/csv', 'application/octet-stream', 'text/html', 'text/css', 'text/javascript'];
+
+/** Whether an Accept header admits one of the types this API serves (a range with q=0 admits nothing). */
+function acceptable(accept: string): boolean {
+  return accept.split(',').some((part) => {
+    const [range = '', ...params] = part.trim().toLowerCase().split(';');
+    if (params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/.test(p))) return false;
+    const [type, sub] = range.trim().split('/');
+    if (range.trim() === '*/*' || range.trim() === '*') return true;
+    return SERVED_TYPES.some((t) => (sub === '*' ? t.startsWith(`${type}/`) : t === range.trim()));
+  });
+}
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const SHORT = 'public, max-age=60';
 const RESTATABLE = 'public, max-age=300';
@@ -69,9 +84,11 @@ const errors = { 400: problemResponse('bad parameter'), 404: problemResponse('no
 const json = <T>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const ISO = (ms: number) => new Date(ms).toISOString();
+/** An instant from the database that may be out of Date's range (a hostile import before the bounds existed). */
+const safeIso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ISO(ms) : String(ms));
 
 export function createApp(deps: AppDeps) {
-  const { db, clock, signer } = deps;
+  const { db, clock } = deps;
   const health = deps.health ?? { max_fixing_age_hours: 50, max_collection_age_minutes: 60 };
   const maxRangeDays = deps.maxRangeDays ?? 3660;
   const methodologies = loadMethodologies();
@@ -85,7 +102,7 @@ export function createApp(deps: AppDeps) {
   const methodologyText = readFileSync(join(METHODOLOGY_DIR, 'METHODOLOGY.md'), 'utf8');
   const catalog = new Map(seriesCatalog(latestMethodology).map((x) => [x.code, x]));
   // A published revision never changes, so its published form is built once (bounded cache), and so is its signed
-  // form with a strong ETag, signing being deterministic: the settlement fixing is the most requested document.
+  // form with a strong ETag. The signature is the one stored when the revision was published: the API never signs.
   interface Published {
     fixing: PublishedFixing;
     json: string;
@@ -105,7 +122,8 @@ export function createApp(deps: AppDeps) {
   const signed = (row: Fixing) => {
     const p = published(row);
     if (!p.signed) {
-      const body = `{"fixing":${p.json},"signature":${JSON.stringify(signPayload(signer, signedPayload(p.fixing)))}}`;
+      const signature = row.signature !== null && row.key_id !== null ? { algorithm: 'Ed25519' as const, key_id: row.key_id, value: row.signature, payload: signedPayload(p.fixing) } : null;
+      const body = `{"fixing":${p.json},"signature":${JSON.stringify(signature)}}`;
       p.signed = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
     }
     return p.signed;
@@ -156,6 +174,18 @@ export function createApp(deps: AppDeps) {
     await next();
     c.res.headers.set('access-control-allow-origin', '*');
     deps.log?.info(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - start).toFixed(1)}ms`);
+  });
+  // A read-only API: any other method is answered 405 with the methods it allows, before any route runs.
+  app.use('*', async (c, next) => {
+    if (!READ_METHODS.has(c.req.method)) {
+      c.header('allow', 'GET, HEAD, OPTIONS');
+      return problem(c, 405, `${c.req.method} is not allowed: this API is read-only (GET, HEAD, OPTIONS)`);
+    }
+    const accept = c.req.header('accept');
+    if (accept && !acceptable(accept)) {
+      return problem(c, 406, `cannot answer with any type in Accept: ${accept.slice(0, 200)}; this API serves application/json, text/csv (history), application/octet-stream (raw snapshots) and text/html (reference)`);
+    }
+    await next();
   });
   for (const path of ['/openapi.json', '/v1/series', '/v1/series/:code/fixings', '/v1/series/:code/fixings/:date/audit', '/v1/methodology', '/v1/methodology/:version', '/v1/health']) {
     app.use(path, compress());
@@ -383,7 +413,8 @@ export function createApp(deps: AppDeps) {
         {
           id: m.id,
           venue: m.venue,
-          fetched_at: ISO(m.fetched_at),
+          fetched_at: safeIso(m.fetched_at),
+          received_at: m.received_at === null ? null : safeIso(m.received_at),
           source: m.source,
           request: { method: m.request_method, url: m.request_url, body: m.request_body },
           http_status: m.http_status,
@@ -414,10 +445,15 @@ export function createApp(deps: AppDeps) {
       const { id } = c.req.valid('param');
       const snap = await getSnapshot(db, id);
       if (!snap) return problem(c, 404, `no snapshot ${id}`) as never;
+      // The bytes are a venue's, not ours: always a download, never rendered or sniffed from the API's origin.
       return new Response(new Uint8Array(snap.body), {
         status: 200,
         headers: {
-          'content-type': snap.content_type ?? 'application/octet-stream',
+          'content-type': 'application/octet-stream',
+          'content-disposition': `attachment; filename="snapshot-${snap.id}.body"`,
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': "default-src 'none'; sandbox",
+          'x-original-content-type': (snap.content_type ?? 'application/octet-stream').replace(/[^\x20-\x7e]/g, ''),
           'x-content-sha256': snap.sha256,
           'repr-digest': `sha-256=:${Buffer.from(snap.sha256, 'hex').toString('base64')}:`,
           'cache-control': IMMUTABLE,
@@ -458,9 +494,33 @@ export function createApp(deps: AppDeps) {
 
   app.openapi(
     createRoute({ method: 'get', path: '/v1/keys', summary: 'Public keys that verify fixing signatures', request: { query: s.noQuery }, responses: { 200: json(s.keysSchema, 'the keys'), 400: errors[400] } }),
-    (c) => {
+    async (c) => {
       c.header('cache-control', SHORT);
-      return c.json({ keys: [{ key_id: signer.keyId, algorithm: 'Ed25519' as const, public_key_pem: signer.publicKeyPem }] }, 200);
+      const keys = (await signingKeys(db)).map((k) => ({
+        key_id: k.key_id,
+        algorithm: 'Ed25519' as const,
+        public_key_pem: k.public_key_pem,
+        fingerprint: fingerprintOf(k.public_key_pem),
+        valid_from: ISO(k.valid_from),
+        valid_to: k.valid_to === null ? null : ISO(k.valid_to),
+      }));
+      return c.json({ keys }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/chain/head',
+      summary: 'The signed chain head: the hash of the newest published revision, signed after each publication run',
+      request: { query: s.noQuery },
+      responses: { 200: json(s.chainHeadSchema, 'the newest chain head'), 404: errors[404] },
+    }),
+    async (c) => {
+      const head = await latestChainHead(db);
+      if (!head) return problem(c, 404, 'no chain head published yet') as never;
+      c.header('cache-control', 'no-cache');
+      return c.json({ head: JSON.parse(head.payload), signature: { algorithm: 'Ed25519' as const, key_id: head.key_id, value: head.signature, payload: head.payload } } as never, 200);
     },
   );
 
@@ -480,7 +540,12 @@ export function createApp(deps: AppDeps) {
       const series = [...summaries].map(([code, x]) => ({ series: code, latest_date: x.latest.date })).sort((a, b) => (a.series < b.series ? -1 : 1));
       const problems: string[] = [];
       // Fresh data may come from a collector run or from an imported partner file.
-      const newestData = Math.max(...venues.map((v) => v.finished_at), (await newestSnapshotAt(db)) ?? -Infinity);
+      // A claimed instant beyond our clock (a bad import from before the bounds existed) is not fresh data.
+      const newestData = Math.max(...venues.map((v) => v.finished_at).filter((t) => t <= now), (await newestSnapshotAt(db, now)) ?? -Infinity);
+      const pending = await pendingSummary(db);
+      if (pending.count > 0) {
+        problems.push(`${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`);
+      }
       if (newestData === -Infinity) problems.push('no data collected or imported yet');
       else if (now - newestData > health.max_collection_age_minutes * 60_000) problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
       const newestDate = series.reduce((m, x) => (x.latest_date > m ? x.latest_date : m), '');

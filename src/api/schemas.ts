@@ -40,7 +40,7 @@ export const noQuery = z.strictObject({});
 export const auditQuery = z.strictObject({
   revision: revisionSchema.optional(),
   after: z.coerce.number().int().min(0).optional().openapi({ description: 'cursor: the last observation id of the previous page', type: 'integer' }),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000).openapi({ description: 'rows per page, 1 to 10000', type: 'integer' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000).openapi({ description: 'rows per page, 1 to 1000 (follow next for more)', type: 'integer' }),
 });
 export const snapshotParams = z.object({
   id: z.coerce.number().int().min(1).openapi({ param: { name: 'id', in: 'path' }, example: 1, type: 'integer' }),
@@ -98,10 +98,17 @@ export const fixingSchema = z
     parser_versions: z.array(z.string()).openapi({ description: 'parser versions of the snapshots read; replay uses the same' }),
     inputs_through_snapshot: z.number().int().nullable().openapi({ description: 'newest snapshot id the inputs could include' }),
     previous_chain_hash: z.string().nullable().openapi({ description: 'sha256 of the canonical JSON of the revision published just before this one (hash chain)' }),
+    key_id: z.string().optional().openapi({ description: 'the key that signed this revision when it was published (absent on revisions published before signatures were stored)' }),
+    evidence_sha256: z.string().optional().openapi({ description: 'sha256 of the stored evidence JSON (venue shares, outlier fences) published with this revision' }),
   })
   .openapi('Fixing');
 
-export const signedFixingSchema = z.object({ fixing: fixingSchema, signature: signatureSchema }).openapi('SignedFixing');
+export const signedFixingSchema = z
+  .object({
+    fixing: fixingSchema,
+    signature: signatureSchema.nullable().openapi({ description: 'the signature made when the revision was published, served as stored; null only for revisions published before signatures were stored' }),
+  })
+  .openapi('SignedFixing');
 
 export const seriesSchema = z
   .object({
@@ -180,6 +187,7 @@ export const snapshotSchema = z
     id: z.number().int(),
     venue: z.string(),
     fetched_at: z.string(),
+    received_at: z.string().nullable().openapi({ description: 'when gpuidx stored the snapshot (null on snapshots stored before this was recorded)' }),
     source: z.string(),
     request: z.object({ method: z.string(), url: z.string(), body: z.string().nullable() }),
     http_status: z.number().int().nullable(),
@@ -203,8 +211,36 @@ export const snapshotSchema = z
   .openapi('Snapshot');
 
 export const keysSchema = z
-  .object({ keys: z.array(z.object({ key_id: z.string(), algorithm: z.literal('Ed25519'), public_key_pem: z.string() })) })
+  .object({
+    keys: z.array(
+      z.object({
+        key_id: z.string().openapi({ description: 'first 16 hex digits of the fingerprint' }),
+        algorithm: z.literal('Ed25519'),
+        public_key_pem: z.string(),
+        fingerprint: z.string().openapi({ description: 'sha256 (hex) of the public key DER (SPKI) bytes: pin this' }),
+        valid_from: z.string().openapi({ description: 'first instant the key signs (inclusive)' }),
+        valid_to: z.string().nullable().openapi({ description: 'instant the key was retired (exclusive); null for the active key' }),
+      }),
+    ),
+  })
   .openapi('SigningKeys');
+
+export const chainHeadSchema = z
+  .object({
+    head: z.object({
+      format: z.literal('gpuidx-chain-head/1'),
+      chain_hash: z.string().openapi({ description: 'sha256 of the canonical published document of the newest revision; keep it and check later with gpuidx verify --head' }),
+      fixing_id: z.number().int(),
+      series: z.string(),
+      date: z.string(),
+      revision: z.number().int(),
+      revisions: z.number().int().openapi({ description: 'revisions published up to and including this one' }),
+      published_at: z.string(),
+      key_id: z.string(),
+    }),
+    signature: signatureSchema,
+  })
+  .openapi('ChainHead');
 
 export const healthSchema = z
   .object({

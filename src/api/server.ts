@@ -2,7 +2,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/index.js';
-import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
 import type { Db } from '../storage/index.js';
 import { createApp, type AppDeps } from './app.js';
 
@@ -19,12 +18,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Builds the app with its signing key (created beside the database on first start) and listens. */
-export async function startApi(db: Db, dbPath: string, settings: ApiSettings, log: Logger, clock: () => number = Date.now): Promise<RunningServer> {
-  const keyPath = settings.signing_key_file ?? defaultKeyPath(dbPath);
-  const { signer, created } = loadOrCreateSigner(keyPath);
-  if (created) log.info(`generated an Ed25519 signing key at ${keyPath} (key id ${signer.keyId}); keep it safe`);
-  const app = createApp({ db, clock, signer, log, health: settings.health, maxRangeDays: settings.max_range_days });
+/**
+ * Builds the app and listens. The API holds no private key: it serves the signatures stored at publication and the
+ * public keys of the database's key registry.
+ */
+export async function startApi(db: Db, settings: ApiSettings, log: Logger, clock: () => number = Date.now): Promise<RunningServer> {
+  const app = createApp({ db, clock, log, health: settings.health, maxRangeDays: settings.max_range_days });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, () => resolve(s));
     s.once('error', reject);

@@ -81,7 +81,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
         if (!opts.date && !(opts.from && opts.to)) throw new UsageError('give --date D, or --from D1 --to D2, or --bundle DIR');
         dates = opts.date ? [parseDate('--date', opts.date)] : datesBetween(parseDate('--from', opts.from!), parseDate('--to', opts.to!));
         if (dates.length === 0) throw new UsageError(`--from ${opts.from} is after --to ${opts.to}`);
-        const db = await openContextDb(ctx());
+        const db = await openContextDb(ctx(), { readOnly: true });
         source = dbSource(db);
         close = () => db.destroy();
       }
@@ -107,7 +107,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .action(async (opts: { date: string; out: string; series?: string[] }) => {
       const date = parseDate('--date', opts.date);
       const c = ctx();
-      const db = await openContextDb(c);
+      const db = await openContextDb(c, { readOnly: true });
       try {
         const { signer } = loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(c.dbPath));
         const manifest = await exportBundle(db, signer, { date, out: opts.out, softwareVersion: SOFTWARE_VERSION, clock: Date.now, ...(opts.series ? { series: opts.series } : {}) });
@@ -126,7 +126,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .command('verify')
     .description('check tamper evidence: append-only triggers, body hashes, the fixings hash chain, audit references')
     .action(async () => {
-      const db = await openContextDb(ctx());
+      const db = await openContextDb(ctx(), { readOnly: true });
       try {
         const report = await verifyDatabase(db);
         for (const p of report.problems) process.stdout.write(`PROBLEM  ${p}\n`);

@@ -5,6 +5,8 @@ import { createDispatcher, globalFetch } from '../collectors/http.js';
 import { realSleep, type CollectorDeps } from '../collectors/runner.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { DEFAULT_DB_PATH, openDatabase, type Db } from '../storage/index.js';
+import { recoverSnapshots } from '../collectors/recover.js';
+import { defaultKeyPath, loadOrCreateSigner, type Signer } from '../signing/index.js';
 
 export interface GlobalOptions {
   db?: string;
@@ -32,8 +34,30 @@ export function createContext(opts: GlobalOptions, env: Record<string, string | 
   };
 }
 
-export async function openContextDb(ctx: Context): Promise<Db> {
-  return openDatabase(ctx.dbPath);
+/**
+ * Opens the context's database. Read-only commands (`readOnly`) refuse a path that holds no database rather than
+ * create an empty one and report success on it; writers first recover any snapshot an older version left pending.
+ */
+export async function openContextDb(ctx: Context, options: { readOnly?: boolean } = {}): Promise<Db> {
+  if (options.readOnly) return openDatabase(ctx.dbPath, { mustExist: true });
+  const db = await openDatabase(ctx.dbPath);
+  try {
+    const r = await recoverSnapshots(db);
+    if (r.reparsed) ctx.log.warn(`recovered ${r.reparsed} snapshot(s) left pending by an interrupted run: parsed from their stored bytes`);
+    if (r.duplicates.length) ctx.log.warn(`snapshots ${r.duplicates.join(', ')} repeat the content of earlier snapshots (stored twice by an older version); see gpuidx verify`);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return db;
+}
+
+/** The publisher's signing key: the configured file, or one created beside the database on first use (mode 0600). */
+export function contextSigner(ctx: Context): Signer {
+  const path = ctx.config.api.signing_key_file ?? defaultKeyPath(ctx.dbPath);
+  const { signer, created } = loadOrCreateSigner(path);
+  if (created) ctx.log.info(`generated an Ed25519 signing key at ${path} (key id ${signer.keyId}); keep it safe and back it up`);
+  return signer;
 }
 
 export function collectorDeps(ctx: Context, db: Db, shutdown?: AbortSignal): CollectorDeps {

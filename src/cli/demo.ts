@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { startApi } from '../api/server.js';
+import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
 import { runDemo } from '../demo/index.js';
 import { latestFixingOf } from '../storage/index.js';
 import { simulatedLines } from '../simulator/generic.js';
@@ -39,6 +40,7 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
         scale: 1,
         now: Date.now(),
         log: quiet,
+        signer: loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(dbPath)).signer,
         progress: (phase, done, total, detail) => {
           if (bars) (phase === 'collect' ? collectBar : fixBar)?.update(done, { detail });
           else if (phase === 'fix' || done === total || done - lastLine >= total / 10) {
@@ -64,10 +66,10 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
       }
       let api;
       try {
-        api = await startApi(result.db, dbPath, { ...c.config.api, port }, c.log);
+        api = await startApi(result.db, { ...c.config.api, port }, c.log);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-        api = await startApi(result.db, dbPath, { ...c.config.api, port: 0 }, c.log);
+        api = await startApi(result.db, { ...c.config.api, port: 0 }, c.log);
       }
       const u = api.url;
       process.stdout.write(

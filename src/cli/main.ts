@@ -1,7 +1,9 @@
 // The `gpuidx` command line: demo, migrate, collect, run, serve, import, venues, fix, replay, export, verify,
 // simulate, methodology.
 import { Command, CommanderError, Option } from 'commander';
-import { fixDate, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
+import { fixDate, PublicationRefusedError, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
+import { SigningKeyError } from '../signing/registry.js';
+import { EXIT } from './exit-codes.js';
 import { schedulePublication } from '../fixer/schedule.js';
 import { seriesCatalog } from '../methodology/series.js';
 import { methodologyTables } from '../methodology/document.js';
@@ -13,8 +15,8 @@ import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/inde
 import { ConfigError, type Config } from '../config/index.js';
 import { scheduleCollectors } from '../scheduler/index.js';
 import { startApi } from '../api/server.js';
-import { migrateToLatest, MigrationError, openDatabase } from '../storage/index.js';
-import { collectorDeps, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
+import { DatabaseBusyError, DatabaseNotFoundError, isBusyError, migrateToLatest, MigrationError, openDatabase } from '../storage/index.js';
+import { collectorDeps, contextSigner, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
 import { registerDemoCommands } from './demo.js';
@@ -28,12 +30,13 @@ function selectVenues(config: Config, names: VenueName[] | undefined): { adapter
 
 function printFixOutcomes(outcomes: FixOutcome[]): void {
   for (const o of outcomes) {
+    const head = `${o.series.padEnd(26)} revision ${o.revision}  `;
     const line =
-      o.action === 'published'
-        ? `${o.series.padEnd(26)} revision ${o.revision}  ${o.status.padEnd(15)} ${o.value ?? '-'}`
-        : o.action === 'unchanged'
-          ? `${o.series.padEnd(26)} revision ${o.revision}  unchanged (same inputs)`
-          : `${o.series.padEnd(26)} revision ${o.revision}  NOT PUBLISHED: ${o.detail}`;
+      o.action === 'unchanged'
+        ? `${head}unchanged (same inputs)`
+        : o.action === 'needs_restatement'
+          ? `${head}NOT PUBLISHED: ${o.detail}`
+          : `${head}${o.status.padEnd(15)} ${o.value ?? '-'}${o.action === 'would_publish' ? '  (dry run: not stored)' : ''}`;
     process.stdout.write(`${line}\n`);
   }
 }
@@ -65,8 +68,10 @@ async function runScheduler(ctx: Context, names: VenueName[] | undefined, publis
   const deps = collectorDeps(ctx, db, controller.signal);
   const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
   // `gpuidx run` is the whole service: collectors, the daily publication and the API.
-  const publisher = publish ? schedulePublication({ db, clock: Date.now, log: ctx.log }, ctx.config.fixing.publish_schedule) : null;
-  const api = publish ? await startApi(db, ctx.dbPath, ctx.config.api, ctx.log) : null;
+  const publisher = publish
+    ? schedulePublication({ db, clock: Date.now, log: ctx.log, signer: contextSigner(ctx), publicationDelayMs: ctx.config.fixing.publication_delay_minutes * 60_000 }, ctx.config.fixing.publish_schedule)
+    : null;
+  const api = publish ? await startApi(db, ctx.config.api, ctx.log) : null;
   ctx.log.info(`running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops cleanly`);
   await untilSignal(controller, ctx);
   await Promise.all([schedule.stop(), publisher?.stop(), api?.close()]);
@@ -130,8 +135,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (opts: { port?: string; host?: string }) => {
       const c = ctx();
       const port = opts.port === undefined ? c.config.api.port : parseWholeNumber('--port', opts.port, 0, 65535);
-      const db = await openContextDb(c);
-      const api = await startApi(db, c.dbPath, { ...c.config.api, port, host: opts.host ?? c.config.api.host }, c.log);
+      const db = await openContextDb(c, { readOnly: true });
+      const api = await startApi(db, { ...c.config.api, port, host: opts.host ?? c.config.api.host }, c.log);
       process.stdout.write(`${api.url}\n`);
       const controller = new AbortController();
       await untilSignal(controller, c);
@@ -147,16 +152,25 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--series <code...>', 'only these series (default: all)')
     .option('--restate', 'publish a new revision where the inputs differ from the published one')
     .option('--reason <text>', 'why the restatement is made (required with --restate)')
-    .action(async (opts: { date: string; series?: string[]; restate?: boolean; reason?: string }) => {
+    .option('--dry-run', 'compute and print what would be published, storing nothing')
+    .option('--methodology <version>', 'an explicit methodology version (needed for a date before every effective date)')
+    .action(async (opts: { date: string; series?: string[]; restate?: boolean; reason?: string; dryRun?: boolean; methodology?: string }) => {
       const date = parseDate('--date', opts.date);
       if (opts.restate && !opts.reason?.trim()) throw new UsageError('--restate needs --reason "why the fixing is corrected"');
       if (!opts.restate && opts.reason) throw new UsageError('--reason is only used with --restate');
       const c = ctx();
+      if (opts.methodology) loadMethodology(opts.methodology); // an unknown version is a usage error before any work
       const db = await openContextDb(c);
       try {
         const outcomes = await fixDate(
-          { db, clock: Date.now, log: c.log },
-          { date, ...(opts.series ? { series: opts.series } : {}), ...(opts.restate ? { restate: { reason: opts.reason!.trim() } } : {}) },
+          { db, clock: Date.now, log: c.log, signer: contextSigner(c), publicationDelayMs: c.config.fixing.publication_delay_minutes * 60_000 },
+          {
+            date,
+            ...(opts.series ? { series: opts.series } : {}),
+            ...(opts.restate ? { restate: { reason: opts.reason!.trim() } } : {}),
+            ...(opts.dryRun ? { dryRun: true } : {}),
+            ...(opts.methodology ? { methodologyVersion: opts.methodology } : {}),
+          },
         );
         printFixOutcomes(outcomes);
         setExitCode(outcomes.some((o) => o.action === 'needs_restatement') ? 1 : 0);
@@ -224,6 +238,18 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   return program;
 }
 
+/** An expected condition, as one line and its documented exit code; undefined for a fault. */
+function expectedFailure(err: unknown): { message: string; code: number } | undefined {
+  if (err instanceof ConfigError || err instanceof MigrationError || err instanceof UsageError || err instanceof UnknownSeriesError || err instanceof UnknownMethodologyError || err instanceof DatabaseNotFoundError) {
+    return { message: err.message, code: EXIT.usage };
+  }
+  if (err instanceof DatabaseBusyError) return { message: err.message, code: EXIT.busy };
+  if (isBusyError(err)) return { message: new DatabaseBusyError(undefined, err).message, code: EXIT.busy };
+  if (err instanceof PublicationRefusedError) return { message: `refused: ${err.message}`, code: EXIT.refused };
+  if (err instanceof SigningKeyError) return { message: err.message, code: EXIT.key };
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = buildProgram((c) => {
@@ -234,11 +260,12 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof MigrationError || err instanceof UsageError || err instanceof UnknownSeriesError || err instanceof UnknownMethodologyError) {
-      process.stderr.write(`gpuidx: ${err.message}\n`);
-      return 2;
+    const expected = expectedFailure(err);
+    if (expected) {
+      process.stderr.write(`gpuidx: ${expected.message}\n`);
+      return expected.code;
     }
     process.stderr.write(`gpuidx: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
+    return EXIT.unexpected;
   }
 }

@@ -23,6 +23,10 @@ export type VenueBaseConfig = z.infer<typeof venueBaseConfig>;
 /** What a parser needs besides the bytes; stored with each snapshot so a replay parses identically. */
 export interface ParserOptions {
   default_quantity: number;
+  /** Set on snapshots stored since the BOM rule: a leading UTF-8 BOM is removed before decoding. */
+  strip_bom?: boolean;
+  /** Our clock when an imported line was received: its claimed fetched_at is checked against it (generic venue). */
+  received_at?: number;
 }
 
 /** A listing a venue row maps to, before validation against `listingSchema`. */
@@ -45,7 +49,7 @@ export interface ParsedIssue {
 }
 
 export type ParsedPayload =
-  | { ok: false; code: 'schema_mismatch' | 'venue_error'; detail: string }
+  | { ok: false; code: 'schema_mismatch' | 'venue_error' | 'fetched_at_out_of_range'; detail: string }
   | { ok: true; rowsTotal: number; listings: ParsedListing[]; issues: ParsedIssue[]; ignored: number; ignoredReasons: Record<string, number> };
 
 export interface VenueAdapter<C extends VenueBaseConfig = VenueBaseConfig> {

@@ -3,17 +3,19 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Db } from '../storage/index.js';
 import type { Logger } from '../log/index.js';
-import { ingestBody } from './ingest.js';
+import { ingestBody, withoutBom } from './ingest.js';
 import { createRedactor, type Redactor } from './redact.js';
+import { GENERIC_PARSER_VERSION, implausibleFetchedAt, lineIdentity, parseGenericLine } from './venues/generic.js';
 
 const NO_SECRETS = createRedactor([]);
-import { GENERIC_PARSER_VERSION, lineIdentity, parseGenericLine } from './venues/generic.js';
 
 export interface ImportDeps {
   db: Db;
   clock: () => number;
   log: Logger;
   redactor?: Redactor;
+  /** Longest line accepted, in bytes (default 256 MiB); a longer one is skipped and reported, never read whole. */
+  maxLineBytes?: number;
 }
 
 export interface ImportSummary {
@@ -23,54 +25,93 @@ export interface ImportSummary {
   observations: number;
   partial: number;
   rejected: number;
+  /** Lines longer than the cap: reported, not stored (they cannot be held to be stored). */
+  oversized: number;
 }
 
 /** The venue under which a line that names no valid venue is filed (its bytes are kept all the same). */
 export const UNIDENTIFIED_VENUE = 'file';
 
-/** Yields each line's exact bytes (without its `\n`), streaming, so a large file never sits whole in memory. */
-export async function* readLines(path: string): AsyncGenerator<Buffer> {
-  let carry: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
-    let data = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+export const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
+
+export type Line = { kind: 'line'; bytes: Buffer } | { kind: 'oversized'; bytes: number };
+
+/**
+ * Yields each line's exact bytes (without its `\n`), streaming: a line's chunks are collected in a list and joined
+ * once, so time is linear in the input however long a line is; a line over `maxLineBytes` is counted, not kept.
+ */
+export async function* readLines(path: string, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Line> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  let oversized = false;
+  const take = (piece: Buffer) => {
+    if (oversized) {
+      size += piece.length;
+      return;
+    }
+    if (size + piece.length > maxLineBytes) {
+      oversized = true;
+      parts = [];
+    } else parts.push(piece);
+    size += piece.length;
+  };
+  const finish = (): Line => {
+    const line: Line = oversized ? { kind: 'oversized', bytes: size } : { kind: 'line', bytes: parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts, size) };
+    parts = [];
+    size = 0;
+    oversized = false;
+    return line;
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
-    for (let nl = data.indexOf(0x0a, start); nl !== -1; nl = data.indexOf(0x0a, start)) {
-      yield data.subarray(start, nl);
+    for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      take(chunk.subarray(start, nl));
+      yield finish();
       start = nl + 1;
     }
-    carry = Buffer.from(data.subarray(start));
-    data = Buffer.alloc(0);
+    if (start < chunk.length) take(chunk.subarray(start));
   }
-  if (carry.length) yield carry;
+  if (size > 0 || oversized) yield finish();
 }
 
 export async function importFile(deps: ImportDeps, path: string): Promise<ImportSummary> {
-  const summary: ImportSummary = { lines: 0, snapshots: 0, duplicates: 0, observations: 0, partial: 0, rejected: 0 };
+  const summary: ImportSummary = { lines: 0, snapshots: 0, duplicates: 0, observations: 0, partial: 0, rejected: 0, oversized: 0 };
   const name = basename(path);
   let lineNo = 0;
-  for await (const line of readLines(path)) {
+  for await (const line of readLines(path, deps.maxLineBytes)) {
     lineNo += 1;
-    if (line.toString('utf8').trim() === '') continue;
+    if (line.kind === 'oversized') {
+      summary.lines += 1;
+      summary.oversized += 1;
+      deps.log.error(`${name}:${lineNo}: line of ${line.bytes} bytes is over the ${deps.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte line cap; not stored`);
+      continue;
+    }
+    const text = withoutBom(line.bytes).toString('utf8');
+    if (text.trim() === '') continue;
     summary.lines += 1;
     let identity: ReturnType<typeof lineIdentity> = null;
     try {
-      identity = lineIdentity(JSON.parse(line.toString('utf8')));
+      identity = lineIdentity(JSON.parse(text));
     } catch {
       identity = null;
     }
+    const receivedAt = deps.clock();
+    // A line claiming an impossible time is filed at its receipt time (its bytes say what it claimed) and rejected.
+    const fetchedAt = identity && implausibleFetchedAt(identity.fetchedAt, receivedAt) === null ? identity.fetchedAt : receivedAt;
     const result = await ingestBody(deps.db, {
       venue: identity?.venue ?? UNIDENTIFIED_VENUE,
-      fetchedAt: identity?.fetchedAt ?? deps.clock(),
+      fetchedAt,
       source: 'file',
       requestMethod: 'IMPORT',
       requestUrl: `file:${name}#L${lineNo}`,
       requestBody: null,
-      received: { status: null, contentType: 'application/json', body: Buffer.from(line), truncated: false },
+      received: { status: null, contentType: 'application/json', body: line.bytes, truncated: false },
       parserVersion: GENERIC_PARSER_VERSION,
-      parserOptions: { default_quantity: 1 },
+      parserOptions: { default_quantity: 1, strip_bom: true, received_at: receivedAt },
       parse: parseGenericLine,
       runId: null,
       redactor: deps.redactor ?? NO_SECRETS,
+      receivedAt,
     });
     if (result.duplicate) {
       summary.duplicates += 1;

@@ -1,7 +1,8 @@
 // Raw-first ingestion of one received body: store the exact bytes, then parse them, then record what parsing found.
 import { createHash } from 'node:crypto';
 import type { Db, ParseRecord } from '../storage/index.js';
-import { getSnapshot, insertRawSnapshot, recordParse } from '../storage/index.js';
+import { storeSnapshot } from '../storage/index.js';
+import { canonicalJson } from '../methodology/canonical.js';
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { decodeJsonBody, type ReceivedBody } from './body.js';
 import type { Listing } from './listing.js';
@@ -20,6 +21,8 @@ export interface IngestInput {
   parse: (json: unknown, options: ParserOptions) => ParsedPayload;
   runId: number | null;
   redactor: Redactor;
+  /** Our clock when the body was received (fetched_at is the sample instant, or what an imported line claims). */
+  receivedAt: number;
 }
 
 export interface IngestResult {
@@ -32,8 +35,29 @@ export interface IngestResult {
   json: unknown;
 }
 
-export function sha256Hex(bytes: Buffer): string {
+export function sha256Hex(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** The bytes without a leading UTF-8 byte-order mark (the stored bytes keep it; parsing and identity do not). */
+export function withoutBom(bytes: Buffer): Buffer {
+  return bytes.subarray(0, 3).equals(BOM) ? bytes.subarray(3) : bytes;
+}
+
+/**
+ * The identity of a body's content, independent of its transport form: a JSON body is hashed as canonical JSON
+ * (so whitespace, CRLF line endings and a BOM never make the same snapshot twice); anything else as its bytes with
+ * the BOM removed, CRLF turned into LF and surrounding whitespace trimmed.
+ */
+export function contentKey(bytes: Buffer): string {
+  const text = withoutBom(bytes).toString('utf8');
+  try {
+    return sha256Hex(`json:${canonicalJson(JSON.parse(text))}`);
+  } catch {
+    return sha256Hex(`bytes:${text.replace(/\r\n/g, '\n').trim()}`);
+  }
 }
 
 function toObservation(l: Listing, seq: number) {
@@ -63,7 +87,17 @@ function summarizeIssues(p: Extract<ParsedPayload, { ok: true }>): string {
 
 /** What a decoded-and-parsed body amounts to, ready to be recorded against its snapshot. */
 export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
-  const decoded = decodeJsonBody(received);
+  try {
+    return parseRecordOf(received, parse, options);
+  } catch (err) {
+    // A parser fault is a fact about this payload: the bytes are stored all the same, marked with the reason.
+    const detail = err instanceof Error ? err.message : String(err);
+    return { record: { outcome: 'rejected', error: `parser_failed: ${detail.replace(/\s+/g, ' ').slice(0, 300)}`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] }, json: undefined };
+  }
+}
+
+function parseRecordOf(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
+  const decoded = decodeJsonBody(options.strip_bom ? { ...received, body: withoutBom(received.body) } : received);
   if (!decoded.ok) {
     return { record: { outcome: 'rejected', error: `${decoded.code}: ${decoded.detail}`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] }, json: undefined };
   }
@@ -90,36 +124,37 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
   const received = redacted
     ? { ...input.received, body: Buffer.from(input.redactor.text(input.received.body.toString('latin1')), 'latin1') }
     : input.received;
-  const stored = await insertRawSnapshot(db, {
-    venue: input.venue,
-    fetchedAt: input.fetchedAt,
-    source: input.source,
-    requestMethod: input.requestMethod,
-    requestUrl: input.requestUrl,
-    requestBody: input.requestBody,
-    httpStatus: received.status,
-    contentType: received.contentType,
-    body: received.body,
-    sha256: sha256Hex(received.body),
-    truncated: received.truncated,
-    redacted,
-    parserVersion: input.parserVersion,
-    parserOptions: { ...input.parserOptions },
-    runId: input.runId,
-  });
   const { record, json } = toParseRecord(received, input.parse, input.parserOptions);
-  if (stored.duplicate) {
-    const existing = await getSnapshot(db, stored.id);
-    return {
-      snapshotId: stored.id,
-      duplicate: true,
-      outcome: existing?.parse_outcome === 'pending' || !existing ? record.outcome : existing.parse_outcome,
-      error: existing?.parse_error ?? null,
-      observations: 0,
-      json,
-    };
-  }
   const error = record.error === null ? null : input.redactor.text(record.error);
-  await recordParse(db, stored.id, { ...record, error });
-  return { snapshotId: stored.id, duplicate: false, outcome: record.outcome, error, observations: record.observations.length, json };
+  const stored = await storeSnapshot(
+    db,
+    {
+      venue: input.venue,
+      fetchedAt: input.fetchedAt,
+      source: input.source,
+      requestMethod: input.requestMethod,
+      requestUrl: input.requestUrl,
+      requestBody: input.requestBody,
+      httpStatus: received.status,
+      contentType: received.contentType,
+      body: received.body,
+      sha256: sha256Hex(received.body),
+      contentSha256: contentKey(received.body),
+      receivedAt: input.receivedAt,
+      truncated: received.truncated,
+      redacted,
+      parserVersion: input.parserVersion,
+      parserOptions: { ...input.parserOptions },
+      runId: input.runId,
+    },
+    { ...record, error },
+  );
+  return {
+    snapshotId: stored.id,
+    duplicate: stored.duplicate,
+    outcome: stored.outcome,
+    error: stored.error,
+    observations: stored.duplicate ? 0 : record.observations.length,
+    json,
+  };
 }

@@ -80,10 +80,11 @@ export async function collectVenue(
             requestBody: spec.body === undefined ? null : deps.redactor.text(spec.body),
             received: { status: result.status, contentType: result.contentType, body: result.body, truncated: result.truncated },
             parserVersion: adapter.parserVersion,
-            parserOptions: { default_quantity: config.default_quantity },
+            parserOptions: { default_quantity: config.default_quantity, strip_bom: true },
             parse: adapter.parse,
             runId: summary.runId,
             redactor: deps.redactor,
+            receivedAt: deps.clock(),
           });
           if (!ingested.duplicate) summary.snapshots += 1;
           summary.observations += ingested.observations;

@@ -12,6 +12,8 @@ export const configSchema = z
       .object({
         /** When `gpuidx run` publishes the previous UTC day's fixings (cron, UTC). */
         publish_schedule: cronSchema.default('30 0 * * *'),
+        /** How long after a UTC day ends its fixings may first be published (late runs of the day land first). */
+        publication_delay_minutes: z.number().int().min(0).max(1440).default(15),
       })
       .strict()
       .prefault({}),

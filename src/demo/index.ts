@@ -10,6 +10,7 @@ import type { VenueAdapter, VenueBaseConfig } from '../collectors/adapter.js';
 import { parseConfig, type Config } from '../config/index.js';
 import { fixDate } from '../fixer/index.js';
 import type { Logger } from '../log/index.js';
+import type { Signer } from '../signing/index.js';
 import { MS, unit } from '../simulator/market.js';
 import { defaultFaults, startSimulator, type Fault, type Simulator } from '../simulator/server.js';
 import { openDatabase, type Db } from '../storage/index.js';
@@ -23,6 +24,8 @@ export interface DemoOptions {
   /** The real clock: the simulated month ends at the start of today (UTC). */
   now: number;
   log: Logger;
+  /** Signs the demo's fixings when they are published. */
+  signer: Signer;
   cadenceMinutes?: number;
   faults?: (firstDay: number) => Fault[];
   progress?: (phase: 'collect' | 'fix', done: number, total: number, detail: string) => void;
@@ -100,7 +103,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     for (let d = 0; d < opts.days; d++) {
       const date = iso(firstDay + d * MS.DAY);
       // Published 30 minutes after the day ends, as `gpuidx run` would.
-      const outcomes = await fixDate({ db, clock: () => firstDay + (d + 1) * MS.DAY + 30 * 60_000, log: opts.log }, { date });
+      const outcomes = await fixDate({ db, clock: () => firstDay + (d + 1) * MS.DAY + 30 * 60_000, log: opts.log, signer: opts.signer }, { date });
       published += outcomes.filter((o) => o.action === 'published').length;
       opts.progress?.('fix', d + 1, opts.days, date);
     }

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
 import { loadMethodologies, loadMethodology, type Methodology } from '../methodology/params.js';
-import { chainHash, GENESIS_CHAIN_HASH, publishedFixing } from './published.js';
+import { chainHash, GENESIS_CHAIN_HASH, publishedFixing, signedPayload } from './published.js';
+import { publishChainHead } from './chain-head.js';
+import type { Signer } from '../signing/index.js';
+import { ensureActiveKey } from '../signing/registry.js';
 import { engineFor } from '../methodology/engines.js';
 import {
   insertFixing,
@@ -14,6 +17,8 @@ import {
   snapshotTimesInWindow,
   snapshotWatermark,
   type Db,
+  type Fixing,
+  type NewFixing,
   type ObservationRow,
 } from '../storage/index.js';
 
@@ -23,6 +28,10 @@ export interface FixDeps {
   db: Db;
   clock: () => number;
   log: Logger;
+  /** Signs each revision when it is published; the signature is stored with it and served as stored. */
+  signer: Signer;
+  /** How long after a UTC day ends its fixings may first be published (late collection runs land first); default 15 min. */
+  publicationDelayMs?: number;
 }
 
 export interface FixOptions {
@@ -30,11 +39,14 @@ export interface FixOptions {
   series?: readonly string[];
   /** Publish a new revision when the inputs differ from the latest published revision. */
   restate?: { reason: string };
+  /** An explicit methodology version: needed to fix a date before the effective date of every version. */
   methodologyVersion?: string;
+  /** Compute and report what would be published, storing nothing. */
+  dryRun?: boolean;
 }
 
 export type FixOutcome =
-  | { series: string; action: 'published'; revision: number; status: string; value: number | null }
+  | { series: string; action: 'published' | 'would_publish'; revision: number; status: string; value: number | null }
   | { series: string; action: 'unchanged'; revision: number }
   | { series: string; action: 'needs_restatement'; revision: number; detail: string };
 
@@ -45,11 +57,36 @@ export class UnknownSeriesError extends Error {
   }
 }
 
-/** The methodology in force on a date: the latest version effective on or before it (else the earliest). */
-export function methodologyFor(date: string): Methodology {
-  const all = loadMethodologies();
-  const effective = all.filter((m) => m.effective_from <= date);
-  return effective[effective.length - 1] ?? all[0]!;
+/** A date the publication controls do not allow to be fixed now, with the reason. */
+export class PublicationRefusedError extends Error {
+  constructor(
+    readonly date: string,
+    readonly reason: 'not_ended' | 'before_effective_date',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PublicationRefusedError';
+  }
+}
+
+export const DEFAULT_PUBLICATION_DELAY_MS = 15 * 60_000;
+
+/** The methodology in force on a date: the latest version effective on or before it, or undefined before every one. */
+export function methodologyFor(date: string): Methodology | undefined {
+  const effective = loadMethodologies().filter((m) => m.effective_from <= date);
+  return effective[effective.length - 1];
+}
+
+/** Refuses a date whose day (plus the publication delay) has not ended at `now`. */
+export function checkDateEnded(date: string, now: number, delayMs: number): void {
+  const publishableAt = Date.parse(`${date}T00:00:00Z`) + 86_400_000 + delayMs;
+  if (now < publishableAt) {
+    throw new PublicationRefusedError(
+      date,
+      'not_ended',
+      `${date} cannot be fixed before ${new Date(publishableAt).toISOString()} (the day's end plus the ${Math.round(delayMs / 60_000)}-minute publication delay)`,
+    );
+  }
 }
 
 /**
@@ -119,21 +156,46 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
   return { results, parserVersions: [...new Set(snaps.map((s) => s.parser_version))].sort(), throughSnapshot };
 }
 
+/** Chooses the methodology of a fix: the one on record for the date, an explicit one, or the one in force. */
+function chooseMethodology(date: string, explicit: string | undefined, onRecord: string | undefined): Methodology {
+  if (explicit) return loadMethodology(explicit);
+  if (onRecord) return loadMethodology(onRecord);
+  const m = methodologyFor(date);
+  if (!m) {
+    const first = loadMethodologies()[0]!;
+    throw new PublicationRefusedError(
+      date,
+      'before_effective_date',
+      `${date} is before the effective date of every methodology (the first, ${first.version}, is effective from ${first.effective_from}); fixing history before it needs an explicit --methodology VERSION (see METHODOLOGY.md)`,
+    );
+  }
+  return m;
+}
+
+/**
+ * Computes and publishes a date's fixings. The whole run (reading the inputs at one watermark, deciding, storing
+ * every revision with its signature, and the chain head) is one write transaction: a date is published all at once
+ * or not at all, and a second publisher for the same date waits and then finds the revisions already there.
+ */
 export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutcome[]> {
-  const latest = new Map((await latestFixings(deps.db, opts.date)).map((f) => [f.series, f]));
-  const versionOnRecord = [...latest.values()][0]?.methodology_version;
-  const methodology = opts.methodologyVersion
-    ? loadMethodology(opts.methodologyVersion)
-    : versionOnRecord
-      ? loadMethodology(versionOnRecord)
-      : methodologyFor(opts.date);
+  const now = deps.clock();
+  checkDateEnded(opts.date, now, deps.publicationDelayMs ?? DEFAULT_PUBLICATION_DELAY_MS);
+  if (opts.dryRun) return fixIn(deps.db, deps, opts, now, false);
+  return deps.db.transaction().execute((trx) => fixIn(trx, deps, opts, now, true));
+}
+
+async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store: boolean): Promise<FixOutcome[]> {
+  const latest = new Map((await latestFixings(db, opts.date)).map((f) => [f.series, f]));
+  const methodology = chooseMethodology(opts.date, opts.methodologyVersion, [...latest.values()][0]?.methodology_version);
   if (opts.series) {
     const known = new Set(seriesCatalog(methodology).map((s) => s.code));
     const unknown = opts.series.filter((s) => !known.has(s));
     if (unknown.length) throw new UnknownSeriesError(unknown);
   }
-  const { results, parserVersions, throughSnapshot } = await computeDate(deps.db, opts.date, methodology, opts.series);
+  if (store) await ensureActiveKey(db, deps.signer, now);
+  const { results, parserVersions, throughSnapshot } = await computeDate(db, opts.date, methodology, opts.series);
   const outcomes: FixOutcome[] = [];
+  let newest: Fixing | undefined;
   for (const r of results) {
     const record = canonicalRecord(r.record);
     const prior = latest.get(r.record.series);
@@ -151,27 +213,33 @@ export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutco
       continue;
     }
     const revision = (prior?.revision ?? 0) + 1;
-    await insertFixing(
+    if (!store) {
+      outcomes.push({ series: r.record.series, action: 'would_publish', revision, status: r.record.status, value: r.record.value });
+      continue;
+    }
+    const fixing: NewFixing = {
+      series: r.record.series,
+      date: r.record.date,
+      revision,
+      status: r.record.status,
+      value: r.record.value,
+      carried_from: r.record.carried_from,
+      methodology_version: r.record.methodology_version,
+      parameter_hash: r.record.parameter_hash,
+      input_digest: r.record.input_digest,
+      software_version: SOFTWARE_VERSION,
+      computed_at: now,
+      restatement_reason: prior ? opts.restate!.reason : null,
+      previous_input_digest: prior?.input_digest ?? null,
+      record,
+      evidence: JSON.stringify(r.evidence),
+      parser_versions: JSON.stringify(parserVersions),
+      inputs_through_snapshot: throughSnapshot,
+    };
+    newest = await insertFixing(
+      db,
       deps.db,
-      {
-        series: r.record.series,
-        date: r.record.date,
-        revision,
-        status: r.record.status,
-        value: r.record.value,
-        carried_from: r.record.carried_from,
-        methodology_version: r.record.methodology_version,
-        parameter_hash: r.record.parameter_hash,
-        input_digest: r.record.input_digest,
-        software_version: SOFTWARE_VERSION,
-        computed_at: deps.clock(),
-        restatement_reason: prior ? opts.restate!.reason : null,
-        previous_input_digest: prior?.input_digest ?? null,
-        record,
-        evidence: JSON.stringify(r.evidence),
-        parser_versions: JSON.stringify(parserVersions),
-        inputs_through_snapshot: throughSnapshot,
-      },
+      fixing,
       r.audit.map((a) => ({
         observation_id: a.input.observationId,
         snapshot_id: a.input.snapshotId,
@@ -183,9 +251,13 @@ export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutco
         w: a.w,
         w_capped: a.wCapped,
       })),
-      (last) => (last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH),
+      (last) => {
+        const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
+        return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };
+      },
     );
     outcomes.push({ series: r.record.series, action: 'published', revision, status: r.record.status, value: r.record.value });
   }
+  if (newest) await publishChainHead(db, deps.signer, newest, now);
   return outcomes;
 }

@@ -14,13 +14,23 @@ export interface PublishedFixing extends FixingRecord {
   parser_versions: string[];
   inputs_through_snapshot: number | null;
   previous_chain_hash: string | null;
+  /** Present on revisions signed when published: the key that signed, and the sha256 of the stored evidence JSON. */
+  key_id?: string;
+  evidence_sha256?: string;
 }
 
 /** The first revision ever published links to this. */
 export const GENESIS_CHAIN_HASH = '0'.repeat(64);
 
-export function publishedFixing(row: Fixing): PublishedFixing {
+/** The stored columns a published document is made from (an id is not part of it). */
+export type FixingColumns = Omit<Fixing, 'id' | 'signature'>;
+
+export function publishedFixing(row: FixingColumns): PublishedFixing {
+  // Revisions signed at publication also bind the signing key and the evidence (venue shares, fences) they were
+  // published with; older revisions keep the document they were chained with.
+  const sealed = row.key_id === null ? {} : { key_id: row.key_id, evidence_sha256: createHash('sha256').update(row.evidence).digest('hex') };
   return {
+    ...sealed,
     ...(JSON.parse(row.record) as FixingRecord),
     revision: row.revision,
     software_version: row.software_version,

@@ -126,27 +126,25 @@ export async function previousValues(
   return out;
 }
 
-export type NewFixing = Omit<Fixing, 'id' | 'previous_chain_hash'>;
+export type NewFixing = Omit<Fixing, 'id' | 'previous_chain_hash' | 'key_id' | 'signature'>;
 export type FixingInputRow = Omit<FixingInputsTable, 'fixing_id'>;
+/** What publication adds to a revision once the previous one is known: the chain link and the signature. */
+export type FixingSeal = Pick<Fixing, 'previous_chain_hash' | 'key_id' | 'signature'>;
 
 const INPUT_COLUMNS = ['fixing_id', 'observation_id', 'snapshot_id', 'class', 'reason', 'p', 'f', 'q', 'w', 'w_capped'] as const satisfies readonly (keyof FixingInputsTable)[];
 const INPUT_CHUNK = 1000;
 
 /**
- * Stores one fixing revision and its audit rows atomically. `chainFrom` gives the hash-chain link from the
- * revision published last (read in the same transaction, so two publishers never fork the chain).
+ * Stores one fixing revision and its audit rows. Call it inside the publication run's transaction (`trx`), so that
+ * a run's revisions are stored all together or not at all. `seal` gets the revision published last (read in the
+ * same transaction, so two publishers never fork the chain) and returns the chain link and the signature.
  */
-export async function insertFixing(db: Db, fixing: NewFixing, inputs: readonly FixingInputRow[], chainFrom: (last: Fixing | undefined) => string): Promise<number> {
-  return db.transaction().execute(async (trx) => {
-    const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
-    const { id } = await trx
-      .insertInto('fixings')
-      .values({ ...fixing, previous_chain_hash: chainFrom(last) })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await insertChunked(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs, INPUT_CHUNK, (params, r) => {
-      params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
-    });
-    return id;
+export async function insertFixing(trx: Db, db: Db, fixing: NewFixing, inputs: readonly FixingInputRow[], seal: (last: Fixing | undefined) => FixingSeal): Promise<Fixing> {
+  const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
+  const row = { ...fixing, ...seal(last) };
+  const { id } = await trx.insertInto('fixings').values(row).returning('id').executeTakeFirstOrThrow();
+  await insertChunked(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs, INPUT_CHUNK, (params, r) => {
+    params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
   });
+  return { ...row, id };
 }

@@ -1,9 +1,10 @@
 // Public surface of the storage layer.
-export { openDatabase, DEFAULT_DB_PATH, type Db } from './db.js';
+export { openDatabase, DEFAULT_DB_PATH, DatabaseBusyError, DatabaseNotFoundError, isBusyError, type Db } from './db.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
-export { insertRawSnapshot, recordParse, getSnapshot, type RawSnapshotInput, type ParseRecord, type RowIssue, type StoredSnapshot } from './snapshots.js';
+export { storeSnapshot, insertRawSnapshot, recordParse, getSnapshot, pendingSnapshots, pendingSummary, snapshotsWithoutContentKey, setContentKey, type RawSnapshotInput, type ParseRecord, type RowIssue, type StoredSnapshot } from './snapshots.js';
 export { startRun, finishRun, recordSkippedRun, listRuns, type RunEnd } from './runs.js';
 export type * from './schema.js';
 export * from './publication.js';
 export * from './audit.js';
-export { observationsInWindow, snapshotTimesInWindow, snapshotWatermark, latestFixings, previousValues, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow } from './fixings.js';
+export { observationsInWindow, snapshotTimesInWindow, snapshotWatermark, latestFixings, previousValues, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow, type FixingSeal } from './fixings.js';
+export * from './keys.js';

@@ -3,12 +3,14 @@ import { Migrator, type Kysely, type Migration, type MigrationResultSet } from '
 import * as rawCollection from './migrations/2026-11-22T2200_raw_collection.js';
 import * as fixings from './migrations/2026-11-22T2300_fixings.js';
 import * as replayableFixings from './migrations/2026-11-23T0000_replayable_fixings.js';
+import * as trust from './migrations/2026-12-01T0000_trust.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 const migrations: Record<string, Migration> = {
   '2026-11-22T2200_raw_collection': rawCollection,
   '2026-11-22T2300_fixings': fixings,
   '2026-11-23T0000_replayable_fixings': replayableFixings,
+  '2026-12-01T0000_trust': trust,
 };
 
 export class MigrationError extends Error {

@@ -128,7 +128,7 @@ export async function snapshotMeta(db: Db, id: number): Promise<SnapshotMeta | u
     .select([
       'id', 'venue', 'fetched_at', 'source', 'request_method', 'request_url', 'request_body', 'http_status', 'content_type', 'sha256', 'byte_size',
       'truncated', 'redacted', 'parser_version', 'parser_options', 'parse_outcome', 'parse_error', 'rows_total', 'rows_accepted', 'rows_rejected',
-      'rows_ignored', 'run_id',
+      'rows_ignored', 'run_id', 'content_sha256', 'received_at',
     ])
     .where('id', '=', id)
     .executeTakeFirst();
@@ -146,9 +146,9 @@ export async function lastSuccessfulRuns(db: Db): Promise<{ venue: string; finis
   return rows.filter((r): r is { venue: string; finished_at: number } => r.finished_at !== null);
 }
 
-/** The fetch instant of the newest stored snapshot, collected or imported. */
-export async function newestSnapshotAt(db: Db): Promise<number | null> {
-  const r = await db.selectFrom('snapshots').select((eb) => eb.fn.max('fetched_at').as('t')).executeTakeFirst();
+/** The fetch instant of the newest stored snapshot, collected or imported, not later than `notAfter`. */
+export async function newestSnapshotAt(db: Db, notAfter = Number.MAX_SAFE_INTEGER): Promise<number | null> {
+  const r = await db.selectFrom('snapshots').select((eb) => eb.fn.max('fetched_at').as('t')).where('fetched_at', '<=', notAfter).executeTakeFirst();
   return r?.t ?? null;
 }
 

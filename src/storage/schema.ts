@@ -34,6 +34,10 @@ export interface SnapshotsTable {
   rows_rejected: number | null;
   rows_ignored: number | null;
   run_id: number | null;
+  /** sha256 of the canonical content (BOM, line endings and JSON whitespace removed): the duplicate identity. */
+  content_sha256: string | null;
+  /** Our clock (UTC ms) when the snapshot was stored; null on snapshots stored before it was recorded. */
+  received_at: number | null;
 }
 
 export interface ObservationsTable {
@@ -99,6 +103,29 @@ export interface FixingsTable {
   inputs_through_snapshot: number | null;
   /** sha256 of the published document of the revision published just before this one (the hash chain). */
   previous_chain_hash: string | null;
+  /** Key that signed the revision when it was published, and the base64 Ed25519 signature of its published document. */
+  key_id: string | null;
+  signature: string | null;
+}
+
+export interface SigningKeysTable {
+  key_id: string;
+  public_key_pem: string;
+  /** UTC ms from which the key signs, and until which (exclusive; null while it is the active key). */
+  valid_from: number;
+  valid_to: number | null;
+}
+
+export interface ChainHeadsTable {
+  id: Generated<number>;
+  fixing_id: number;
+  /** sha256 of the canonical published document of the newest revision at the time (the next link it gives). */
+  chain_hash: string;
+  /** The canonical JSON that was signed. */
+  payload: string;
+  key_id: string;
+  signature: string;
+  created_at: number;
 }
 
 export interface FixingInputsTable {
@@ -121,6 +148,8 @@ export interface Database {
   observations: ObservationsTable;
   snapshot_issues: SnapshotIssuesTable;
   collector_runs: CollectorRunsTable;
+  signing_keys: SigningKeysTable;
+  chain_heads: ChainHeadsTable;
 }
 
 export type Snapshot = Selectable<SnapshotsTable>;
@@ -129,3 +158,5 @@ export type Observation = Selectable<ObservationsTable>;
 export type NewObservation = Insertable<ObservationsTable>;
 export type CollectorRun = Selectable<CollectorRunsTable>;
 export type Fixing = Selectable<FixingsTable>;
+export type SigningKey = Selectable<SigningKeysTable>;
+export type ChainHead = Selectable<ChainHeadsTable>;

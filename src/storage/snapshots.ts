@@ -14,6 +14,10 @@ export interface RawSnapshotInput {
   contentType: string | null;
   body: Buffer;
   sha256: string;
+  /** sha256 of the canonical content: two snapshots of one venue and instant with the same content are one. */
+  contentSha256: string;
+  /** Our clock when the bytes were received. */
+  receivedAt: number;
   truncated: boolean;
   redacted: boolean;
   parserVersion: string;
@@ -23,35 +27,78 @@ export interface RawSnapshotInput {
 
 export interface StoredSnapshot {
   id: number;
-  /** True when an identical snapshot (venue, sha256, fetched_at) was already stored; nothing new was written. */
+  /** True when an identical snapshot (same bytes, or same canonical content, of one venue and instant) was already stored; nothing new was written. */
   duplicate: boolean;
+  /** The outcome on record: this parse's, or the earlier snapshot's for a duplicate. */
+  outcome: Exclude<ParseOutcome, 'pending'>;
+  error: string | null;
 }
 
-/** Stores the raw bytes before anything parses them. */
-export async function insertRawSnapshot(db: Db, s: RawSnapshotInput): Promise<StoredSnapshot> {
-  const inserted = await db
-    .insertInto('snapshots')
-    .values({
-      venue: s.venue,
-      fetched_at: s.fetchedAt,
-      source: s.source,
-      request_method: s.requestMethod,
-      request_url: s.requestUrl,
-      request_body: s.requestBody,
-      http_status: s.httpStatus,
-      content_type: s.contentType,
-      body: s.body,
-      sha256: s.sha256,
-      byte_size: s.body.byteLength,
-      truncated: s.truncated ? 1 : 0,
-      redacted: s.redacted ? 1 : 0,
-      parser_version: s.parserVersion,
-      parser_options: JSON.stringify(s.parserOptions),
-      run_id: s.runId,
-    })
-    .onConflict((oc) => oc.columns(['venue', 'sha256', 'fetched_at']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
+function snapshotRow(s: RawSnapshotInput) {
+  return {
+    venue: s.venue,
+    fetched_at: s.fetchedAt,
+    source: s.source,
+    request_method: s.requestMethod,
+    request_url: s.requestUrl,
+    request_body: s.requestBody,
+    http_status: s.httpStatus,
+    content_type: s.contentType,
+    body: s.body,
+    sha256: s.sha256,
+    byte_size: s.body.byteLength,
+    truncated: s.truncated ? 1 : 0,
+    redacted: s.redacted ? 1 : 0,
+    parser_version: s.parserVersion,
+    parser_options: JSON.stringify(s.parserOptions),
+    run_id: s.runId,
+    content_sha256: s.contentSha256,
+    received_at: s.receivedAt,
+  };
+}
+
+/**
+ * Stores a snapshot's raw bytes together with what parsing made of them, in one transaction: whatever moment the
+ * process dies at, a snapshot is either wholly stored (bytes, observations, outcome) or absent, never left
+ * `pending`. The parse is computed before (it is pure), so a parser fault becomes a `rejected` outcome, not a loss.
+ * A duplicate stores nothing; one found still `pending` (left by an older version) gets this parse recorded.
+ */
+export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRecord): Promise<StoredSnapshot> {
+  return db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom('snapshots')
+      .select(['id', 'parse_outcome', 'parse_error'])
+      .where('venue', '=', s.venue)
+      .where('fetched_at', '=', s.fetchedAt)
+      .where((eb) => eb.or([eb('sha256', '=', s.sha256), eb('content_sha256', '=', s.contentSha256)]))
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    if (existing && existing.parse_outcome !== 'pending') {
+      return { id: existing.id, duplicate: true, outcome: existing.parse_outcome, error: existing.parse_error };
+    }
+    if (existing) {
+      await writeParse(trx, db, existing.id, parse);
+      return { id: existing.id, duplicate: false, outcome: parse.outcome, error: parse.error };
+    }
+    const { id } = await trx
+      .insertInto('snapshots')
+      .values({ ...snapshotRow(s), ...outcomeColumns(parse) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await writeRows(trx, db, id, parse);
+    return { id, duplicate: false, outcome: parse.outcome, error: parse.error };
+  });
+}
+
+/**
+ * Stores raw bytes alone, `pending` (kept for tests of recovery from older versions, which stored the bytes first
+ * and parsed in a second transaction). Returns the id of the identical snapshot when one is stored.
+ */
+export async function insertRawSnapshot(db: Db, s: Omit<RawSnapshotInput, 'contentSha256' | 'receivedAt'> & Partial<Pick<RawSnapshotInput, 'contentSha256' | 'receivedAt'>>): Promise<{ id: number; duplicate: boolean }> {
+  const row = { ...snapshotRow({ contentSha256: s.sha256, receivedAt: s.fetchedAt, ...s }) };
+  if (s.contentSha256 === undefined) Object.assign(row, { content_sha256: null, received_at: null });
+  const inserted = await db.insertInto('snapshots').values(row).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
   if (inserted) return { id: inserted.id, duplicate: false };
   const existing = await db
     .selectFrom('snapshots')
@@ -101,36 +148,73 @@ const OBSERVATION_COLUMNS = [
 
 type ObservationRow = Omit<NewObservation, 'snapshot_id'>;
 
-/** Records the parse outcome of a pending snapshot with its observations and row issues, atomically. */
-export async function recordParse(db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
-      params.push(snapshotId, o.seq, o.listing_id, o.host_id ?? null, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available,
-        o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported);
-    });
-    for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
-      const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x) => ({
-        snapshot_id: snapshotId,
-        row_index: x.rowIndex,
-        listing_id: x.listingId,
-        code: x.code,
-        detail: x.detail,
-      }));
-      await trx.insertInto('snapshot_issues').values(chunk).execute();
-    }
-    await trx
-      .updateTable('snapshots')
-      .set({
-        parse_outcome: p.outcome,
-        parse_error: p.error,
-        rows_total: p.rowsTotal,
-        rows_accepted: p.observations.length,
-        rows_rejected: p.issues.length,
-        rows_ignored: p.rowsIgnored,
-      })
-      .where('id', '=', snapshotId)
-      .execute();
+function outcomeColumns(p: ParseRecord) {
+  return {
+    parse_outcome: p.outcome,
+    parse_error: p.error,
+    rows_total: p.rowsTotal,
+    rows_accepted: p.observations.length,
+    rows_rejected: p.issues.length,
+    rows_ignored: p.rowsIgnored,
+  };
+}
+
+async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
+  await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
+    params.push(snapshotId, o.seq, o.listing_id, o.host_id ?? null, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available,
+      o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported);
   });
+  for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
+    const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x) => ({
+      snapshot_id: snapshotId,
+      row_index: x.rowIndex,
+      listing_id: x.listingId,
+      code: x.code,
+      detail: x.detail,
+    }));
+    await trx.insertInto('snapshot_issues').values(chunk).execute();
+  }
+}
+
+async function writeParse(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
+  // The outcome first: on a snapshot whose outcome is already recorded the append-only trigger refuses it, and the
+  // transaction stores no second set of observations.
+  await trx.updateTable('snapshots').set(outcomeColumns(p)).where('id', '=', snapshotId).execute();
+  await writeRows(trx, db, snapshotId, p);
+}
+
+/** Records the parse outcome of a `pending` snapshot with its observations and row issues, atomically (recovery). */
+export async function recordParse(db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
+  await db.transaction().execute((trx) => writeParse(trx, db, snapshotId, p));
+}
+
+/** Snapshots still `pending`: stored by an older version (or a crash) whose parse was never recorded. */
+export async function pendingSnapshots(db: Db): Promise<Pick<Snapshot, 'id' | 'venue' | 'fetched_at' | 'parser_version' | 'parser_options' | 'http_status' | 'content_type' | 'truncated' | 'body'>[]> {
+  return db
+    .selectFrom('snapshots')
+    .select(['id', 'venue', 'fetched_at', 'parser_version', 'parser_options', 'http_status', 'content_type', 'truncated', 'body'])
+    .where('parse_outcome', '=', 'pending')
+    .orderBy('id')
+    .execute();
+}
+
+/** How many snapshots are `pending`, and the oldest of them. */
+export async function pendingSummary(db: Db): Promise<{ count: number; oldest: number | null }> {
+  const r = await db
+    .selectFrom('snapshots')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min('id').as('oldest')])
+    .where('parse_outcome', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  return { count: Number(r.n), oldest: r.oldest === null ? null : Number(r.oldest) };
+}
+
+/** Snapshots stored before content identities were recorded, a batch at a time (for the backfill on start). */
+export async function snapshotsWithoutContentKey(db: Db, limit: number): Promise<Pick<Snapshot, 'id' | 'body'>[]> {
+  return db.selectFrom('snapshots').select(['id', 'body']).where('content_sha256', 'is', null).orderBy('id').limit(limit).execute();
+}
+
+export async function setContentKey(db: Db, id: number, contentSha256: string): Promise<void> {
+  await db.updateTable('snapshots').set({ content_sha256: contentSha256 }).where('id', '=', id).where('content_sha256', 'is', null).execute();
 }
 
 export async function getSnapshot(db: Db, id: number): Promise<Snapshot | undefined> {

@@ -13,7 +13,7 @@ import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { loadOrCreateSigner } from '../../src/signing/index.js';
 import { openDatabase, type Db } from '../../src/storage/index.js';
-import { FIXTURES, tempDb, type TempDb } from '../helpers.js';
+import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const DATES = ['2026-11-18', '2026-11-19', '2026-11-20'];
 const NOW = Date.UTC(2026, 10, 21, 0, 30);
@@ -41,7 +41,7 @@ async function tampered(triggers: string[], edit: (raw: SqliteDatabase.Database)
 beforeAll(async () => {
   t = await tempDb();
   scratch = mkdtempSync(join(tmpdir(), 'gpuidx-audit-'));
-  const deps = { db: t.db, clock: () => NOW, log: memoryLogger() };
+  const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
   await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
   for (const date of DATES) await fixDate(deps, { date });
   await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
@@ -169,7 +169,7 @@ describe('audit bundles', () => {
     // A day with no data at all: every series that had a value carries it forward.
     const db = await tampered([], () => {});
     try {
-      await fixDate({ db, clock: () => NOW, log: memoryLogger() }, { date: '2026-11-25' });
+      await fixDate({ db, clock: () => Date.UTC(2026, 10, 26, 0, 30), log: memoryLogger(), signer: testSigner() }, { date: '2026-11-25' });
       const dir = join(mkdtempSync(join(scratch, 'carried-')), 'bundle');
       await exportBundle(db, signer(), { date: '2026-11-25', out: dir, softwareVersion: '0.1.0', clock: () => NOW });
       const verdicts = await replayDate(openBundle(dir).source, '2026-11-25');

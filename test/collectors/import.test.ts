@@ -18,7 +18,7 @@ const deps = () => ({ db: t.db, clock: () => Date.UTC(2026, 10, 22, 12, 0, 0), l
 describe('generic file import', () => {
   it('stores each line as its own snapshot with its exact bytes, then its listings as observations', async () => {
     const summary = await importFile(deps(), join(FIXTURES, 'generic/sample.jsonl'));
-    expect(summary).toEqual({ lines: 2, snapshots: 2, duplicates: 0, observations: 3, partial: 0, rejected: 0 });
+    expect(summary).toEqual({ lines: 2, snapshots: 2, duplicates: 0, observations: 3, partial: 0, rejected: 0, oversized: 0 });
 
     const lines = fixtureBytes('generic/sample.jsonl').toString().split('\n').filter(Boolean).map((l) => Buffer.from(l));
     const snaps = await snapshotsOf(t.db);
@@ -39,7 +39,7 @@ describe('generic file import', () => {
   it('stores a re-imported file once', async () => {
     await importFile(deps(), join(FIXTURES, 'generic/sample.jsonl'));
     const again = await importFile(deps(), join(FIXTURES, 'generic/sample.jsonl'));
-    expect(again).toEqual({ lines: 2, snapshots: 0, duplicates: 2, observations: 0, partial: 0, rejected: 0 });
+    expect(again).toEqual({ lines: 2, snapshots: 0, duplicates: 2, observations: 0, partial: 0, rejected: 0, oversized: 0 });
     expect((await snapshotsOf(t.db)).length).toBe(2);
   });
 
@@ -53,7 +53,7 @@ describe('generic file import', () => {
     writeFileSync(file, `${lines.join('\r\n')}\n\n`);
     const d = deps();
     const summary = await importFile(d, file);
-    expect(summary).toEqual({ lines: 3, snapshots: 3, duplicates: 0, observations: 1, partial: 1, rejected: 2 });
+    expect(summary).toEqual({ lines: 3, snapshots: 3, duplicates: 0, observations: 1, partial: 1, rejected: 2, oversized: 0 });
     const snaps = await snapshotsOf(t.db);
     expect(snaps.map((s) => [s.venue, s.fetched_at, s.parse_outcome, s.parse_error])).toEqual([
       ['file', Date.UTC(2026, 10, 22, 12), 'rejected', 'not_json: body is not valid JSON (Unexpected token \'h\', "this is not json " is not valid JSON): this is not json'],

@@ -7,7 +7,7 @@ import { dbSource } from '../../src/audit/db-source.js';
 import { replayDate } from '../../src/audit/replay.js';
 import { runDemo, type DemoResult } from '../../src/demo/index.js';
 import { memoryLogger } from '../../src/log/index.js';
-import { tempDb, type TempDb } from '../helpers.js';
+import { tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 22, 9, 15);
 const DAYS = ['2026-11-19', '2026-11-20', '2026-11-21'];
@@ -17,7 +17,7 @@ let demo: DemoResult;
 beforeAll(async () => {
   t = await tempDb();
   await t.db.destroy();
-  demo = await runDemo({ dbPath: join(t.dir, 'demo.db'), days: 3, seed: 42, scale: 1, now: NOW, log: memoryLogger() });
+  demo = await runDemo({ dbPath: join(t.dir, 'demo.db'), days: 3, seed: 42, scale: 1, now: NOW, log: memoryLogger(), signer: testSigner() });
   t.db = demo.db;
 }, 120_000);
 
@@ -85,7 +85,7 @@ describe('the demo pipeline on three simulated days', () => {
   });
 
   it('serves the published fixings over the API', async () => {
-    const api = await startApi(demo.db, join(t.dir, 'demo.db'), { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, memoryLogger(), () => NOW);
+    const api = await startApi(demo.db, { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, memoryLogger(), () => NOW);
     try {
       const res = await fetch(`${api.url}/v1/series/GPUIDX-H100-SXM/fixings/latest`);
       expect(res.status).toBe(200);

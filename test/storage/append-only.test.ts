@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/collectors/ingest.js';
-import { insertRawSnapshot, migrateToLatest, openDatabase, recordParse, type RawSnapshotInput } from '../../src/storage/index.js';
+import { insertRawSnapshot, migrateToLatest, openDatabase, recordParse } from '../../src/storage/index.js';
 import { tempDb, type TempDb } from '../helpers.js';
 
 let t: TempDb;
@@ -12,7 +12,8 @@ beforeEach(async () => {
 afterEach(async () => t.cleanup());
 
 const body = Buffer.from('{"models":[]}');
-const raw = (over: Partial<RawSnapshotInput> = {}): RawSnapshotInput => ({
+type RawInput = Parameters<typeof insertRawSnapshot>[1];
+const raw = (over: Partial<RawInput> = {}): RawInput => ({
   venue: 'akash',
   fetchedAt: 1_763_600_000_000,
   source: 'http',
@@ -93,6 +94,6 @@ describe('append-only storage', () => {
     const { rows } = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(t.db);
     const timeout = await sql<{ timeout: number }>`PRAGMA busy_timeout`.execute(t.db);
     expect(rows).toEqual([{ journal_mode: 'wal' }]);
-    expect(timeout.rows).toEqual([{ timeout: 5000 }]);
+    expect(timeout.rows).toEqual([{ timeout: 30000 }]);
   });
 });

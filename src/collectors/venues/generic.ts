@@ -30,13 +30,41 @@ const genericListingSchema = z.object({
   quantity_reported: z.boolean().default(true),
 });
 
-export const parseGenericLine: (json: unknown, options: ParserOptions) => ParsedPayload = rowParser({
+/** No snapshot claims to be older than this (UTC ms of 2000-01-01). */
+export const EARLIEST_FETCHED_AT = Date.UTC(2000, 0, 1);
+/** How far past our clock a line's fetched_at may be (clock skew between a partner's machine and ours). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Why a claimed fetched_at cannot be believed given when the line was received, or null when it can. */
+export function implausibleFetchedAt(fetchedAt: number, receivedAt: number): string | null {
+  if (fetchedAt < EARLIEST_FETCHED_AT) return `fetched_at ${fetchedAt} is before 2000-01-01`;
+  if (fetchedAt > receivedAt + CLOCK_SKEW_MS) {
+    const claimed = fetchedAt <= 8.64e15 ? new Date(fetchedAt).toISOString() : String(fetchedAt);
+    return `fetched_at ${claimed} is in the future (received ${new Date(receivedAt).toISOString()}; allowed skew ${CLOCK_SKEW_MS / 60_000} min)`;
+  }
+  return null;
+}
+
+const parseGenericRows: (json: unknown, options: ParserOptions) => ParsedPayload = rowParser({
   envelope: genericLineSchema,
   rows: (line) => line.listings,
   row: genericListingSchema,
   rowId: rowIdFrom('listing_id'),
   toListings: (l) => [{ ...l, perf: l.perf ?? null, region: l.region ?? null }],
 });
+
+/**
+ * A line's listings; a line received since receipt times were recorded (options.received_at) must also claim a
+ * plausible fetched_at, or the whole line is rejected (its bytes are kept with the reason).
+ */
+export function parseGenericLine(json: unknown, options: ParserOptions): ParsedPayload {
+  if (options.received_at !== undefined) {
+    const identity = lineIdentity(json);
+    const why = identity ? implausibleFetchedAt(identity.fetchedAt, options.received_at) : null;
+    if (why) return { ok: false, code: 'fetched_at_out_of_range', detail: why };
+  }
+  return parseGenericRows(json, options);
+}
 
 /** Venue and time of a line, read leniently so that even a line failing its schema is filed under the right venue. */
 export function lineIdentity(json: unknown): { venue: string; fetchedAt: number } | null {

@@ -56,7 +56,7 @@ describe('runpod adapter', () => {
       [4, 11.96],
       [4, 10.76],
     ]);
-    expect((await snapshotsOf(t.db))[0]!.parser_options).toBe('{"default_quantity":4}');
+    expect((await snapshotsOf(t.db))[0]!.parser_options).toBe('{"default_quantity":4,"strip_bom":true}');
   });
 
   it('rejects a GraphQL error answered with HTTP 200 and names the error', async () => {

@@ -50,7 +50,7 @@ describe('vast adapter', () => {
       byte_size: bytes.byteLength,
       truncated: 0,
       parser_version: 'vast/2',
-      parser_options: '{"default_quantity":1}',
+      parser_options: '{"default_quantity":1,"strip_bom":true}',
       parse_outcome: 'ok',
       parse_error: null,
       rows_total: 4,

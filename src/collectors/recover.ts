@@ -1,0 +1,47 @@
+// Start-up recovery of raw snapshots: any snapshot still `pending` (stored by an older version that parsed in a
+// second step, when the process died in between) is parsed now from its stored bytes, so that no stuck row can hold
+// the input watermark back; snapshots stored before content identities existed get theirs.
+import { setContentKey, pendingSnapshots, recordParse, snapshotsWithoutContentKey, type Db } from '../storage/index.js';
+import { contentKey, toParseRecord } from './ingest.js';
+import { parserFor } from './parsers.js';
+import type { ParserOptions } from './adapter.js';
+
+export interface RecoveryReport {
+  /** Pending snapshots whose parse was recorded now. */
+  reparsed: number;
+  /** Snapshots that received their content identity now. */
+  identified: number;
+  /** Snapshots whose content repeats an earlier snapshot of the same venue and instant (stored twice before). */
+  duplicates: number[];
+}
+
+export async function recoverSnapshots(db: Db): Promise<RecoveryReport> {
+  const report: RecoveryReport = { reparsed: 0, identified: 0, duplicates: [] };
+  for (const s of await pendingSnapshots(db)) {
+    const parse = parserFor(s.parser_version);
+    const options = JSON.parse(s.parser_options) as ParserOptions;
+    const received = { status: s.http_status, contentType: s.content_type, body: s.body, truncated: s.truncated === 1 };
+    const { record } = parse
+      ? toParseRecord(received, parse, options)
+      : { record: { outcome: 'rejected' as const, error: `unknown_parser: ${s.parser_version} is not registered in this software`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] } };
+    await recordParse(db, s.id, record);
+    report.reparsed += 1;
+  }
+  for (;;) {
+    const batch = await snapshotsWithoutContentKey(db, 100);
+    if (batch.length === 0) break;
+    for (const s of batch) {
+      const key = contentKey(s.body);
+      try {
+        await setContentKey(db, s.id, key);
+      } catch (err) {
+        if (!/UNIQUE/i.test((err as Error).message)) throw err;
+        // The same content was stored twice under an older version: keep both, mark the later one as the repeat.
+        await setContentKey(db, s.id, `${key}/repeat-${s.id}`);
+        report.duplicates.push(s.id);
+      }
+      report.identified += 1;
+    }
+  }
+  return report;
+}
