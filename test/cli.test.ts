@@ -1,5 +1,6 @@
 // The real `gpuidx` binary in a child process: import, collect --once, and a scheduled run stopped by SIGTERM.
 import { spawn } from 'node:child_process';
+import { createHash, createPublicKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -138,15 +139,21 @@ describe('gpuidx CLI', () => {
 
     const verify = await gpuidx(['--db', w.db, 'verify']);
     expect(verify.status).toBe(0);
-    expect(verify.stdout).toBe('verified: 27 snapshots hash to their recorded sha256, 82 fixing revisions agree with their records and form an unbroken hash chain, append-only triggers in place\n');
+    // The fingerprint an exchange pins: sha256 of the publisher's public key (DER), computed here from the key file.
+    const der = createPublicKey(readFileSync(`${w.db}.signing-key.pem`)).export({ type: 'spki', format: 'der' });
+    const fingerprint = createHash('sha256').update(der).digest('hex');
+    expect(verify.stdout).toBe(
+      `key      ${fingerprint.slice(0, 16)}  fingerprint ${fingerprint}  (from the database registry; pin it with --fingerprint)\n` +
+        'verified: 27 snapshots hash to their recorded sha256; 82 fixing revisions agree with their records, 82 carry valid signatures made at publication, and form an unbroken hash chain matching 2 signed chain head(s); append-only triggers exactly as created\n',
+    );
 
     const out = join(w.dir, 'bundle');
     const exported = await gpuidx(['--db', w.db, 'export', '--date', '2026-11-19', '--series', 'GPUIDX-H100-SXM', '--out', out]);
     expect(exported.status).toBe(0);
     // 39 files: 18 snapshots (body and metadata), the fixing, the methodology and the public key.
     expect(exported.stdout).toMatch(new RegExp(`^${out}: 39 files, \\d+ bytes, 1 series of 2026-11-19; check it with: gpuidx replay --bundle ${out}\n$`));
-    const fromBundle = await gpuidx(['--db', join(w.dir, 'absent', 'none.db'), 'replay', '--bundle', out]);
-    expect(fromBundle.stdout).toBe('match     GPUIDX-H100-SXM 2026-11-19 r1\nreplayed 1 fixing revision(s) over 1 date(s): 1 match, 0 mismatch\n');
+    const fromBundle = await gpuidx(['--db', join(w.dir, 'absent', 'none.db'), 'replay', '--bundle', out, '--fingerprint', fingerprint]);
+    expect(fromBundle.stdout).toBe(`key       ${fingerprint.slice(0, 16)}  fingerprint ${fingerprint}  (pinned)\nmatch     GPUIDX-H100-SXM 2026-11-19 r1\nreplayed 1 fixing revision(s) over 1 date(s): 1 match, 0 mismatch\n`);
     expect(fromBundle.status).toBe(0);
     expect(existsSync(join(w.dir, 'absent'))).toBe(false);
     const again = await gpuidx(['--db', w.db, 'export', '--date', '2026-11-19', '--out', out]);

@@ -3,14 +3,18 @@
 // values they could carry forward (signed), the public key, and a signed manifest of every file's sha256.
 // The format is documented in methodology/AUDIT.md so that an auditor can write their own replayer.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
+import * as tar from 'tar';
+import { z } from 'zod';
+import { fingerprintOf } from '../signing/registry.js';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
 import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
-import { signPayload, verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
-import { fixingAt, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, type Db, type Fixing } from '../storage/index.js';
+import { verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
+import { fixingAt, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, type Db, type Fixing } from '../storage/index.js';
 import { toRawSnapshot } from './db-source.js';
 import type { PublishedAuditRow, PublishedRevision, RawSnapshot, ReplaySource } from './replay.js';
 
@@ -34,8 +38,20 @@ export interface Manifest {
 
 interface SignedDoc {
   fixing: PublishedFixing;
-  signature: FixingSignature;
+  /** As stored at publication; null for revisions published before signatures were stored. */
+  signature: FixingSignature | null;
 }
+
+export interface OpenedBundle {
+  manifest: Manifest;
+  /** Problems found checking the manifest, its signature, file hashes, fixing signatures and keys; empty when sound. */
+  problems: string[];
+  source: ReplaySource;
+  /** The trusted keys that signed what was checked. */
+  keys: { key_id: string; fingerprint: string }[];
+}
+
+const keyIdOfFingerprint = (fingerprint: string) => fingerprint.slice(0, 16);
 
 /** One published revision as stored in a bundle. */
 export interface BundleFixingFile extends SignedDoc {
@@ -62,16 +78,21 @@ export class BundleError extends Error {
   }
 }
 
-/** Writes the audit bundle of a date. The folder must not exist or be empty. */
+/** Writes the audit bundle of a date: a folder, or a single `.tar.gz` (with the manifest's detached signature beside it). */
 export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions): Promise<Manifest> {
+  if (opts.out.endsWith('.tar.gz')) return exportTarball(db, signer, opts);
   if (existsSync(opts.out) && readdirSync(opts.out).length > 0) throw new BundleError(`${opts.out} is not empty; choose a new folder`);
   const revisions = await revisionsOfDate(db, opts.date, opts.series);
   if (revisions.length === 0) throw new BundleError(`no published fixing for ${opts.date}${opts.series ? ` (${opts.series.join(', ')})` : ''}`);
   const files = new Map<string, Buffer>();
   const put = (path: string, data: Buffer | string) => files.set(path, Buffer.isBuffer(data) ? data : Buffer.from(data));
-  const sign = (row: Fixing): SignedDoc => {
+  const registry = await signingKeys(db);
+  const signers = new Set<string>([signer.keyId]);
+  // Each revision goes out with the signature stored when it was published: an export never signs a fixing.
+  const asPublished = (row: Fixing): SignedDoc => {
     const fixing = publishedFixing(row);
-    return { fixing, signature: signPayload(signer, signedPayload(fixing)) };
+    if (row.key_id) signers.add(row.key_id);
+    return { fixing, signature: row.signature !== null && row.key_id !== null ? { algorithm: 'Ed25519', key_id: row.key_id, value: row.signature, payload: signedPayload(fixing) } : null };
   };
 
   const methodologies = new Map<string, Methodology>();
@@ -88,10 +109,10 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     const previous: Record<string, SignedDoc> = {};
     for (const [series, v] of await previousValues(db, opts.date, row.id, row.series)) {
       const source = await fixingAt(db, series, v.date);
-      if (source) previous[series] = sign(source);
+      if (source) previous[series] = asPublished(source);
     }
     const audit = await keyedAuditRows(db, row.id);
-    const file: BundleFixingFile = { ...sign(row), previous, audit };
+    const file: BundleFixingFile = { ...asPublished(row), previous, audit };
     put(`fixings/${row.series}/r${row.revision}.json`, json(file));
   }
   for (const [v, m] of methodologies) put(`methodology/${v}.json`, json(m));
@@ -100,7 +121,10 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     put(`snapshots/${s.id}.body`, body);
     put(`snapshots/${s.id}.json`, json({ ...meta, parser_options: JSON.parse(meta.parser_options) as unknown }));
   }
-  put(`keys/${signer.keyId}.pem`, signer.publicKeyPem);
+  for (const keyId of signers) {
+    const pem = keyId === signer.keyId ? signer.publicKeyPem : registry.find((k) => k.key_id === keyId)?.public_key_pem;
+    if (pem) put(`keys/${keyId}.pem`, pem);
+  }
 
   const manifest: Manifest = {
     format: BUNDLE_FORMAT,
@@ -121,41 +145,145 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
   return manifest;
 }
 
-/** Every file under `root`, as bundle paths ("snapshots/1.body"), sorted. */
-function listFiles(root: string, dir = root): string[] {
+/** The bundle as one gzipped tar (made by node-tar, portable headers, no owner or mtime) plus `FILE.sig`, the manifest's signature. */
+async function exportTarball(db: Db, signer: Signer, opts: ExportOptions): Promise<Manifest> {
+  if (existsSync(opts.out)) throw new BundleError(`${opts.out} exists; choose a new file name`);
+  const staging = mkdtempSync(join(tmpdir(), 'gpuidx-bundle-'));
+  try {
+    const manifest = await exportBundle(db, signer, { ...opts, out: staging });
+    const entries = ['manifest.json', 'manifest.sig', ...manifest.files.map((f) => f.path)];
+    await tar.create({ gzip: true, file: opts.out, cwd: staging, portable: true, noMtime: true }, entries);
+    copyFileSync(join(staging, 'manifest.sig'), `${opts.out}.sig`);
+    return manifest;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Limits on what a bundle may hold: it is input from outside, read as hostile. */
+export interface BundleLimits {
+  /** Largest single file (default 1 GiB). */
+  maxFileBytes: number;
+  /** Largest manifest (default 64 MiB). */
+  maxManifestBytes: number;
+  /** Largest total of all files (default 16 GiB). */
+  maxTotalBytes: number;
+}
+
+export const DEFAULT_BUNDLE_LIMITS: BundleLimits = { maxFileBytes: 1 << 30, maxManifestBytes: 64 << 20, maxTotalBytes: 16 * 2 ** 30 };
+
+/** Which publisher keys a reader trusts: the fingerprints it pinned, or (explicitly, loudly) whatever the bundle carries. */
+export type BundleTrust = { fingerprints: readonly string[] } | 'bundle-key';
+
+// A manifest path: relative segments of safe characters only, so no path can leave the bundle.
+const SAFE_PATH = /^(?:[A-Za-z0-9_][A-Za-z0-9._-]*\/)*[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+const KEY_ID = /^[0-9a-f]{16}$/;
+
+const manifestSchema = z.object({
+  format: z.literal(BUNDLE_FORMAT),
+  created_at: z.string(),
+  software_version: z.string(),
+  date: z.iso.date(),
+  series: z.array(z.string()),
+  key_id: z.string().regex(KEY_ID, 'a key id is 16 lower-case hex digits'),
+  files: z.array(
+    z.object({
+      path: z.string().regex(SAFE_PATH, 'a relative path inside the bundle (no "..", no leading "/", plain characters)').refine((p) => !p.split('/').includes('..'), 'no ".." segments'),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      bytes: z.number().int().nonnegative(),
+    }),
+  ),
+});
+
+/** Every entry under `root` as bundle paths, sorted, never following a symbolic link (reported instead). */
+function listFiles(root: string, problems: string[], dir = root): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const full = join(dir, name);
-    if (statSync(full).isDirectory()) out.push(...listFiles(root, full));
-    else out.push(relative(root, full).split(sep).join('/'));
+    const path = relative(root, full).split(sep).join('/');
+    const st = lstatSync(full);
+    if (st.isSymbolicLink()) problems.push(`${path}: a symbolic link; links are never followed in a bundle`);
+    else if (st.isDirectory()) out.push(...listFiles(root, problems, full));
+    else if (st.isFile()) out.push(path);
+    else problems.push(`${path}: not a regular file`);
   }
   return out.sort();
 }
 
-export interface OpenedBundle {
-  manifest: Manifest;
-  /** Problems found checking the manifest, its signature, file hashes and fixing signatures; empty when sound. */
-  problems: string[];
-  source: ReplaySource;
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
-/** Reads a bundle and checks it: manifest signature, every file's sha256, every fixing's signature. */
-export function openBundle(dir: string): OpenedBundle {
+/**
+ * Opens a bundle (a folder or a `.tar.gz`) and checks it: the manifest's shape and signature, every file's sha256
+ * (streamed, sizes capped), every fixing's signature, and that every key that signed is trusted. Paths are confined
+ * to the bundle; symbolic links are reported, never followed.
+ */
+export async function openBundle(location: string, trust: BundleTrust, limits: BundleLimits = DEFAULT_BUNDLE_LIMITS): Promise<OpenedBundle> {
+  if (!existsSync(location)) throw new BundleError(`${location} does not exist`);
+  if (location.endsWith('.tar.gz') && lstatSync(location).isFile()) return openTarball(location, trust, limits);
+  if (!lstatSync(location).isDirectory()) throw new BundleError(`${location} is neither a bundle folder nor a .tar.gz`);
+  const dir = location;
   const problems: string[] = [];
   const manifestPath = join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) throw new BundleError(`${dir} holds no manifest.json: not an audit bundle`);
+  const manifestStat = lstatSync(manifestPath);
+  if (!manifestStat.isFile()) throw new BundleError('manifest.json is not a regular file (links are not followed)');
+  if (manifestStat.size > limits.maxManifestBytes) throw new BundleError(`manifest.json is ${manifestStat.size} bytes, over the ${limits.maxManifestBytes}-byte cap`);
   const manifestBytes = readFileSync(manifestPath);
-  const manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
-  if (manifest.format !== BUNDLE_FORMAT) throw new BundleError(`unknown bundle format ${String(manifest.format)}; this replayer reads ${BUNDLE_FORMAT}`);
-  const keyPath = join(dir, 'keys', `${manifest.key_id}.pem`);
-  const publicKey = existsSync(keyPath) ? readFileSync(keyPath, 'utf8') : null;
-  if (!publicKey) problems.push(`keys/${manifest.key_id}.pem is missing: signatures cannot be checked`);
+  let parsedJson: unknown;
+  try {
+    parsedJson = JSON.parse(manifestBytes.toString('utf8'));
+  } catch (err) {
+    throw new BundleError(`manifest.json is not valid JSON: ${(err as Error).message}`);
+  }
+  const formatSeen = (parsedJson as { format?: unknown } | null)?.format;
+  if (formatSeen !== BUNDLE_FORMAT) throw new BundleError(`unknown bundle format ${JSON.stringify(formatSeen ?? null)}; this replayer reads ${BUNDLE_FORMAT}`);
+  const checked = manifestSchema.safeParse(parsedJson);
+  if (!checked.success) throw new BundleError(`manifest.json is malformed: ${checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const manifest = checked.data as Manifest;
+  const total = manifest.files.reduce((n, f) => n + f.bytes, 0);
+  if (total > limits.maxTotalBytes) throw new BundleError(`the manifest lists ${total} bytes, over the ${limits.maxTotalBytes}-byte cap`);
+
+  // Keys: each file keys/<id>.pem the bundle carries, trusted only if its fingerprint was pinned (or trust is explicit).
+  const keyPem = (keyId: string): string | null => {
+    if (!KEY_ID.test(keyId)) return null;
+    const path = join(dir, 'keys', `${keyId}.pem`);
+    if (!existsSync(path) || !lstatSync(path).isFile() || lstatSync(path).size > 64 * 1024) return null;
+    return readFileSync(path, 'utf8');
+  };
+  const trustedKeys = new Map<string, string | null>();
+  const keyFor = (keyId: string, where: string): string | null => {
+    if (trustedKeys.has(keyId)) return trustedKeys.get(keyId)!;
+    const pem = keyPem(keyId);
+    let ok: string | null = null;
+    if (!pem) problems.push(`${where}: signed by key ${keyId}, whose public key the bundle does not carry`);
+    else {
+      let fingerprint: string | null = null;
+      try {
+        fingerprint = fingerprintOf(pem);
+      } catch {
+        problems.push(`keys/${keyId}.pem is not a public key`);
+      }
+      if (fingerprint !== null && keyIdOfFingerprint(fingerprint) !== keyId) problems.push(`keys/${keyId}.pem holds a key whose id is ${keyIdOfFingerprint(fingerprint)}, not ${keyId}`);
+      else if (fingerprint !== null && trust !== 'bundle-key' && !trust.fingerprints.includes(fingerprint)) {
+        problems.push(`signed by key ${keyId} (fingerprint ${fingerprint}), which is not a trusted key: refusing the bundle`);
+      } else if (fingerprint !== null) ok = pem;
+    }
+    trustedKeys.set(keyId, ok);
+    return ok;
+  };
+
+  const manifestKey = keyFor(manifest.key_id, 'manifest.json');
   const sigPath = join(dir, 'manifest.sig');
-  if (publicKey && (!existsSync(sigPath) || !verifyPayload(publicKey, manifestBytes.toString('utf8'), readFileSync(sigPath, 'utf8').trim()))) {
-    problems.push('manifest.sig does not verify: the manifest was changed or not signed by the key it names');
+  if (manifestKey) {
+    const sig = existsSync(sigPath) && lstatSync(sigPath).isFile() && lstatSync(sigPath).size < 1024 ? readFileSync(sigPath, 'utf8').trim() : null;
+    if (!sig || !verifyPayload(manifestKey, manifestBytes.toString('utf8'), sig)) problems.push('manifest.sig does not verify: the manifest was changed or not signed by the key it names');
   }
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
-  for (const path of listFiles(dir)) {
+  for (const path of listFiles(dir, problems)) {
     if (path === 'manifest.json' || path === 'manifest.sig') continue;
     const entry = listed.get(path);
     if (!entry) {
@@ -163,17 +291,39 @@ export function openBundle(dir: string): OpenedBundle {
       continue;
     }
     listed.delete(path);
-    const actual = sha256(readFileSync(join(dir, path)));
+    const size = lstatSync(join(dir, path)).size;
+    if (size > limits.maxFileBytes) {
+      problems.push(`${path}: ${size} bytes, over the ${limits.maxFileBytes}-byte file cap; not read`);
+      continue;
+    }
+    if (size !== entry.bytes) problems.push(`${path}: ${size} bytes, the manifest says ${entry.bytes}`);
+    const actual = await sha256OfFile(join(dir, path));
     if (actual !== entry.sha256) problems.push(`${path}: sha256 ${actual.slice(0, 12)}… differs from the manifest's ${entry.sha256.slice(0, 12)}…`);
   }
-  for (const path of listed.keys()) problems.push(`${path}: listed in the manifest but missing`);
+  const missing = new Set(listed.keys());
+  for (const path of missing) problems.push(`${path}: listed in the manifest but missing (or not a regular file)`);
 
-  const readJson = <T>(path: string): T | null => (existsSync(join(dir, path)) ? (JSON.parse(readFileSync(join(dir, path), 'utf8')) as T) : null);
-  const checkSigned = (doc: SignedDoc, where: string) => {
-    if (doc.signature.payload !== signedPayload(doc.fixing)) problems.push(`${where}: the signed payload is not the fixing's canonical JSON (the fixing was edited)`);
-    if (publicKey && !verifyPayload(publicKey, doc.signature.payload, doc.signature.value)) problems.push(`${where}: signature does not verify`);
+  // Only files that are listed, present, regular and within the cap are ever read.
+  const readable = (path: string) => manifest.files.some((f) => f.path === path) && !missing.has(path) && existsSync(join(dir, path)) && lstatSync(join(dir, path)).isFile() && lstatSync(join(dir, path)).size <= limits.maxFileBytes;
+  const readJson = <T>(path: string): T | null => {
+    if (!readable(path)) return null;
+    try {
+      return JSON.parse(readFileSync(join(dir, path), 'utf8')) as T;
+    } catch (err) {
+      problems.push(`${path}: not valid JSON (${(err as Error).message})`);
+      return null;
+    }
   };
-  const fixingFiles = [...manifest.files.map((f) => f.path)].filter((p) => p.startsWith('fixings/'));
+  const checkSigned = (doc: SignedDoc, where: string) => {
+    if (!doc.signature) {
+      problems.push(`${where}: carries no signature (published before signatures were stored)`);
+      return;
+    }
+    if (doc.signature.payload !== signedPayload(doc.fixing)) problems.push(`${where}: the signed payload is not the fixing's canonical JSON (the fixing was edited)`);
+    const pem = keyFor(doc.signature.key_id, where);
+    if (pem && !verifyPayload(pem, doc.signature.payload, doc.signature.value)) problems.push(`${where}: signature does not verify`);
+  };
+  const fixingFiles = manifest.files.map((f) => f.path).filter((p) => p.startsWith('fixings/'));
   const revisions: PublishedRevision[] = [];
   for (const path of fixingFiles) {
     const file = readJson<BundleFixingFile>(path);
@@ -185,15 +335,15 @@ export function openBundle(dir: string): OpenedBundle {
   // Publication order is the hash chain's order; within a bundle, revision order per series is enough.
   revisions.sort((a, b) => (a.fixing.series < b.fixing.series ? -1 : a.fixing.series > b.fixing.series ? 1 : a.fixing.revision - b.fixing.revision));
 
-  const snapshots: RawSnapshot[] = manifest.files
-    .filter((f) => /^snapshots\/\d+\.json$/.test(f.path))
-    .map((f) => {
-      const meta = readJson<Omit<RawSnapshot, 'body' | 'truncated'> & { truncated: number }>(f.path)!;
-      const bodyPath = f.path.replace(/\.json$/, '.body');
-      const body = existsSync(join(dir, bodyPath)) ? readFileSync(join(dir, bodyPath)) : Buffer.alloc(0);
-      return toRawSnapshot({ ...meta, truncated: meta.truncated, parser_options: JSON.stringify(meta.parser_options), body } as never);
-    })
-    .sort((a, b) => a.id - b.id);
+  const snapshots: RawSnapshot[] = [];
+  for (const f of manifest.files.filter((x) => /^snapshots\/\d+\.json$/.test(x.path))) {
+    const meta = readJson<Omit<RawSnapshot, 'body' | 'truncated'> & { truncated: number }>(f.path);
+    if (!meta) continue;
+    const bodyPath = f.path.replace(/\.json$/, '.body');
+    const body = readable(bodyPath) ? readFileSync(join(dir, bodyPath)) : Buffer.alloc(0);
+    snapshots.push(toRawSnapshot({ ...meta, truncated: meta.truncated, parser_options: JSON.stringify(meta.parser_options), body } as never));
+  }
+  snapshots.sort((a, b) => a.id - b.id);
 
   const source: ReplaySource = {
     async snapshots(from, to, through) {
@@ -216,7 +366,41 @@ export function openBundle(dir: string): OpenedBundle {
       return methodologySchema.parse(doc);
     },
   };
-  return { manifest, problems, source };
+  const keysUsed = [...trustedKeys].filter(([, pem]) => pem !== null).map(([key_id, pem]) => ({ key_id, fingerprint: fingerprintOf(pem!) }));
+  return { manifest, problems, source, keys: keysUsed };
+}
+
+/** Extracts a `.tar.gz` bundle (regular files and folders only, sizes capped, paths confined) and opens the folder. */
+async function openTarball(file: string, trust: BundleTrust, limits: BundleLimits): Promise<OpenedBundle> {
+  const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bundle-'));
+  const refused: string[] = [];
+  let total = 0;
+  try {
+    await tar.extract({
+      file,
+      cwd: dir,
+      strict: true,
+      preservePaths: false,
+      filter: (path, entry) => {
+        const e = entry as tar.ReadEntry;
+        const size = e.size ?? 0;
+        const ok = (e.type === 'File' || e.type === 'Directory') && SAFE_PATH.test(path.replace(/\/$/, '')) && size <= limits.maxFileBytes && total + size <= limits.maxTotalBytes;
+        if (ok) total += size;
+        else refused.push(`${path}: ${e.type !== 'File' && e.type !== 'Directory' ? `a ${e.type} entry` : size > limits.maxFileBytes ? 'over the file cap' : 'an unsafe path'}; not extracted`);
+        return ok;
+      },
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new BundleError(`${file} is not a readable .tar.gz bundle: ${(err as Error).message}`);
+  }
+  try {
+    const opened = await openBundle(dir, trust, limits);
+    opened.problems.unshift(...refused);
+    return opened;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Names the parameters in which a bundle's methodology differs from the published version of the same number. */

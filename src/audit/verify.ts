@@ -1,30 +1,48 @@
-// `gpuidx verify`: tamper evidence over the whole database. The append-only triggers must be in place, every
-// stored body must still hash to its recorded sha256, every published revision must agree with its own record
-// and link to the one published before it (hash chain), and every snapshot an audit row names must exist.
+// `gpuidx verify`: tamper evidence over the whole database. The append-only triggers must be exactly the ones this
+// software creates, every stored body must still hash to its recorded sha256, no snapshot may be stuck pending,
+// every published revision must agree with its own record, carry the signature made at its publication (by the key
+// valid then, or a pinned key), link to the one published before it (hash chain, no missing link, no gap in ids or
+// revisions), and every signed chain head must still match the chain. A head an exchange kept can be checked too.
 import { createHash } from 'node:crypto';
-import { chainHash, GENESIS_CHAIN_HASH, publishedFixing } from '../fixer/published.js';
+import { chainHash, GENESIS_CHAIN_HASH, publishedFixing, signedPayload } from '../fixer/published.js';
 import type { FixingRecord } from '../methodology/fixing.js';
-import { allFixings, missingAuditSnapshots, snapshotBodies, triggerNames, type Db, type Fixing } from '../storage/index.js';
+import { verifyPayload } from '../signing/index.js';
+import { fingerprintOf, keyValidAt } from '../signing/registry.js';
+import {
+  allChainHeads,
+  allFixings,
+  missingAuditSnapshots,
+  pendingSummary,
+  referenceTriggerDefinitions,
+  repeatedSnapshots,
+  signingKeys,
+  snapshotBodies,
+  triggerDefinitions,
+  type Db,
+  type Fixing,
+  type SigningKey,
+} from '../storage/index.js';
 
-export const APPEND_ONLY_TRIGGERS = [
-  'fixing_inputs_no_delete',
-  'fixing_inputs_no_update',
-  'fixings_no_delete',
-  'fixings_no_update',
-  'observations_no_delete',
-  'observations_no_update',
-  'snapshots_body_immutable',
-  'snapshots_no_delete',
-  'snapshots_outcome_once',
-];
+export interface VerifyOptions {
+  /** Fingerprints (full sha256 hex of the public key DER) of the only keys trusted to have signed; default: the database's registry. */
+  trustedFingerprints?: readonly string[];
+  /** Chain hashes an exchange kept from /v1/chain/head: each must still be a link of the intact chain. */
+  heads?: readonly string[];
+}
 
 export interface VerifyReport {
   snapshots: number;
   fixings: number;
+  /** Revisions published before signatures were stored (a prefix of the chain; covered by the chain only). */
+  unsigned: number;
+  chainHeads: number;
+  /** Keys that signed the revisions checked, with their fingerprints. */
+  keys: { key_id: string; fingerprint: string }[];
   problems: string[];
 }
 
 const label = (f: Fixing) => `${f.series} ${f.date} r${f.revision} (fixing id ${f.id})`;
+const normalizeSql = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** Columns stored beside the record must say what the record says. */
 function columnProblems(f: Fixing): string[] {
@@ -47,10 +65,22 @@ function columnProblems(f: Fixing): string[] {
   return pairs.filter(([, a, b]) => a !== b).map(([k, a, b]) => `${label(f)}: ${k} column ${JSON.stringify(a)} differs from its record's ${JSON.stringify(b)}`);
 }
 
-export async function verifyDatabase(db: Db): Promise<VerifyReport> {
-  const problems: string[] = [];
-  const present = new Set(await triggerNames(db));
-  for (const t of APPEND_ONLY_TRIGGERS) if (!present.has(t)) problems.push(`append-only trigger ${t} is missing: stored rows could be changed silently`);
+async function triggerProblems(db: Db): Promise<string[]> {
+  const expected = await referenceTriggerDefinitions();
+  const present = await triggerDefinitions(db);
+  const out: string[] = [];
+  for (const [name, text] of expected) {
+    const actual = present.get(name);
+    if (actual === undefined) out.push(`append-only trigger ${name} is missing: stored rows could be changed silently`);
+    else if (normalizeSql(actual) !== normalizeSql(text)) out.push(`append-only trigger ${name} has been redefined: its SQL is not the one this software creates`);
+  }
+  for (const name of present.keys()) if (!expected.has(name)) out.push(`unexpected trigger ${name}: not created by this software`);
+  return out;
+}
+
+export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const problems: string[] = await triggerProblems(db);
+  const trusted = options.trustedFingerprints ? new Set(options.trustedFingerprints.map((f) => f.toLowerCase())) : null;
 
   let snapshots = 0;
   for await (const batch of snapshotBodies(db)) {
@@ -61,23 +91,85 @@ export async function verifyDatabase(db: Db): Promise<VerifyReport> {
       if (s.body.length !== s.byte_size) problems.push(`snapshot ${s.id} (${s.venue}): body is ${s.body.length} bytes, recorded ${s.byte_size}`);
     }
   }
+  const pending = await pendingSummary(db);
+  if (pending.count > 0) {
+    problems.push(`${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings read no data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (collect, import, fix) recovers them`);
+  }
+  for (const id of await repeatedSnapshots(db)) problems.push(`snapshot ${id} repeats the content of an earlier snapshot of the same venue and instant (stored twice by an older version; fixings of its window counted it twice)`);
   for (const m of await missingAuditSnapshots(db)) problems.push(`snapshot ${m.snapshot_id} is missing, yet the audit of fixing id ${m.fixing_id} names it`);
 
+  const keys = await signingKeys(db);
+  const usedKeys = new Map<string, string>();
+  const signatureProblem = (f: Fixing): string | null => {
+    const key: SigningKey | undefined = keyValidAt(keys, f.key_id!, f.computed_at);
+    if (!key) return `${label(f)}: signed by key ${f.key_id}, which the key registry does not hold as valid at ${new Date(f.computed_at).toISOString()}`;
+    const fingerprint = fingerprintOf(key.public_key_pem);
+    if (trusted && !trusted.has(fingerprint)) return `${label(f)}: signed by key ${f.key_id} (fingerprint ${fingerprint}), which is not a trusted key`;
+    usedKeys.set(key.key_id, fingerprint);
+    if (!verifyPayload(key.public_key_pem, signedPayload(publishedFixing(f)), f.signature!)) return `${label(f)}: signature does not verify: the revision was changed after it was published`;
+    return null;
+  };
+
   const fixings = await allFixings(db);
+  const hashes = new Map<string, Fixing>();
+  const revisionsSeen = new Map<string, number>();
   let previous: Fixing | undefined;
+  let unsigned = 0;
+  let signingStarted = false;
+  // The first revision at which the chain does not hold: a kept head at or after it proves nothing.
+  let firstBreak = Number.POSITIVE_INFINITY;
   for (const f of fixings) {
+    const before = problems.length;
     problems.push(...columnProblems(f));
-    if (f.previous_chain_hash !== null) {
-      const expected = previous ? chainHash(publishedFixing(previous)) : GENESIS_CHAIN_HASH;
-      if (f.previous_chain_hash !== expected) {
-        problems.push(
-          previous
-            ? `${label(f)}: hash chain broken: it links to ${f.previous_chain_hash.slice(0, 12)}…, but the revision published before it, ${label(previous)}, now hashes to ${expected.slice(0, 12)}… (edited, or a revision between them removed)`
-            : `${label(f)}: hash chain broken: the first revision should link to the genesis hash`,
-        );
-      }
+    const expectedId = previous ? previous.id + 1 : 1;
+    if (f.id !== expectedId) problems.push(`${label(f)}: fixing ids jump from ${previous?.id ?? 0} to ${f.id}: ${f.id > expectedId ? 'revisions were removed' : 'the order was altered'}`);
+    const key = `${f.series}\u0000${f.date}`;
+    const expectedRevision = (revisionsSeen.get(key) ?? 0) + 1;
+    if (f.revision !== expectedRevision) problems.push(`${label(f)}: revision ${f.revision} follows revision ${expectedRevision - 1} of its date: a revision is missing or inserted`);
+    revisionsSeen.set(key, f.revision);
+
+    const expectedLink = previous ? chainHash(publishedFixing(previous)) : GENESIS_CHAIN_HASH;
+    if (f.previous_chain_hash === null) problems.push(`${label(f)}: hash chain link is missing (a missing link is a break)`);
+    else if (f.previous_chain_hash !== expectedLink) {
+      problems.push(
+        previous
+          ? `${label(f)}: hash chain broken: it links to ${f.previous_chain_hash.slice(0, 12)}…, but the revision published before it, ${label(previous)}, now hashes to ${expectedLink.slice(0, 12)}… (edited, or a revision between them removed)`
+          : `${label(f)}: hash chain broken: the first revision should link to the genesis hash`,
+      );
     }
+    if (problems.length > before) firstBreak = Math.min(firstBreak, f.id);
+    if (f.key_id === null || f.signature === null) {
+      if (signingStarted || f.key_id !== null || f.signature !== null) problems.push(`${label(f)}: signature missing, yet revisions before it were signed at publication`);
+      else unsigned += 1;
+    } else {
+      signingStarted = true;
+      const p = signatureProblem(f);
+      if (p) problems.push(p);
+    }
+    hashes.set(chainHash(publishedFixing(f)), f);
     previous = f;
   }
-  return { snapshots, fixings: fixings.length, problems };
+
+  const heads = await allChainHeads(db);
+  for (const h of heads) {
+    const covered = fixings.find((f) => f.id === h.fixing_id);
+    const key = keyValidAt(keys, h.key_id, h.created_at);
+    if (!covered) problems.push(`chain head ${h.id}: names fixing id ${h.fixing_id}, which is missing`);
+    else if (hashes.get(h.chain_hash) !== covered) problems.push(`chain head ${h.id} (${new Date(h.created_at).toISOString()}): ${label(covered)} no longer hashes to the signed head ${h.chain_hash.slice(0, 12)}…`);
+    if (!key || !verifyPayload(key.public_key_pem, h.payload, h.signature)) problems.push(`chain head ${h.id}: signature does not verify with a key valid at ${new Date(h.created_at).toISOString()}`);
+    else if (trusted && !trusted.has(fingerprintOf(key.public_key_pem))) problems.push(`chain head ${h.id}: signed by key ${h.key_id}, which is not a trusted key`);
+    else if (JSON.parse(h.payload).chain_hash !== h.chain_hash) problems.push(`chain head ${h.id}: its chain_hash column differs from its signed payload`);
+  }
+  const lastHead = heads[heads.length - 1];
+  const signedFixings = fixings.filter((f) => f.key_id !== null);
+  const lastSigned = signedFixings[signedFixings.length - 1];
+  if (lastSigned && (!lastHead || lastHead.fixing_id < lastSigned.id)) {
+    problems.push(`revisions after fixing id ${lastHead?.fixing_id ?? 0} are covered by no signed chain head: they were added outside a publication run`);
+  }
+  for (const head of options.heads ?? []) {
+    const found = hashes.get(head.toLowerCase());
+    if (!found) problems.push(`kept chain head ${head.slice(0, 12)}… is not a link of the current chain: a revision published up to it was rewritten, removed or inserted`);
+    else if (found.id >= firstBreak) problems.push(`kept chain head ${head.slice(0, 12)}… (${label(found)}) lies after a break of the chain at fixing id ${firstBreak}`);
+  }
+  return { snapshots, fixings: fixings.length, unsigned, chainHeads: heads.length, keys: [...usedKeys].map(([key_id, fingerprint]) => ({ key_id, fingerprint })), problems };
 }

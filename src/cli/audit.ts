@@ -8,6 +8,8 @@ import { verifyDatabase } from '../audit/verify.js';
 import { SOFTWARE_VERSION } from '../fixer/index.js';
 import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
 import { datesBetween, parseDate, UsageError } from './args.js';
+import { readFileSync } from 'node:fs';
+import { fingerprintOf } from '../signing/registry.js';
 import { openContextDb, type Context } from './context.js';
 
 interface ReplayOptions {
@@ -17,6 +19,9 @@ interface ReplayOptions {
   series?: string[];
   all?: boolean;
   bundle?: string;
+  key?: string[];
+  fingerprint?: string[];
+  trustBundleKey?: boolean;
 }
 
 function printVerdict(v: Verdict): void {
@@ -41,6 +46,24 @@ async function replayDates(source: ReplaySource, dates: string[], series: string
   return all;
 }
 
+/** The fingerprints a command is told to trust (--key files and --fingerprint values), or null to trust the registry. */
+export function trustedFingerprints(opts: { key?: string[]; fingerprint?: string[] }): string[] | null {
+  if (!opts.key && !opts.fingerprint) return null;
+  const out: string[] = [];
+  for (const file of opts.key ?? []) {
+    try {
+      out.push(fingerprintOf(readFileSync(file, 'utf8')));
+    } catch (err) {
+      throw new UsageError(`--key ${file}: not a readable public key PEM (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  for (const f of opts.fingerprint ?? []) {
+    if (!/^[0-9a-f]{64}$/i.test(f)) throw new UsageError(`--fingerprint must be 64 hex digits (the sha256 /v1/keys shows), got "${f}"`);
+    out.push(f.toLowerCase());
+  }
+  return out;
+}
+
 export function registerAuditCommands(program: Command, ctx: () => Context, setExitCode: (code: number) => void): void {
   program
     .command('replay')
@@ -50,7 +73,10 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .option('--to <YYYY-MM-DD>', 'last date of a range (inclusive)')
     .option('--series <code...>', 'only these series')
     .option('--all', 'every series (the default)')
-    .option('--bundle <dir>', 'replay an exported audit bundle instead of the database (no database needed)')
+    .option('--bundle <dir|file.tar.gz>', 'replay an exported audit bundle instead of the database (no database needed)')
+    .option('--key <file...>', 'with --bundle: the publisher\'s public key (PEM) to trust')
+    .option('--fingerprint <sha256...>', 'with --bundle: the fingerprint of the publisher\'s key to trust (as /v1/keys shows it)')
+    .option('--trust-bundle-key', 'with --bundle: trust whatever key the bundle carries (proves nothing against a forger)')
     .action(async (opts: ReplayOptions) => {
       if (opts.series && opts.all) throw new UsageError('--series and --all exclude each other');
       if (opts.date && (opts.from || opts.to)) throw new UsageError('give --date, or --from and --to, not both');
@@ -59,13 +85,22 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
       let dates: string[];
       let close = async () => {};
       if (opts.bundle) {
+        const pinned = trustedFingerprints(opts);
+        if (!pinned && !opts.trustBundleKey) {
+          throw new UsageError('--bundle needs the publisher\'s key to trust: --key FILE or --fingerprint SHA256 (from /v1/keys), or --trust-bundle-key to accept the bundle\'s own key');
+        }
+        if (pinned && opts.trustBundleKey) throw new UsageError('--trust-bundle-key and --key/--fingerprint exclude each other');
+        if (opts.trustBundleKey) {
+          process.stderr.write('WARNING  --trust-bundle-key: trusting the key the bundle itself carries; a bundle forged end to end and re-signed would pass\n');
+        }
         let bundle;
         try {
-          bundle = openBundle(opts.bundle);
+          bundle = await openBundle(opts.bundle, pinned ? { fingerprints: pinned } : 'bundle-key');
         } catch (err) {
-          if (err instanceof BundleError || err instanceof SyntaxError) throw new UsageError(err.message);
+          if (err instanceof BundleError) throw new UsageError(err.message);
           throw err;
         }
+        for (const k of bundle.keys) process.stdout.write(`key       ${k.key_id}  fingerprint ${k.fingerprint}${pinned ? '  (pinned)' : '  (the bundle\'s own: NOT pinned)'}\n`);
         problems = [...bundle.problems];
         for (const path of bundle.manifest.files.map((f) => f.path).filter((p) => p.startsWith('methodology/'))) {
           try {
@@ -92,7 +127,9 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
         process.stdout.write(
           `replayed ${verdicts.length} fixing revision(s) over ${dates.length} date(s): ${verdicts.length - bad} match, ${bad} mismatch${problems.length ? `; ${problems.length} bundle problem(s)` : ''}\n`,
         );
-        setExitCode(bad > 0 || problems.length > 0 ? 1 : 0);
+        if (verdicts.length === 0) process.stdout.write('nothing was replayed: no fixing is published for the date(s) asked\n');
+        // Replaying nothing proves nothing: it is not a success.
+        setExitCode(bad > 0 || problems.length > 0 || verdicts.length === 0 ? 1 : 0);
       } finally {
         await close();
       }
@@ -102,7 +139,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .command('export')
     .description('write the audit bundle of a date: raw bytes, parameters, signed fixings, audit rows, signed manifest')
     .requiredOption('--date <YYYY-MM-DD>', 'the date to export')
-    .requiredOption('--out <dir>', 'a new (or empty) folder')
+    .requiredOption('--out <dir|file.tar.gz>', 'a new (or empty) folder, or a new FILE.tar.gz (with FILE.tar.gz.sig, the manifest signature)')
     .option('--series <code...>', 'only these series (default: all)')
     .action(async (opts: { date: string; out: string; series?: string[] }) => {
       const date = parseDate('--date', opts.date);
@@ -124,16 +161,21 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
 
   program
     .command('verify')
-    .description('check tamper evidence: append-only triggers, body hashes, the fixings hash chain, audit references')
-    .action(async () => {
+    .description('check tamper evidence: append-only triggers, body hashes, signatures, the fixings hash chain and chain heads, audit references')
+    .option('--key <file...>', 'trust only these public keys (PEM) to have signed; default: the database\'s key registry')
+    .option('--fingerprint <sha256...>', 'trust only keys with these fingerprints (as /v1/keys shows them)')
+    .option('--head <hash...>', 'chain hashes kept from /v1/chain/head: prove nothing published up to them changed')
+    .action(async (opts: { key?: string[]; fingerprint?: string[]; head?: string[] }) => {
+      const trusted = trustedFingerprints(opts);
       const db = await openContextDb(ctx(), { readOnly: true });
       try {
-        const report = await verifyDatabase(db);
+        const report = await verifyDatabase(db, { ...(trusted ? { trustedFingerprints: trusted } : {}), ...(opts.head ? { heads: opts.head } : {}) });
         for (const p of report.problems) process.stdout.write(`PROBLEM  ${p}\n`);
+        for (const k of report.keys) process.stdout.write(`key      ${k.key_id}  fingerprint ${k.fingerprint}${trusted ? '  (pinned)' : '  (from the database registry; pin it with --fingerprint)'}\n`);
         process.stdout.write(
           report.problems.length
             ? `${report.problems.length} problem(s) in ${report.snapshots} snapshots and ${report.fixings} fixing revisions\n`
-            : `verified: ${report.snapshots} snapshots hash to their recorded sha256, ${report.fixings} fixing revisions agree with their records and form an unbroken hash chain, append-only triggers in place\n`,
+            : `verified: ${report.snapshots} snapshots hash to their recorded sha256; ${report.fixings} fixing revisions agree with their records, ${report.fixings - report.unsigned} carry valid signatures made at publication${report.unsigned ? ` (${report.unsigned} older ones predate stored signatures)` : ''}, and form an unbroken hash chain matching ${report.chainHeads} signed chain head(s)${opts.head ? `, including the ${opts.head.length} kept head(s)` : ''}; append-only triggers exactly as created\n`,
         );
         setExitCode(report.problems.length ? 1 : 0);
       } finally {

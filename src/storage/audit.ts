@@ -1,8 +1,10 @@
 // Queries behind replay, export and verification: raw snapshots with their bytes, every revision of a date, and
 // audit rows keyed by snapshot sha256 and position (identities that hold across databases).
-import { sql } from 'kysely';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { migrateToLatest } from './migrate.js';
 import type { Db } from './db.js';
-import type { Fixing, Snapshot } from './schema.js';
+import type { Database, Fixing, Snapshot } from './schema.js';
 
 /** Raw snapshots fetched in [from, to) with id <= through, with their bytes, in id order. */
 export async function rawSnapshotsInWindow(db: Db, from: number, to: number, through: number): Promise<Snapshot[]> {
@@ -78,8 +80,24 @@ export async function missingAuditSnapshots(db: Db): Promise<{ snapshot_id: numb
 
 /** Names of the append-only triggers present in the database. */
 export async function triggerNames(db: Db): Promise<string[]> {
-  const rows = await sql<{ name: string }>`select name from sqlite_master where type = 'trigger' order by name`.execute(db);
-  return rows.rows.map((r) => r.name);
+  return [...(await triggerDefinitions(db)).keys()];
+}
+
+/** Every trigger in the database with its SQL text, by name. */
+export async function triggerDefinitions(db: Db): Promise<Map<string, string>> {
+  const rows = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'trigger' order by name`.execute(db);
+  return new Map(rows.rows.map((r) => [r.name, r.sql]));
+}
+
+/** The triggers exactly as this software's migrations create them: built in a fresh in-memory database. */
+export async function referenceTriggerDefinitions(): Promise<Map<string, string>> {
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteDatabase(':memory:') }) });
+  try {
+    await migrateToLatest(db);
+    return await triggerDefinitions(db);
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** Every snapshot's id, recorded sha256 and size, and the sha256 of its stored bytes, in batches. */
@@ -91,4 +109,10 @@ export async function* snapshotBodies(db: Db, batch = 200): AsyncGenerator<Pick<
     yield rows;
     after = rows[rows.length - 1]!.id;
   }
+}
+
+/** Snapshots whose content repeats an earlier snapshot of the same venue and instant (stored twice by an older version). */
+export async function repeatedSnapshots(db: Db): Promise<number[]> {
+  const rows = await db.selectFrom('snapshots').select('id').where('content_sha256', 'like', '%/repeat-%').orderBy('id').execute();
+  return rows.map((r) => r.id);
 }

@@ -1,4 +1,5 @@
 // Replay, export and tamper evidence on multi-day fixture data through the real import and fixing path.
+import { createHash, createPublicKey } from 'node:crypto';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { verifyDatabase } from '../../src/audit/verify.js';
 import { importFile } from '../../src/collectors/import.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
-import { loadOrCreateSigner } from '../../src/signing/index.js';
+import { fingerprintOf } from '../../src/signing/registry.js';
 import { openDatabase, type Db } from '../../src/storage/index.js';
 import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
 
@@ -69,7 +70,11 @@ describe('replay from the database', () => {
   });
 
   it('finds the database sound: triggers, body hashes, records and an unbroken hash chain', async () => {
-    expect(await verifyDatabase(t.db)).toEqual({ snapshots: 28, fixings: 126, problems: [] });
+    // The key's fingerprint, computed here straight from the DER bytes: sha256 of the SPKI encoding.
+    const der = createPublicKey(testSigner().publicKeyPem).export({ type: 'spki', format: 'der' });
+    const fingerprint = createHash('sha256').update(der).digest('hex');
+    // Three dates published plus one restatement run: four signed chain heads.
+    expect(await verifyDatabase(t.db)).toEqual({ snapshots: 28, fixings: 126, unsigned: 0, chainHeads: 4, keys: [{ key_id: fingerprint.slice(0, 16), fingerprint }], problems: [] });
   });
 
   it('names the snapshot whose body had a byte flipped, in verify and in replay', async () => {
@@ -106,8 +111,10 @@ describe('replay from the database', () => {
       expect(v!.differences).toEqual(['value: published 2.3, replayed 2.244']);
       const problems = (await verifyDatabase(db)).problems;
       expect(problems[0]).toBe('append-only trigger fixings_no_update is missing: stored rows could be changed silently');
-      expect(problems[1]).toMatch(/^GPUIDX-H100-SXM-SPOT 2026-11-20 r1 \(fixing id \d+\): hash chain broken: it links to [0-9a-f]{12}…, but the revision published before it, GPUIDX-H100-SXM 2026-11-20 r1 \(fixing id \d+\), now hashes to [0-9a-f]{12}… \(edited, or a revision between them removed\)$/);
-      expect(problems).toHaveLength(2);
+      // The signature made at publication no longer verifies, and the next revision's link no longer matches.
+      expect(problems[1]).toMatch(/^GPUIDX-H100-SXM 2026-11-20 r1 \(fixing id \d+\): signature does not verify: the revision was changed after it was published$/);
+      expect(problems[2]).toMatch(/^GPUIDX-H100-SXM-SPOT 2026-11-20 r1 \(fixing id \d+\): hash chain broken: it links to [0-9a-f]{12}…, but the revision published before it, GPUIDX-H100-SXM 2026-11-20 r1 \(fixing id \d+\), now hashes to [0-9a-f]{12}… \(edited, or a revision between them removed\)$/);
+      expect(problems).toHaveLength(3);
     } finally {
       await db.destroy();
     }
@@ -141,7 +148,8 @@ describe('replay from the database', () => {
 
 describe('audit bundles', () => {
   let bundle: string;
-  const signer = () => loadOrCreateSigner(join(scratch, 'signing.pem')).signer;
+  const signer = () => testSigner();
+  const TRUST = { fingerprints: [fingerprintOf(testSigner().publicKeyPem)] };
 
   beforeAll(async () => {
     bundle = join(scratch, 'bundle-2026-11-19');
@@ -157,7 +165,7 @@ describe('audit bundles', () => {
   }
 
   it('replays with no database at all, every revision matching, after checking hashes and signatures', async () => {
-    const opened = openBundle(copyOf());
+    const opened = await openBundle(copyOf(), TRUST);
     expect(opened.problems).toEqual([]);
     expect(opened.manifest.files.filter((f) => f.path.startsWith('snapshots/')).length).toBe(2 * 19); // 18 day snapshots + the late one
     const verdicts = await replayDate(opened.source, '2026-11-19');
@@ -172,7 +180,7 @@ describe('audit bundles', () => {
       await fixDate({ db, clock: () => Date.UTC(2026, 10, 26, 0, 30), log: memoryLogger(), signer: testSigner() }, { date: '2026-11-25' });
       const dir = join(mkdtempSync(join(scratch, 'carried-')), 'bundle');
       await exportBundle(db, signer(), { date: '2026-11-25', out: dir, softwareVersion: '0.1.0', clock: () => NOW });
-      const verdicts = await replayDate(openBundle(dir).source, '2026-11-25');
+      const verdicts = await replayDate((await openBundle(dir, TRUST)).source, '2026-11-25');
       const fromDb = await replayDate(dbSource(db), '2026-11-25');
       expect(verdicts.filter((v) => !v.match)).toEqual([]);
       expect(fromDb.filter((v) => !v.match)).toEqual([]);
@@ -193,7 +201,7 @@ describe('audit bundles', () => {
       b[i + 25] = '2'.charCodeAt(0); // a-2's price 2.121 → 2.122
       writeFileSync(p, b);
     });
-    const opened = openBundle(dir);
+    const opened = await openBundle(dir, TRUST);
     expect(opened.problems).toEqual([expect.stringMatching(/^snapshots\/10\.body: sha256 [0-9a-f]{12}… differs from the manifest's [0-9a-f]{12}…$/)]);
     const [first] = await replayDate(opened.source, '2026-11-19', ['GPUIDX-H100-SXM']);
     expect(first!.match).toBe(false);
@@ -205,8 +213,9 @@ describe('audit bundles', () => {
       const p = join(d, 'methodology', '1.0.0.json');
       writeFileSync(p, readFileSync(p, 'utf8').replace('"outlier_k": 3.5', '"outlier_k": 4'));
     });
-    const opened = openBundle(dir);
-    expect(opened.problems).toEqual([expect.stringMatching(/^methodology\/1\.0\.0\.json: sha256 /)]);
+    const opened = await openBundle(dir, TRUST);
+    // "3.5" became "4": two bytes fewer, and another hash.
+    expect(opened.problems).toEqual(['methodology/1.0.0.json: 11152 bytes, the manifest says 11154', expect.stringMatching(/^methodology\/1\.0\.0\.json: sha256 /)]);
     expect(methodologyChanges(opened.source.methodology('1.0.0'))).toEqual(['parameters.outlier_k: published 3.5, bundle 4']);
     const [v] = await replayDate(opened.source, '2026-11-19', ['GPUIDX-H100-SXM']);
     expect(v!.differences[0]).toMatch(/^methodology 1\.0\.0 parameters hash to [0-9a-f]{12}…, the fixing names 74fc0518b012…$/);
@@ -221,7 +230,7 @@ describe('audit bundles', () => {
       file.signature.value = `${file.signature.value[0] === 'A' ? 'B' : 'A'}${file.signature.value.slice(1)}`;
       writeFileSync(q, JSON.stringify(file, null, 2));
     });
-    const problems = openBundle(dir).problems;
+    const problems = (await openBundle(dir, TRUST)).problems;
     expect(problems).toContain('fixings/GPUIDX-H100-SXM/r2.json: the signed payload is not the fixing\'s canonical JSON (the fixing was edited)');
     expect(problems).toContain('fixings/GPUIDX-A100-SXM-80/r1.json: signature does not verify');
     expect(problems.filter((p) => p.includes('differs from the manifest'))).toHaveLength(2);
