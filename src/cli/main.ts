@@ -19,6 +19,7 @@ import { DatabaseBusyError, DatabaseNotFoundError, isBusyError, migrateToLatest,
 import { collectorDeps, contextSigner, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
+import { registerKeyCommands } from './keys.js';
 import { registerDemoCommands } from './demo.js';
 
 function selectVenues(config: Config, names: VenueName[] | undefined): { adapter: VenueAdapter<VenueBaseConfig>; config: VenueBaseConfig }[] {
@@ -180,6 +181,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   registerAuditCommands(program, ctx, setExitCode);
+  registerKeyCommands(program, ctx, setExitCode);
   registerDemoCommands(program, ctx, setExitCode, (c) => untilSignal(new AbortController(), c));
 
   program
