@@ -344,6 +344,12 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
     snapshots.push(toRawSnapshot({ ...meta, truncated: meta.truncated, parser_options: JSON.stringify(meta.parser_options), body } as never));
   }
   snapshots.sort((a, b) => a.id - b.id);
+  // Everything is read now: a bundle opened from a tarball is extracted to a folder that is removed after opening.
+  const methodologies = new Map<string, unknown>();
+  for (const f of manifest.files.filter((x) => /^methodology\/[^/]+\.json$/.test(x.path))) {
+    const doc = readJson<unknown>(f.path);
+    if (doc !== null) methodologies.set(f.path.slice('methodology/'.length, -'.json'.length), doc);
+  }
 
   const source: ReplaySource = {
     async snapshots(from, to, through) {
@@ -361,7 +367,7 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
       return out;
     },
     methodology(version) {
-      const doc = readJson<unknown>(`methodology/${version}.json`);
+      const doc = methodologies.get(version);
       if (!doc) throw new BundleError(`methodology/${version}.json is missing from the bundle`);
       return methodologySchema.parse(doc);
     },

@@ -1,0 +1,191 @@
+// Tamper evidence as a forger with the database file would try it: edit the newest revision (whose signature is
+// served), null the links after an edit, delete the chain's end, edit evidence, swap a trigger for a no-op of the
+// same name, insert forged rows, rewrite the whole chain with a key of one's own. verify names each one.
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/api/app.js';
+import { verifyDatabase } from '../../src/audit/verify.js';
+import { importFile } from '../../src/collectors/import.js';
+import { canonicalJson } from '../../src/methodology/canonical.js';
+import { chainHash, GENESIS_CHAIN_HASH, publishedFixing, signedPayload } from '../../src/fixer/published.js';
+import { fixDate } from '../../src/fixer/index.js';
+import { memoryLogger } from '../../src/log/index.js';
+import { verifyPayload } from '../../src/signing/index.js';
+import { fingerprintOf } from '../../src/signing/registry.js';
+import { openDatabase, type Db, type Fixing } from '../../src/storage/index.js';
+import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
+
+const NOW = Date.UTC(2026, 10, 21, 0, 30);
+const PUBLISHER = testSigner(1);
+const FORGER = testSigner(7);
+let t: TempDb;
+let scratch: string;
+let lastId: number;
+let keptHead: string;
+
+/** A copy of the database opened raw with every trigger dropped (as a forger with the file would), edited, then the triggers put back exactly. */
+async function forged(edit: (raw: SqliteDatabase.Database) => void, { restoreTriggers = true } = {}): Promise<Db> {
+  const path = join(mkdtempSync(join(scratch, 'db-')), 'copy.db');
+  copyFileSync(t.path, path);
+  const raw = new SqliteDatabase(path);
+  const triggers = raw.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; sql: string }[];
+  for (const tr of triggers) raw.exec(`DROP TRIGGER ${tr.name}`);
+  edit(raw);
+  if (restoreTriggers) for (const tr of triggers) raw.exec(tr.sql);
+  raw.close();
+  return openDatabase(path);
+}
+
+const rowsOf = (raw: SqliteDatabase.Database) => raw.prepare('SELECT * FROM fixings ORDER BY id').all() as Fixing[];
+
+beforeAll(async () => {
+  t = await tempDb();
+  scratch = mkdtempSync(join(tmpdir(), 'gpuidx-tamper-'));
+  const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: PUBLISHER };
+  await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
+  for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
+  lastId = Number((await t.db.selectFrom('fixings').select((eb) => eb.fn.max('id').as('m')).executeTakeFirstOrThrow()).m);
+  // The head an exchange fetched after the 2026-11-19 publication and kept.
+  const heads = await t.db.selectFrom('chain_heads').selectAll().orderBy('id').execute();
+  keptHead = heads[1]!.chain_hash;
+  await t.db.destroy();
+  t.db = await openDatabase(t.path);
+});
+
+afterAll(async () => {
+  await t.cleanup();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('tamper evidence', () => {
+  it('finds the untouched database sound, the kept head included', async () => {
+    expect((await verifyDatabase(t.db, { heads: [keptHead], trustedFingerprints: [fingerprintOf(PUBLISHER.publicKeyPem)] })).problems).toEqual([]);
+  });
+
+  it('an edited newest revision: its stored signature no longer verifies, in verify and for a client of the API', async () => {
+    const db = await forged((raw) => {
+      const row = raw.prepare('SELECT record FROM fixings WHERE id = ?').get(lastId) as { record: string };
+      const edited = JSON.parse(row.record) as { value: number | null };
+      edited.value = 9.99;
+      raw.prepare('UPDATE fixings SET record = ?, value = 9.99 WHERE id = ?').run(canonicalJson(edited), lastId);
+    });
+    try {
+      const problems = (await verifyDatabase(db)).problems;
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`\\(fixing id ${lastId}\\): signature does not verify: the revision was changed after it was published$`)));
+      expect(problems).toContainEqual(expect.stringMatching(/^chain head 3 \(.*\): .* no longer hashes to the signed head/));
+      // The API serves what is stored and signs nothing: the client's check fails.
+      const row = (await db.selectFrom('fixings').selectAll().where('id', '=', lastId).executeTakeFirstOrThrow()) as Fixing;
+      const res = await createApp({ db, clock: () => NOW }).request(`/v1/series/${row.series}/fixings/${row.date}`);
+      const body = (await res.json()) as { fixing: { value: number }; signature: { payload: string; value: string } };
+      expect(body.fixing.value).toBe(9.99);
+      expect(verifyPayload(PUBLISHER.publicKeyPem, body.signature.payload, body.signature.value)).toBe(false);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('an edit with every later link nulled: a missing link is a break, never skipped', async () => {
+    const db = await forged((raw) => {
+      raw.prepare("UPDATE fixings SET value = 3.33 WHERE id = 5").run();
+      raw.prepare('UPDATE fixings SET previous_chain_hash = NULL WHERE id > 5').run();
+    });
+    try {
+      const problems = (await verifyDatabase(db)).problems;
+      expect(problems).toContainEqual(expect.stringMatching(/\(fixing id 5\): value column 3\.33 differs from its record's /));
+      expect(problems).toContainEqual(expect.stringMatching(/\(fixing id 6\): hash chain link is missing \(a missing link is a break\)$/));
+      expect(problems.filter((p) => p.includes('hash chain link is missing'))).toHaveLength(lastId - 5);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('the chain\'s newest revision deleted: the signed chain head names what is gone', async () => {
+    const db = await forged((raw) => {
+      raw.prepare('DELETE FROM fixing_inputs WHERE fixing_id = ?').run(lastId);
+      raw.prepare('DELETE FROM fixings WHERE id = ?').run(lastId);
+    });
+    try {
+      expect((await verifyDatabase(db)).problems).toEqual([`chain head 3: names fixing id ${lastId}, which is missing`]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('edited evidence: the evidence hash is inside the signed document', async () => {
+    const db = await forged((raw) => raw.prepare("UPDATE fixings SET evidence = replace(evidence, '\"venue\"', '\"venue \"') WHERE id = 2").run());
+    try {
+      const problems = (await verifyDatabase(db)).problems;
+      expect(problems[0]).toMatch(/\(fixing id 2\): signature does not verify: the revision was changed after it was published$/);
+      expect(problems[1]).toMatch(/\(fixing id 3\): hash chain broken/);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('a trigger swapped for a no-op of the same name', async () => {
+    const db = await forged((raw) => raw.exec('CREATE TRIGGER fixings_no_update BEFORE UPDATE ON fixings BEGIN SELECT 1; END'), { restoreTriggers: false });
+    try {
+      const problems = (await verifyDatabase(db)).problems;
+      expect(problems).toContain('append-only trigger fixings_no_update has been redefined: its SQL is not the one this software creates');
+      expect(problems).toContain('append-only trigger fixings_no_delete is missing: stored rows could be changed silently');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('a forged revision inserted at the end with a correct link: unsigned by any registered key, and past the last chain head', async () => {
+    const db = await forged((raw) => {
+      const last = rowsOf(raw).at(-1)!;
+      const row = { ...last, id: last.id + 1, revision: 2, restatement_reason: 'forged', previous_chain_hash: chainHash(publishedFixing(last)), key_id: FORGER.keyId };
+      const signature = FORGER.sign(signedPayload(publishedFixing(row)));
+      const cols = Object.keys(row);
+      raw.prepare(`INSERT INTO fixings (${cols.join(',')}, signature) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...Object.values(row), signature);
+    });
+    try {
+      const problems = (await verifyDatabase(db)).problems;
+      expect(problems).toEqual([
+        expect.stringMatching(new RegExp(`\\(fixing id ${lastId + 1}\\): signed by key ${FORGER.keyId}, which the key registry does not hold as valid at `)),
+        `revisions after fixing id ${lastId} are covered by no signed chain head: they were added outside a publication run`,
+      ]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('the whole chain rewritten and re-signed with a key the forger registered: only a pinned key or a kept head shows it', async () => {
+    const db = await forged((raw) => {
+      raw.prepare('INSERT INTO signing_keys (key_id, public_key_pem, valid_from, valid_to) VALUES (?, ?, 0, NULL)').run(FORGER.keyId, FORGER.publicKeyPem);
+      let previous: Fixing | undefined;
+      const rows = rowsOf(raw);
+      for (const original of rows) {
+        const row = { ...original, key_id: FORGER.keyId, previous_chain_hash: previous ? chainHash(publishedFixing(previous)) : GENESIS_CHAIN_HASH };
+        if (row.id === 1) {
+          const record = JSON.parse(row.record) as { value: number | null };
+          record.value = 0.01;
+          row.record = canonicalJson(record);
+          row.value = 0.01;
+        }
+        row.signature = FORGER.sign(signedPayload(publishedFixing(row)));
+        raw.prepare('UPDATE fixings SET record = ?, value = ?, key_id = ?, previous_chain_hash = ?, signature = ? WHERE id = ?').run(row.record, row.value, row.key_id, row.previous_chain_hash, row.signature, row.id);
+        previous = row;
+      }
+      raw.prepare('DELETE FROM chain_heads').run();
+      const payload = canonicalJson({ chain_hash: chainHash(publishedFixing(previous!)) });
+      raw.prepare('INSERT INTO chain_heads (fixing_id, chain_hash, payload, key_id, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(previous!.id, chainHash(publishedFixing(previous!)), payload, FORGER.keyId, FORGER.sign(payload), NOW);
+    });
+    try {
+      // Trusting the database's own registry, a forger with the file and a key of their own leaves no trace...
+      expect((await verifyDatabase(db)).problems).toEqual([]);
+      // ...but a pinned publisher key refuses every signature, and a head kept from before is no longer a link.
+      const pinned = (await verifyDatabase(db, { trustedFingerprints: [fingerprintOf(PUBLISHER.publicKeyPem)] })).problems;
+      expect(pinned).toHaveLength(lastId + 1);
+      expect(pinned[0]).toMatch(new RegExp(`\\(fixing id 1\\): signed by key ${FORGER.keyId} \\(fingerprint [0-9a-f]{64}\\), which is not a trusted key$`));
+      expect((await verifyDatabase(db, { heads: [keptHead] })).problems).toEqual([`kept chain head ${keptHead.slice(0, 12)}… is not a link of the current chain: a revision published up to it was rewritten, removed or inserted`]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
