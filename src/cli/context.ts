@@ -1,5 +1,5 @@
 // Builds what every command needs from flags and environment: configuration, database, logger and collector dependencies.
-import { apiKeyValues, envSchema, loadConfig, type Config } from '../config/index.js';
+import { apiKeyValues, ConfigError, envSchema, loadConfig, type Config } from '../config/index.js';
 import { createRedactor, type Redactor } from '../collectors/redact.js';
 import { createDispatcher, globalFetch } from '../collectors/http.js';
 import { realSleep, type CollectorDeps } from '../collectors/runner.js';
@@ -16,18 +16,22 @@ export interface GlobalOptions {
 export interface Context {
   config: Config;
   dbPath: string;
+  busyTimeoutMs: number | undefined;
   env: Record<string, string | undefined>;
   redactor: Redactor;
   log: Logger;
 }
 
 export function createContext(opts: GlobalOptions, env: Record<string, string | undefined> = process.env): Context {
-  const parsedEnv = envSchema.parse(env);
+  const envParse = envSchema.safeParse(env);
+  if (!envParse.success) throw new ConfigError('the environment', envParse.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const parsedEnv = envParse.data;
   const config = loadConfig(opts.config ?? parsedEnv.GPUIDX_CONFIG);
   const redactor = createRedactor(apiKeyValues(env));
   return {
     config,
     dbPath: opts.db ?? parsedEnv.GPUIDX_DB ?? DEFAULT_DB_PATH,
+    busyTimeoutMs: parsedEnv.GPUIDX_BUSY_TIMEOUT_MS,
     env,
     redactor,
     log: createLogger({ redact: redactor.text }),
@@ -39,8 +43,9 @@ export function createContext(opts: GlobalOptions, env: Record<string, string | 
  * create an empty one and report success on it; writers first recover any snapshot an older version left pending.
  */
 export async function openContextDb(ctx: Context, options: { readOnly?: boolean } = {}): Promise<Db> {
-  if (options.readOnly) return openDatabase(ctx.dbPath, { mustExist: true });
-  const db = await openDatabase(ctx.dbPath);
+  const busy = ctx.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: ctx.busyTimeoutMs };
+  if (options.readOnly) return openDatabase(ctx.dbPath, { mustExist: true, ...busy });
+  const db = await openDatabase(ctx.dbPath, busy);
   try {
     const r = await recoverSnapshots(db);
     if (r.reparsed) ctx.log.warn(`recovered ${r.reparsed} snapshot(s) left pending by an interrupted run: parsed from their stored bytes`);

@@ -106,6 +106,8 @@ export function loadConfig(path: string | undefined): Config {
 export const envSchema = z.object({
   GPUIDX_DB: z.string().min(1).optional(),
   GPUIDX_CONFIG: z.string().min(1).optional(),
+  /** How long a writer waits for another process's database write lock before giving up (exit 3); default 30000. */
+  GPUIDX_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -2,7 +2,7 @@
 // and kept beside the database (mode 0600). Ed25519 signatures are deterministic, so a fixing signed today and
 // again next year with the same key carries the same bytes.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 
 export interface Signer {
   keyId: string;
@@ -39,8 +39,19 @@ export function signerFromPrivateKey(privateKey: KeyObject): Signer {
 export function loadOrCreateSigner(path: string): { signer: Signer; created: boolean } {
   if (existsSync(path)) return { signer: signerFromPrivateKey(createPrivateKey(readFileSync(path))), created: false };
   const { privateKey } = generateKeyPairSync('ed25519');
-  writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-  chmodSync(path, 0o600); // in case the umask widened it
+  // Written whole under another name, then linked into place: two processes starting at once never see half a
+  // key, and the one that loses the race uses the winner's key.
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  chmodSync(temp, 0o600); // in case the umask widened it
+  try {
+    linkSync(temp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return { signer: signerFromPrivateKey(createPrivateKey(readFileSync(path))), created: false };
+  } finally {
+    unlinkSync(temp);
+  }
   return { signer: signerFromPrivateKey(privateKey), created: true };
 }
 

@@ -1,0 +1,103 @@
+// Several gpuidx processes on one database at once: two publishers for one date while an import writes. Nobody
+// crashes, the date is published once, every series at one watermark; a read-only command never creates a database.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { verifyDatabase } from '../../src/audit/verify.js';
+import { importFile } from '../../src/collectors/import.js';
+import { memoryLogger } from '../../src/log/index.js';
+import { openDatabase } from '../../src/storage/index.js';
+import { FIXTURES, tempDb } from '../helpers.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'gpuidx.mjs');
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GPUIDX_DB' && k !== 'GPUIDX_CONFIG'));
+
+function gpuidx(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('concurrent processes', () => {
+  it('two fix processes for one date while an import writes: one publication, all series at one watermark, no stack trace', async () => {
+    const t = await tempDb();
+    try {
+      await importFile({ db: t.db, clock: Date.now, log: memoryLogger() }, join(FIXTURES, 'market', 'three-days.jsonl'));
+      await t.db.destroy();
+      const [a, b, imported] = await Promise.all([
+        gpuidx(['--db', t.path, 'fix', '--date', '2026-11-19']),
+        gpuidx(['--db', t.path, 'fix', '--date', '2026-11-19']),
+        gpuidx(['--db', t.path, 'import', join(FIXTURES, 'market', 'late-2026-11-19.jsonl')]),
+      ]);
+      for (const r of [a, b, imported]) expect(r.stderr).not.toMatch(/^\s+at /m); // no stack frame
+      expect(imported.status).toBe(0);
+      const outputs = [a, b].map((r) => r.stdout.trim().split('\n'));
+      // The first publishes all 41 series; the second waits for the lock, then finds them published: either
+      // unchanged (it read the same snapshots) or needing a restatement (the late file landed in between).
+      const published = outputs.filter((lines) => lines.every((l) => / revision 1  (normal|extended_window|carried_forward|insufficient) /.test(l)));
+      expect(published).toHaveLength(1);
+      expect(published[0]).toHaveLength(41);
+      const second = outputs.find((lines) => lines !== published[0])!;
+      expect(second.every((l) => l.includes('unchanged (same inputs)')) || second.some((l) => l.includes('NOT PUBLISHED: inputs differ'))).toBe(true);
+      expect([a.status, b.status].sort()).toEqual(second.every((l) => l.includes('unchanged')) ? [0, 0] : [0, 1]);
+
+      t.db = await openDatabase(t.path);
+      const rows = await t.db.selectFrom('fixings').select(['series', 'revision', 'inputs_through_snapshot']).where('date', '=', '2026-11-19').execute();
+      expect(rows).toHaveLength(41);
+      expect(new Set(rows.map((r) => r.revision))).toEqual(new Set([1]));
+      expect(new Set(rows.map((r) => r.inputs_through_snapshot)).size).toBe(1);
+      expect((await verifyDatabase(t.db)).problems).toEqual([]);
+    } finally {
+      await t.cleanup();
+    }
+  }, 120_000);
+
+  it('verify, replay and serve refuse a database path that does not exist, creating nothing', async () => {
+    const t = await tempDb();
+    try {
+      const missing = join(t.dir, 'typo', 'gpuidx.db');
+      for (const args of [['verify'], ['replay', '--date', '2026-11-19'], ['serve', '--port', '0']]) {
+        const r = await gpuidx(['--db', missing, ...args]);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toBe(`gpuidx: no database at ${missing}: check --db / GPUIDX_DB (this command never creates one)\n`);
+      }
+      expect(existsSync(join(t.dir, 'typo'))).toBe(false);
+    } finally {
+      await t.cleanup();
+    }
+  }, 120_000);
+});
+
+describe('a writer that cannot get the lock', () => {
+  it('gives up after the busy timeout with one line and exit code 3', async () => {
+    const t = await tempDb();
+    const { default: SqliteDatabase } = await import('better-sqlite3');
+    try {
+      await importFile({ db: t.db, clock: Date.now, log: memoryLogger() }, join(FIXTURES, 'market', 'three-days.jsonl'));
+      await t.db.destroy();
+      // Another process holds the write lock for as long as the command runs: no race with any clock.
+      const holder = new SqliteDatabase(t.path);
+      holder.exec('BEGIN IMMEDIATE');
+      const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, '--db', t.path, 'fix', '--date', '2026-11-19'], { env: { ...env, GPUIDX_BUSY_TIMEOUT_MS: '200' } });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (status) => resolve({ status, stderr }));
+      });
+      holder.exec('ROLLBACK');
+      holder.close();
+      expect(r.stderr.trim().split('\n').at(-1)).toBe('gpuidx: the database is locked by another gpuidx process (waited past the busy timeout); try again when it has finished');
+      expect(r.status).toBe(3);
+      t.db = await openDatabase(t.path);
+      expect(await t.db.selectFrom('fixings').select('id').execute()).toEqual([]);
+    } finally {
+      await t.cleanup();
+    }
+  }, 60_000);
+});
