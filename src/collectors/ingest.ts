@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import type { Db, ParseRecord } from '../storage/index.js';
 import { storeSnapshot } from '../storage/index.js';
-import { canonicalJson } from '../methodology/canonical.js';
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { decodeJsonBody, type ReceivedBody } from './body.js';
 import type { Listing } from './listing.js';
@@ -47,14 +46,16 @@ export function withoutBom(bytes: Buffer): Buffer {
 }
 
 /**
- * The identity of a body's content, independent of its transport form: a JSON body is hashed as canonical JSON
- * (so whitespace, CRLF line endings and a BOM never make the same snapshot twice); anything else as its bytes with
- * the BOM removed, CRLF turned into LF and surrounding whitespace trimmed.
+ * The identity of a body's content, independent of its transport form: a JSON body is hashed as its parsed value
+ * written back without whitespace (so whitespace, CRLF line endings and a BOM never make the same snapshot twice);
+ * anything else as its bytes with the BOM removed, CRLF turned into LF and surrounding whitespace trimmed. `json`
+ * is the body already decoded (BOM removed), when the caller has it, to spare a second parse of a large body.
  */
-export function contentKey(bytes: Buffer): string {
+export function contentKey(bytes: Buffer, json?: unknown): string {
+  if (json !== undefined) return sha256Hex(`json:${JSON.stringify(json)}`);
   const text = withoutBom(bytes).toString('utf8');
   try {
-    return sha256Hex(`json:${canonicalJson(JSON.parse(text))}`);
+    return sha256Hex(`json:${JSON.stringify(JSON.parse(text))}`);
   } catch {
     return sha256Hex(`bytes:${text.replace(/\r\n/g, '\n').trim()}`);
   }
@@ -139,7 +140,7 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
       contentType: received.contentType,
       body: received.body,
       sha256: sha256Hex(received.body),
-      contentSha256: contentKey(received.body),
+      contentSha256: contentKey(received.body, input.parserOptions.strip_bom ? json : undefined),
       receivedAt: input.receivedAt,
       truncated: received.truncated,
       redacted,
