@@ -14,7 +14,7 @@ import { canonicalJson } from '../methodology/canonical.js';
 import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
-import { fixingAt, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, type Db, type Fixing } from '../storage/index.js';
+import { fixingAt, keyedAuditRows, latestChainHead, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, type Db, type Fixing } from '../storage/index.js';
 import { toRawSnapshot } from './db-source.js';
 import type { PublishedAuditRow, PublishedRevision, RawSnapshot, ReplaySource } from './replay.js';
 
@@ -120,6 +120,12 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     const { body, ...meta } = s;
     put(`snapshots/${s.id}.body`, body);
     put(`snapshots/${s.id}.json`, json({ ...meta, parser_options: JSON.parse(meta.parser_options) as unknown }));
+  }
+  // The chain head standing at export, so that a bundle also hands over a hash to keep (verify --head).
+  const head = await latestChainHead(db);
+  if (head) {
+    signers.add(head.key_id);
+    put('chain-head.json', json({ head: JSON.parse(head.payload) as unknown, signature: { algorithm: 'Ed25519', key_id: head.key_id, value: head.signature, payload: head.payload } }));
   }
   for (const keyId of signers) {
     const pem = keyId === signer.keyId ? signer.publicKeyPem : registry.find((k) => k.key_id === keyId)?.public_key_pem;
@@ -323,6 +329,13 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
     const pem = keyFor(doc.signature.key_id, where);
     if (pem && !verifyPayload(pem, doc.signature.payload, doc.signature.value)) problems.push(`${where}: signature does not verify`);
   };
+  const chainHead = readJson<{ head: unknown; signature: FixingSignature }>('chain-head.json');
+  if (chainHead) {
+    const pem = keyFor(chainHead.signature.key_id, 'chain-head.json');
+    if (pem && (!verifyPayload(pem, chainHead.signature.payload, chainHead.signature.value) || canonicalJson(chainHead.head) !== chainHead.signature.payload)) {
+      problems.push('chain-head.json: signature does not verify, or the head is not its signed payload');
+    }
+  }
   const fixingFiles = manifest.files.map((f) => f.path).filter((p) => p.startsWith('fixings/'));
   const revisions: PublishedRevision[] = [];
   for (const path of fixingFiles) {
