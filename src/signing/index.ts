@@ -2,7 +2,8 @@
 // and kept beside the database (mode 0600). Ed25519 signatures are deterministic, so a fixing signed today and
 // again next year with the same key carries the same bytes.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface Signer {
   keyId: string;
@@ -39,6 +40,7 @@ export function signerFromPrivateKey(privateKey: KeyObject): Signer {
 export function loadOrCreateSigner(path: string): { signer: Signer; created: boolean } {
   if (existsSync(path)) return { signer: signerFromPrivateKey(createPrivateKey(readFileSync(path))), created: false };
   const { privateKey } = generateKeyPairSync('ed25519');
+  mkdirSync(dirname(path), { recursive: true });
   // Written whole under another name, then linked into place: two processes starting at once never see half a
   // key, and the one that loses the race uses the winner's key.
   const temp = `${path}.${process.pid}.tmp`;
