@@ -151,7 +151,7 @@ describe('gpuidx CLI', () => {
     const exported = await gpuidx(['--db', w.db, 'export', '--date', '2026-11-19', '--series', 'GPUIDX-H100-SXM', '--out', out]);
     expect(exported.status).toBe(0);
     // 40 files: 18 snapshots (body and metadata), the fixing, the methodology, the public key and the chain head.
-    expect(exported.stdout).toMatch(new RegExp(`^${out}: 40 files, \\d+ bytes, 1 series of 2026-11-19; check it with: gpuidx replay --bundle ${out}\n$`));
+    expect(exported.stdout).toMatch(new RegExp(`^${out}: 40 files, \\d+ bytes, 1 series of 2026-11-19; check it with: gpuidx replay --bundle ${out} --fingerprint ${fingerprint}\n$`));
     const fromBundle = await gpuidx(['--db', join(w.dir, 'absent', 'none.db'), 'replay', '--bundle', out, '--fingerprint', fingerprint]);
     expect(fromBundle.stdout).toBe(`key       ${fingerprint.slice(0, 16)}  fingerprint ${fingerprint}  (pinned)\nmatch     GPUIDX-H100-SXM 2026-11-19 r1\nreplayed 1 fixing revision(s) over 1 date(s): 1 match, 0 mismatch\n`);
     expect(fromBundle.status).toBe(0);

@@ -149,7 +149,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
         const { signer } = loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(c.dbPath));
         const manifest = await exportBundle(db, signer, { date, out: opts.out, softwareVersion: SOFTWARE_VERSION, clock: Date.now, ...(opts.series ? { series: opts.series } : {}) });
         const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
-        process.stdout.write(`${opts.out}: ${manifest.files.length} files, ${bytes} bytes, ${manifest.series.length} series of ${date}; check it with: gpuidx replay --bundle ${opts.out}\n`);
+        process.stdout.write(`${opts.out}: ${manifest.files.length} files, ${bytes} bytes, ${manifest.series.length} series of ${date}; check it with: gpuidx replay --bundle ${opts.out} --fingerprint ${fingerprintOf(signer.publicKeyPem)}\n`);
         setExitCode(0);
       } catch (err) {
         if (err instanceof BundleError) throw new UsageError(err.message);
