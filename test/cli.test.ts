@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/storage/index.js';
-import { FIXTURES } from './helpers.js';
+import { CLI_ENV, FIXTURES, GPUIDX_BIN, runCli } from './helpers.js';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'gpuidx.mjs');
+const BIN = GPUIDX_BIN;
 const akashBody = readFileSync(join(FIXTURES, 'venues/akash/gpu-prices.json'));
 
 // A loopback stand-in for Akash: the real binary talks real HTTP to it.
@@ -37,20 +37,9 @@ function workdir(schedule = '*/10 * * * *') {
   return { dir, db: join(dir, 'g.db'), config: join(dir, 'config.json') };
 }
 
-// Node would pass an `undefined` value on as the string "undefined", so remove the variables instead.
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GPUIDX_DB' && k !== 'GPUIDX_CONFIG'));
+const env = CLI_ENV;
 
-/** Runs the binary without blocking this process, which serves the loopback venue. */
-function gpuidx(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const gpuidx = (args: string[]) => runCli(args);
 
 describe('gpuidx CLI', () => {
   it('imports a JSON Lines file and reports what it stored', async () => {
@@ -136,6 +125,10 @@ describe('gpuidx CLI', () => {
     expect(replay.stdout.split('\n').filter((l) => l.startsWith('match')).length).toBe(82);
     expect(replay.stdout).toContain('none      no published fixing for 2026-11-20\n');
     expect(replay.stdout.endsWith('replayed 82 fixing revision(s) over 3 date(s): 82 match, 0 mismatch\n')).toBe(true);
+    // Replaying a date with nothing published proves nothing: it is not a success.
+    const nothing = await gpuidx(['--db', w.db, 'replay', '--date', '2026-11-25']);
+    expect(nothing.status).toBe(1);
+    expect(nothing.stdout).toBe('none      no published fixing for 2026-11-25\nreplayed 0 fixing revision(s) over 1 date(s): 0 match, 0 mismatch\nnothing was replayed: no fixing is published for the date(s) asked\n');
 
     const verify = await gpuidx(['--db', w.db, 'verify']);
     expect(verify.status).toBe(0);

@@ -1,4 +1,5 @@
 // Shared test scaffolding: real SQLite files in temp dirs, fixture bytes, collector dependencies with a fake clock.
+import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,4 +118,22 @@ export async function issuesOf(db: Db) {
 export function testSigner(seed = 1): Signer {
   const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, seed)]);
   return signerFromPrivateKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+}
+
+/** The real `gpuidx` entry point. */
+export const GPUIDX_BIN = join(import.meta.dirname, '..', 'bin', 'gpuidx.mjs');
+
+// Node would pass an `undefined` value on as the string "undefined", so remove the variables instead.
+export const CLI_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GPUIDX_DB' && k !== 'GPUIDX_CONFIG'));
+
+/** Runs the real binary in a child process without blocking this one (which may serve a loopback venue). */
+export function runCli(args: string[], env: Record<string, string | undefined> = CLI_ENV): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [GPUIDX_BIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

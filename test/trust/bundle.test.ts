@@ -1,6 +1,5 @@
 // Audit bundles as hostile input: forged end to end and re-signed, paths that climb out, key ids that are paths,
 // symbolic links and loops, oversized files, malformed manifests, tarballs with links; and the .tar.gz round trip.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,13 +14,12 @@ import { canonicalJson } from '../../src/methodology/canonical.js';
 import { memoryLogger } from '../../src/log/index.js';
 import type { Signer } from '../../src/signing/index.js';
 import { fingerprintOf } from '../../src/signing/registry.js';
-import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
+import { FIXTURES, runCli, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 0, 30);
 const PUBLISHER = testSigner(1);
 const FORGER = testSigner(7);
 const PINNED = { fingerprints: [fingerprintOf(PUBLISHER.publicKeyPem)] };
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'gpuidx.mjs');
 let t: TempDb;
 let scratch: string;
 let bundle: string;
@@ -54,16 +52,7 @@ function copyOf(edit?: (dir: string) => void): string {
   return dir;
 }
 
-function gpuidx(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const gpuidx = (args: string[]) => runCli(args);
 
 beforeAll(async () => {
   t = await tempDb();

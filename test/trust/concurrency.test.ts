@@ -1,6 +1,5 @@
 // Several gpuidx processes on one database at once: two publishers for one date while an import writes. Nobody
 // crashes, the date is published once, every series at one watermark; a read-only command never creates a database.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,21 +7,10 @@ import { verifyDatabase } from '../../src/audit/verify.js';
 import { importFile } from '../../src/collectors/import.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { FIXTURES, tempDb } from '../helpers.js';
+import { CLI_ENV, FIXTURES, runCli, tempDb } from '../helpers.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'gpuidx.mjs');
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GPUIDX_DB' && k !== 'GPUIDX_CONFIG'));
 
-function gpuidx(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const gpuidx = (args: string[]) => runCli(args);
 
 describe('concurrent processes', () => {
   it('two fix processes for one date while an import writes: one publication, all series at one watermark, no stack trace', async () => {
@@ -84,12 +72,7 @@ describe('a writer that cannot get the lock', () => {
       // Another process holds the write lock for as long as the command runs: no race with any clock.
       const holder = new SqliteDatabase(t.path);
       holder.exec('BEGIN IMMEDIATE');
-      const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [BIN, '--db', t.path, 'fix', '--date', '2026-11-19'], { env: { ...env, GPUIDX_BUSY_TIMEOUT_MS: '200' } });
-        let stderr = '';
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('close', (status) => resolve({ status, stderr }));
-      });
+      const r = await runCli(['--db', t.path, 'fix', '--date', '2026-11-19'], { ...CLI_ENV, GPUIDX_BUSY_TIMEOUT_MS: '200' });
       holder.exec('ROLLBACK');
       holder.close();
       expect(r.stderr.trim().split('\n').at(-1)).toBe('gpuidx: the database is locked by another gpuidx process (waited past the busy timeout); try again when it has finished');

@@ -13,6 +13,7 @@ import { recoverSnapshots } from '../../src/collectors/recover.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { simulatedLines } from '../../src/simulator/generic.js';
+import { unit } from '../../src/simulator/market.js';
 import { openDatabase, type Db } from '../../src/storage/index.js';
 import { FIXTURES, testSigner } from '../helpers.js';
 
@@ -20,18 +21,6 @@ const CHILD = join(import.meta.dirname, 'crash-child.ts');
 const DATES = ['2026-11-10', '2026-11-11'];
 const FROM = Date.UTC(2026, 10, 10);
 const akashBody = readFileSync(join(FIXTURES, 'venues/akash/gpu-prices.json'));
-
-/** A seeded generator (mulberry32) for the kill offsets, so a failing round can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Runs the child writer; once it is ready, kills it with SIGKILL after `killAfterMs` (or lets it finish). */
 function runChild(args: string[], killAfterMs: number | null): Promise<{ killed: boolean; finished: boolean }> {
@@ -77,7 +66,9 @@ describe('kill -9 during collect, import and fix', () => {
     expect(expected.watermarks).toEqual({ '2026-11-10': 1, '2026-11-11': 1 });
 
     const crashed = join(dir, 'crashed.db');
-    const random = prng(20261201);
+    // Kill offsets from the simulator's seeded hash: the same rounds on every run.
+    let draw = 0;
+    const random = () => unit(20261201, 'kill', draw++);
     // Kills land at random offsets after the writer is ready. A round that finished before its kill halves the
     // range, so the loop reaches its count of kills on a fast machine and a slow one alike (no wall-clock bound).
     const killRounds = async (args: string[], wanted: number, initialMaxMs: number): Promise<number> => {

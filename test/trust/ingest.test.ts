@@ -92,16 +92,20 @@ describe('long lines', () => {
   });
 });
 
+/** Stores a line's bytes `pending`, as versions before crash-safe ingestion did before their separate parse step. */
+async function storePendingAsOlderVersionsDid(line: string): Promise<void> {
+  const body = Buffer.from(line);
+  await insertRawSnapshot(t.db, {
+    venue: 'partner-a', fetchedAt: Date.UTC(2026, 10, 20, 0, 5), source: 'file', requestMethod: 'IMPORT', requestUrl: 'file:old.jsonl#L1', requestBody: null,
+    httpStatus: null, contentType: 'application/json', body, sha256: sha256Hex(body), truncated: false, redacted: false, parserVersion: 'generic/1',
+    parserOptions: { default_quantity: 1 }, runId: null,
+  });
+}
+
 describe('snapshots left pending', () => {
   it('are reported by verify and health while they hold the watermark back, then recovered from their bytes', async () => {
     // An older version stored bytes first and parsed in a second step; a kill in between left this row pending.
-    const [a] = sample();
-    const body = Buffer.from(a!);
-    await insertRawSnapshot(t.db, {
-      venue: 'partner-a', fetchedAt: Date.UTC(2026, 10, 20, 0, 5), source: 'file', requestMethod: 'IMPORT', requestUrl: 'file:old.jsonl#L1', requestBody: null,
-      httpStatus: null, contentType: 'application/json', body, sha256: sha256Hex(body), truncated: false, redacted: false, parserVersion: 'generic/1',
-      parserOptions: { default_quantity: 1 }, runId: null,
-    });
+    await storePendingAsOlderVersionsDid(sample()[0]!);
     const later = join(t.dir, 'later.jsonl');
     writeFileSync(later, `${sample()[1]}\n`);
     await importFile(deps(), later);
@@ -120,15 +124,9 @@ describe('snapshots left pending', () => {
   });
 
   it('a re-import of a pending snapshot records its parse instead of calling it already stored', async () => {
-    const [a] = sample();
-    const body = Buffer.from(a!);
-    await insertRawSnapshot(t.db, {
-      venue: 'partner-a', fetchedAt: Date.UTC(2026, 10, 20, 0, 5), source: 'file', requestMethod: 'IMPORT', requestUrl: 'file:old.jsonl#L1', requestBody: null,
-      httpStatus: null, contentType: 'application/json', body, sha256: sha256Hex(body), truncated: false, redacted: false, parserVersion: 'generic/1',
-      parserOptions: { default_quantity: 1 }, runId: null,
-    });
+    await storePendingAsOlderVersionsDid(sample()[0]!);
     const again = join(t.dir, 'again.jsonl');
-    writeFileSync(again, `${a}\n`);
+    writeFileSync(again, `${sample()[0]}\n`);
     expect(await importFile(deps(), again)).toMatchObject({ snapshots: 1, duplicates: 0, observations: 2 });
     expect((await snapshotsOf(t.db)).map((s) => [s.id, s.parse_outcome])).toEqual([[1, 'ok']]);
   });
