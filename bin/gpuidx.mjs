@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point: loads the TypeScript sources through tsx so that no build step stands between a clone and a run.
-import { register } from 'tsx/esm/api';
+// Entry point: runs the compiled JavaScript (no TypeScript compiler at run time); a checkout whose sources are
+// newer than its build runs them through tsx instead (see load.mjs).
+import { importFromSource } from './load.mjs';
 
 // Output piped into `head` and closed early is not an error.
 process.stdout.on('error', (err) => {
@@ -8,6 +9,5 @@ process.stdout.on('error', (err) => {
   throw err;
 });
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await importFromSource('cli/main');
 process.exitCode = await main(process.argv);

@@ -17,7 +17,7 @@ import { unit } from '../../src/simulator/market.js';
 import { openDatabase, type Db } from '../../src/storage/index.js';
 import { FIXTURES, testSigner } from '../helpers.js';
 
-const CHILD = join(import.meta.dirname, 'crash-child.ts');
+const CHILD = join(import.meta.dirname, 'crash-child.mjs');
 const DATES = ['2026-11-10', '2026-11-11'];
 const FROM = Date.UTC(2026, 10, 10);
 const akashBody = readFileSync(join(FIXTURES, 'venues/akash/gpu-prices.json'));
@@ -25,7 +25,7 @@ const akashBody = readFileSync(join(FIXTURES, 'venues/akash/gpu-prices.json'));
 /** Runs the child writer; once it is ready, kills it with SIGKILL after `killAfterMs` (or lets it finish). */
 function runChild(args: string[], killAfterMs: number | null): Promise<{ killed: boolean; finished: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let timer: NodeJS.Timeout | undefined;
     child.stdout.on('data', (d: Buffer) => {
