@@ -1,0 +1,137 @@
+// Pieces every methodology engine uses alike: the date window, rounding, GPU classification, canonical input order,
+// share capping, exclusion counts and the input digest. Changing one changes every engine: the lock
+// (methodology/METHODOLOGY.lock) covers this file for each version.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical.js';
+import type { Methodology } from './params.js';
+import type { AuditRow, FixingRecord, ObservationInput } from './types.js';
+
+export const DAY_MS = 86_400_000;
+
+export function dayStart(date: string): number {
+  const t = Date.parse(`${date}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(t)) throw new RangeError(`not a date: ${date}`);
+  return t;
+}
+
+/** The window a date's fixings read: the extended window [D - (k - 1), D + 1); the day itself ends it. */
+export function inputWindow(date: string, m: Methodology): { from: number; to: number } {
+  const start = dayStart(date);
+  return { from: start - (m.parameters.extended_window_days - 1) * DAY_MS, to: start + DAY_MS };
+}
+
+export function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Half up on the exact decimal value of the float, as Number.prototype.toFixed does (step 10). */
+export function roundPrice(x: number, decimals: number): number {
+  return Number(x.toFixed(decimals));
+}
+
+/** Step 1: raw GPU name → class, by the venue's aliases, then "*" aliases, then the canonical code. Case and spacing are ignored. */
+export function classifier(m: Methodology): (venue: string, raw: string) => string | null {
+  const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  const byVenue = new Map<string, Map<string, string>>();
+  const add = (venue: string, name: string, code: string) => {
+    let map = byVenue.get(venue);
+    if (!map) byVenue.set(venue, (map = new Map()));
+    if (!map.has(norm(name))) map.set(norm(name), code);
+  };
+  for (const c of m.classes) for (const [venue, names] of Object.entries(c.aliases)) for (const n of names) add(venue, n, c.code);
+  for (const c of m.classes) add('*', c.code, c.code);
+  const cache = new Map<string, string | null>();
+  return (venue, raw) => {
+    const key = `${venue}\u0000${raw}`;
+    let hit = cache.get(key);
+    if (hit === undefined) {
+      const n = norm(raw);
+      hit = byVenue.get(venue)?.get(n) ?? byVenue.get('*')?.get(n) ?? null;
+      cache.set(key, hit);
+    }
+    return hit;
+  };
+}
+
+/** Canonical input order: venue, fetched_at, snapshot, position. Every loop and sum below runs in this order. */
+export function compareInputs(a: ObservationInput, b: ObservationInput): number {
+  if (a.venue !== b.venue) return a.venue < b.venue ? -1 : 1;
+  if (a.fetchedAt !== b.fetchedAt) return a.fetchedAt - b.fetchedAt;
+  if (a.snapshotSha256 !== b.snapshotSha256) return a.snapshotSha256 < b.snapshotSha256 ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+/** Step 8: the venue cap, iterated until no venue is above it. Venues in name order. */
+export function capVenueShares(shares: ReadonlyMap<string, number>, venueCap: number): { cap: number; capped: Map<string, number> } {
+  const venues = [...shares.keys()].sort();
+  const cap = venueCap * venues.length < 1 ? 1 / venues.length : venueCap;
+  const fixed = new Set<string>();
+  let capped = new Map(venues.map((v) => [v, shares.get(v)!]));
+  for (;;) {
+    const over = venues.filter((v) => !fixed.has(v) && capped.get(v)! > cap);
+    if (over.length === 0) return { cap, capped };
+    for (const v of over) fixed.add(v);
+    let free = 0;
+    for (const v of venues) if (!fixed.has(v)) free += shares.get(v)!;
+    const remaining = 1 - fixed.size * cap;
+    capped = new Map(venues.map((v) => [v, fixed.has(v) ? cap : free > 0 ? (shares.get(v)! * remaining) / free : 0]));
+  }
+}
+
+export function countExcluded(rows: readonly AuditRow[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of rows) if (r.reason) out[r.reason] = (out[r.reason] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+const numOrNull = (x: number | null) => (x === null || !Number.isFinite(x) ? null : x);
+const numText = (x: number | null) => (x === null || !Number.isFinite(x) ? 'null' : String(x));
+
+/**
+ * sha256 over the canonical, sorted list of every input with its outcome and weights. Each entry is a flat array of
+ * strings, finite numbers, booleans and nulls, whose canonical JSON is exactly JSON.stringify's, so the list is
+ * hashed entry by entry instead of being built as one string (a day can hold millions of entries).
+ */
+export function inputDigest(rows: readonly AuditRow[], prefixes: Map<ObservationInput, string> = new Map()): string {
+  let inOrder = true;
+  for (let i = 1; i < rows.length && inOrder; i++) inOrder = compareInputs(rows[i - 1]!.input, rows[i]!.input) <= 0;
+  const sorted = inOrder ? rows : [...rows].sort((a, b) => compareInputs(a.input, b.input));
+  const hash = createHash('sha256');
+  const BATCH = 4096;
+  hash.update('[');
+  for (let i = 0; i < sorted.length; i += BATCH) {
+    const parts: string[] = [];
+    for (let j = i; j < Math.min(i + BATCH, sorted.length); j++) {
+      const r = sorted[j]!;
+      // Exactly JSON.stringify of [class, outcome, p, f, q, w, w'] without building the array: String(n) is
+      // JSON's number form for every finite n, and numText gives null for the rest.
+      parts.push(
+        `${inputPrefix(r.input, prefixes)},${r.classCode === null ? 'null' : JSON.stringify(r.classCode)},${JSON.stringify(r.reason ?? 'included')},${numText(r.p)},${numText(r.f)},${numText(r.q)},${numText(r.w)},${numText(r.wCapped)}]`,
+      );
+    }
+    hash.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
+  }
+  hash.update(']');
+  return hash.digest('hex');
+}
+
+/**
+ * The observation's part of a digest entry, without its closing bracket. A class's on-demand and spot series
+ * list the same inputs, so the caller keeps one class's prefixes while it computes that class's series.
+ */
+function inputPrefix(o: ObservationInput, prefixes: Map<ObservationInput, string>): string {
+  let prefix = prefixes.get(o);
+  if (prefix === undefined) {
+    const json = JSON.stringify([o.venue, o.fetchedAt, o.snapshotSha256, o.seq, o.listingId, o.gpuRaw, numOrNull(o.gpuCount), numOrNull(o.priceUsdPerHour), o.contract, o.available,
+      o.perfSystem, numOrNull(o.perfScorePerGpu)]);
+    prefix = json.slice(0, -1);
+    prefixes.set(o, prefix);
+  }
+  return prefix;
+}
+
+/** The canonical bytes of a fixing record: what digests and signatures cover. */
+export function canonicalRecord(record: FixingRecord): string {
+  return canonicalJson(record);
+}
+
