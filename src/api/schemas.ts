@@ -74,7 +74,7 @@ export const fixingSchema = z
     series: z.string(),
     date: z.string(),
     revision: z.number().int(),
-    status: z.enum(['normal', 'extended_window', 'carried_forward', 'insufficient']),
+    status: z.enum(['normal', 'extended_window', 'carried_forward', 'insufficient', 'list_price_tier']),
     unit: z.string(),
     value: z.number().nullable(),
     vwap: z.number().nullable(),
@@ -98,6 +98,10 @@ export const fixingSchema = z
     parser_versions: z.array(z.string()).openapi({ description: 'parser versions of the snapshots read; replay uses the same' }),
     inputs_through_snapshot: z.number().int().nullable().openapi({ description: 'newest snapshot id the inputs could include' }),
     previous_chain_hash: z.string().nullable().openapi({ description: 'sha256 of the canonical JSON of the revision published just before this one (hash chain)' }),
+    coverage: z
+      .object({ venues_present: z.number().int(), venues_admitted: z.number().int(), partitions_sufficient: z.number().int(), partitions: z.number().int() })
+      .optional()
+      .openapi({ description: 'methodology v2: admitted venues with included inputs, of those admitted; sufficient hourly partitions, of those in the window' }),
     key_id: z.string().optional().openapi({ description: 'the key that signed this revision when it was published (absent on revisions published before signatures were stored)' }),
     evidence_sha256: z.string().optional().openapi({ description: 'sha256 of the stored evidence JSON (venue shares, outlier fences) published with this revision' }),
   })

@@ -16,6 +16,7 @@ export function toRawSnapshot(s: Snapshot): RawSnapshot {
     parser_version: s.parser_version,
     parser_options: JSON.parse(s.parser_options) as RawSnapshot['parser_options'],
     body: s.body,
+    source: s.source,
   };
 }
 

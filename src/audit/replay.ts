@@ -24,6 +24,8 @@ export interface RawSnapshot {
   parser_version: string;
   parser_options: { default_quantity: number };
   body: Buffer;
+  /** `http` or `file` (bundles written before this was carried say nothing: taken as `http`). */
+  source?: string;
 }
 
 /** One published audit row, identified by its snapshot and its position in that snapshot (as storage reads it). */
@@ -107,6 +109,9 @@ export function reparse(raw: readonly RawSnapshot[]): Replayed {
             available: o.available,
             perf_system: o.perf_system ?? null,
             perf_score_per_gpu: o.perf_score_per_gpu ?? null,
+            source: s.source ?? 'http',
+            host_id: o.host_id ?? null,
+            quantity_reported: o.quantity_reported,
           },
           intern,
         ),

@@ -109,6 +109,9 @@ export function toInput(r: ObservationRow, intern: <T extends string | null>(s: 
     available: r.available === 1,
     perfSystem: intern(r.perf_system),
     perfScorePerGpu: r.perf_score_per_gpu,
+    source: r.source === 'file' ? 'file' : 'http',
+    hostId: intern(r.host_id),
+    quantityReported: r.quantity_reported === 1,
   };
 }
 

@@ -1,7 +1,8 @@
 // Generates the tables of methodology/METHODOLOGY.md from the parameter file, so the text can never disagree with the code.
 import { parameterHash, type Methodology } from './params.js';
 
-export const BEGIN = '<!-- BEGIN GENERATED: gpuidx methodology tables; run `npx gpuidx methodology --markdown` -->';
+/** The markers around one version's generated tables in METHODOLOGY.md. */
+export const beginMarker = (version: string) => `<!-- BEGIN GENERATED: methodology ${version} tables; run \`npx gpuidx methodology --markdown --version ${version}\` -->`;
 export const END = '<!-- END GENERATED -->';
 
 const fmt = (v: unknown) => (Array.isArray(v) ? `[${v.join(', ')}]` : String(v));
@@ -18,6 +19,13 @@ const EXPLAIN: Record<keyof Methodology['parameters'], string> = {
   percentiles: 'published percentiles (step 8)',
   decimals: 'decimal places of published prices (step 10)',
   reference_class: 'class whose throughput defines one compute unit (step 9)',
+  host_cap: 'v2: largest share of a partition\'s weight one host can carry (v2 step 7)',
+  fence_floor_ln: 'v2: floor under the fence\'s dispersion, ln units (v2 step 6)',
+  partition_seconds: 'v2: length of a time partition (v2 step 7)',
+  min_partition_share: 'v2: share of the window\'s partitions that must be sufficient (v2 step 8)',
+  partition_trim: 'v2: share of partition values dropped at each end before the mean (v2 step 8)',
+  min_snapshots_seen: 'v2: distinct snapshots a listing must appear in (v2 step 3)',
+  max_carry_days: 'v2: longest a value is carried forward, in days (v2 step 9)',
 };
 
 export function methodologyTables(m: Methodology): string {
@@ -27,14 +35,16 @@ export function methodologyTables(m: Methodology): string {
     const tf = c.tflops_bf16_dense === null ? '– (not in GPUIDX-COMPUTE)' : String(c.tflops_bf16_dense);
     return `| ${c.code} | ${c.display_name} | ${c.memory_gb} | ${tf} | ${refs} | \`GPUIDX-${c.code}\`, \`GPUIDX-${c.code}-SPOT\` |`;
   });
+  const venues = Object.entries(m.venues ?? {}).map(([v, a]) => `| ${v} | ${a.segment} | ${a.admitted_from} | ${a.sources.join(', ')} |`);
   return [
-    BEGIN,
+    beginMarker(m.version),
     `Methodology version **${m.version}**, effective ${m.effective_from}. Parameter hash \`${parameterHash(m)}\`.`,
     '',
     '| parameter | value | meaning |',
     '|---|---|---|',
     ...params,
     '',
+    ...(venues.length ? ['| admitted venue | segment | admitted from | accepted provenance |', '|---|---|---|---|', ...venues, ''] : []),
     '| class | GPU | memory GB | dense BF16 TFLOPS | reference benchmark score per GPU | series |',
     '|---|---|---|---|---|---|',
     ...classes,

@@ -3,11 +3,13 @@
 // replays: v2 adds its own engine module and entry, and v1's stays runnable.
 import { fixingsOf, type FixingRequest, type FixingResult } from './fixing.js';
 import type { Methodology } from './params.js';
+import { fixingsOfV2 } from './v2.js';
 
 export type Engine = (req: FixingRequest) => Generator<FixingResult>;
 
 const engines: Record<string, Engine> = {
   '1': fixingsOf,
+  '2': fixingsOfV2,
 };
 
 export class NoEngineError extends Error {

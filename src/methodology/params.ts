@@ -41,8 +41,30 @@ export const methodologySchema = z
         percentiles: z.array(probability),
         decimals: z.number().int().min(0).max(10),
         reference_class: classCode,
+        // Methodology v2 and later (absent from v1, whose document and hash stay as published):
+        /** Largest share of a partition's weight one host may hold. */
+        host_cap: probability.or(z.literal(1)).optional(),
+        /** Floor under the fence's dispersion, in ln units. */
+        fence_floor_ln: z.number().positive().optional(),
+        /** Length of a time partition of the day. */
+        partition_seconds: z.number().int().positive().optional(),
+        /** Share of the window's partitions that must be sufficient. */
+        min_partition_share: z.number().gt(0).max(1).optional(),
+        /** Share of the sufficient partitions' values dropped at each end before their mean. */
+        partition_trim: z.number().min(0).lt(0.5).optional(),
+        /** Distinct snapshots of its venue a listing must appear in within the window. */
+        min_snapshots_seen: z.number().int().min(1).optional(),
+        /** Longest a value is carried forward, in days after the date it was published for. */
+        max_carry_days: z.number().int().min(0).optional(),
       })
       .strict(),
+    /** Methodology v2 and later: the admitted venues, their segment, admission date and accepted provenance. */
+    venues: z
+      .record(
+        z.string(),
+        z.object({ segment: z.enum(['marketplace', 'list_price']), admitted_from: z.iso.date(), sources: z.array(z.enum(['http', 'file'])).min(1) }).strict(),
+      )
+      .optional(),
     reference_score_source: z.record(z.string(), z.string()),
     classes: z.array(gpuClassSchema).min(1),
   })

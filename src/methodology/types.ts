@@ -49,7 +49,8 @@ export type ExclusionReason =
   | 'bid_above_ask'
   | 'not_persistent';
 
-export type FixingStatus = 'normal' | 'extended_window' | 'carried_forward' | 'insufficient';
+/** `list_price_tier`: methodology v2's lower tier, from list prices alone, when no volume-weighted value can be made. */
+export type FixingStatus = 'normal' | 'extended_window' | 'carried_forward' | 'insufficient' | 'list_price_tier';
 
 export interface AuditRow {
   input: ObservationInput;

@@ -18,6 +18,9 @@ export interface ObservationRow {
   available: number;
   perf_system: string | null;
   perf_score_per_gpu: number | null;
+  source: string;
+  host_id: string | null;
+  quantity_reported: number;
 }
 
 const OBSERVATION_COLUMNS = [
@@ -35,6 +38,9 @@ const OBSERVATION_COLUMNS = [
   'o.available',
   'o.perf_system',
   'o.perf_score_per_gpu',
+  's.source',
+  'o.host_id',
+  'o.quantity_reported',
 ] as const;
 
 /**

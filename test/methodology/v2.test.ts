@@ -1,0 +1,163 @@
+// Methodology v2, rule by rule, with hand-computed cases, and the manipulations it exists to resist, with bounds.
+import { describe, expect, it } from 'vitest';
+import { engineFor } from '../../src/methodology/engines.js';
+import { loadMethodology } from '../../src/methodology/params.js';
+import type { FixingResult, ObservationInput, PreviousValue } from '../../src/methodology/types.js';
+import { D0, DATE, HOUR, obs } from './helpers.js';
+
+const V2 = loadMethodology('2.0.0');
+
+function fixV2(observations: ObservationInput[], opts: { series?: string[]; previous?: Map<string, PreviousValue> } = {}): FixingResult[] {
+  return [...engineFor(V2)({ methodology: V2, date: DATE, observations, snapshots: [], previous: opts.previous ?? new Map(), series: opts.series ?? ['GPUIDX-H100-SXM'] })];
+}
+const oneV2 = (o: ObservationInput[], opts: Parameters<typeof fixV2>[1] = {}) => fixV2(o, opts)[0]!;
+
+/** A collected (http), quantity-reported observation of an admitted marketplace venue, one host per listing by default. */
+function market(venue: string, listingId: string, price: number, hour: number, over: Partial<ObservationInput> = {}): ObservationInput {
+  return obs(venue, listingId, price, { fetchedAt: D0 + hour * HOUR, source: 'http', quantityReported: true, hostId: `${venue}-${listingId}`, ...over });
+}
+
+/**
+ * The normal day: every hour, vast lists 1.9, 2.0, 2.1, 2.2; tensordock 2.0, 2.05; akash 1.95, 2.1 (one GPU each,
+ * eight hosts). Worked by hand for each hour: snapshots are an hour apart, so every w = 1. Eight hosts at the 0.1 cap
+ * give a cap of 1/8: all equal, unchanged. Venue shares .5/.25/.25; vast capped to .4, the others raised to .3, so w'
+ * is .1 per vast listing and .15 per other. Sorted (ties by venue name): 1.9 v .1, 1.95 a .15 (.25), 2.0 td .15
+ * (.40), 2.0 v .1 (.50): the lower weighted median is 2.0 in every hour, so the day's value is 2.0.
+ * VWAP per hour: .1(1.9+2.0+2.1+2.2) + .15(2.0+2.05) + .15(1.95+2.1) = .82 + .6075 + .6075 = 2.035.
+ */
+function normalDay(): ObservationInput[] {
+  const out: ObservationInput[] = [];
+  for (let h = 0; h < 24; h++) {
+    for (const [i, p] of [1.9, 2.0, 2.1, 2.2].entries()) out.push(market('vast', `v${i}`, p, h));
+    for (const [i, p] of [2.0, 2.05].entries()) out.push(market('tensordock', `t${i}`, p, h));
+    for (const [i, p] of [1.95, 2.1].entries()) out.push(market('akash', `a${i}`, p, h));
+  }
+  return out;
+}
+
+describe('methodology v2, hand-computed', () => {
+  it('the mean of 24 hourly capped weighted medians, with VWAP, volume and coverage', () => {
+    const r = oneV2(normalDay());
+    expect(r.record).toMatchObject({ status: 'normal', value: 2, vwap: 2.035, min: 1.9, max: 2.2, listings: 8, venues: 3, observations_included: 192, volume: 192, excluded: {}, methodology_version: '2.0.0' });
+    expect(r.record.coverage).toEqual({ venues_present: 3, venues_admitted: 6, partitions_sufficient: 24, partitions: 24 });
+    // Fence: venue medians ln 1.95 (akash), ln 2 (tensordock), ln 2 (vast); centre ln 2; MAD 0, so the floor 0.1
+    // holds the dispersion, and the fence is 2·e^(±3.5·0.1) = [1.4094, 2.8381].
+    expect(r.evidence.fence).toMatchObject({ centre: Math.log(2), dispersion: 0.1 });
+    expect(r.evidence.fence!.lower.toFixed(4)).toBe('1.4094');
+    expect(r.evidence.fence!.upper.toFixed(4)).toBe('2.8381');
+    expect(r.evidence.partitions).toHaveLength(24);
+    expect(new Set(r.evidence.partitions!.map((p) => p.value))).toEqual(new Set([2]));
+  });
+
+  it('admits only listed venues, by provenance: an unknown venue and a file claiming to be a collector are kept but never weighed', () => {
+    const r = oneV2([...normalDay(), market('newvenue', 'n1', 0.5, 3), market('newvenue', 'n1', 0.5, 4), market('vast', 'forged', 0.5, 3, { source: 'file' }), market('vast', 'forged', 0.5, 4, { source: 'file' })]);
+    expect(r.record.value).toBe(2);
+    expect(r.record.excluded).toEqual({ provenance_mismatch: 2, venue_not_admitted: 2 });
+  });
+
+  it('never gives list prices volume weight: a list-price venue is audited as list_price_unweighted', () => {
+    const azure = Array.from({ length: 24 }, (_, h) => market('azure', 'nd96', 2.5 * 8, h, { gpuCount: 8, quantityReported: false }));
+    const r = oneV2([...normalDay(), ...azure]);
+    expect(r.record.value).toBe(2);
+    expect(r.record.excluded).toEqual({ list_price_unweighted: 24 });
+  });
+
+  it('excludes a bid above the same offer\'s ask from the spot series', () => {
+    // Offer v9: on demand 2.0, bid floor 3.0 (above the ask); offer v8: on demand 2.0, bid 1.0.
+    const rows: ObservationInput[] = [];
+    for (const h of [0, 1]) {
+      rows.push(market('vast', 'v9', 2, h), market('vast', 'v9/bid', 3, h, { contract: 'interruptible' }));
+      rows.push(market('vast', 'v8', 2, h), market('vast', 'v8/bid', 1, h, { contract: 'interruptible' }));
+    }
+    const r = oneV2(rows, { series: ['GPUIDX-H100-SXM-SPOT'] });
+    const reasons = Object.fromEntries(r.audit.filter((a) => a.input.contract === 'interruptible').map((a) => [`${a.input.listingId}@${(a.input.fetchedAt - D0) / HOUR}`, a.reason]));
+    expect(reasons).toEqual({ 'v8/bid@0': null, 'v8/bid@1': null, 'v9/bid@0': 'bid_above_ask', 'v9/bid@1': 'bid_above_ask' });
+  });
+
+  it('does not count a listing seen in one snapshot only', () => {
+    const r = oneV2([...normalDay(), market('vast', 'blip', 1.0, 12)]);
+    expect(r.record.value).toBe(2);
+    expect(r.record.excluded).toEqual({ not_persistent: 1 });
+  });
+
+  it('keeps a fence when two venues agree to the cent: the dispersion floor', () => {
+    // Venues a (vast) and t (tensordock) at 2.0 every hour, akash at 2.5 and 3.0 (one listing each). Venue medians:
+    // ln 2, ln 2, and akash's lower median ln 2.5; MAD 0, floor 0.1: fence [1.4094, 2.8381]. 2.5 is in, 3.0 out.
+    const rows: ObservationInput[] = [];
+    for (let h = 0; h < 24; h++) rows.push(market('vast', 'v1', 2, h), market('tensordock', 't1', 2, h), market('akash', 'a1', 2.5, h), market('akash', 'a2', 3, h));
+    const r = oneV2(rows);
+    expect(r.record.excluded).toEqual({ outlier: 24 });
+    expect(r.audit.filter((a) => a.input.listingId === 'a2').every((a) => a.reason === 'outlier')).toBe(true);
+  });
+
+  it('carries a value forward one day at most, then is insufficient', () => {
+    const previous = (date: string) => new Map([['GPUIDX-H100-SXM', { date, value: 2.2 }]]);
+    expect(oneV2([], { previous: previous('2026-11-19') }).record).toMatchObject({ status: 'carried_forward', value: 2.2, carried_from: '2026-11-19' });
+    expect(oneV2([], { previous: previous('2026-11-18') }).record).toMatchObject({ status: 'insufficient', value: null, carried_from: null });
+  });
+
+  it('publishes the list-price tier, unweighted, when no volume-weighted value can be made', () => {
+    // Only list prices: azure 16 per 8 GPUs (q 2.0) and lambda 2.4 and 2.6 per GPU. Lower medians per venue: azure
+    // 2.0, lambda 2.4; their lower median (of 2 values, index 0) is 2.0.
+    const rows: ObservationInput[] = [];
+    for (const h of [0, 1]) {
+      rows.push(market('azure', 'nd96', 16, h, { gpuCount: 8, quantityReported: false }));
+      rows.push(market('lambda', 'l1', 2.4, h, { quantityReported: false }), market('lambda', 'l2', 2.6, h, { quantityReported: false }));
+    }
+    expect(oneV2(rows).record).toMatchObject({ status: 'list_price_tier', value: 2, venues: 2, listings: 3, vwap: null });
+  });
+});
+
+describe('methodology v2 against manipulation', () => {
+  const base = oneV2(normalDay()).record.value!;
+  const moved = (extra: ObservationInput[]) => Math.abs(oneV2([...normalDay(), ...extra]).record.value! / base - 1);
+
+  it('an unknown venue flooding 500 cheap listings all day has no effect', () => {
+    const flood = Array.from({ length: 24 }, (_, h) => Array.from({ length: 500 }, (_, i) => market('cheapgpus', `c${i}`, 1.0, h))).flat();
+    expect(moved(flood)).toBe(0);
+  });
+
+  it('the same flood filed under "vast" through import has no effect', () => {
+    const flood = Array.from({ length: 24 }, (_, h) => Array.from({ length: 500 }, (_, i) => market('vast', `c${i}`, 1.0, h, { source: 'file' }))).flat();
+    expect(moved(flood)).toBe(0);
+  });
+
+  it.each([2.6, 3.0])('one host with 50 listings at %f all day moves it by at most 3%', (price) => {
+    // 2.6 (1.3 times) is inside the fence: the host cap (1/9 with nine hosts) holds it to one step of the median;
+    // 3.0 (1.5 times) is outside it.
+    const flood = Array.from({ length: 24 }, (_, h) => Array.from({ length: 50 }, (_, i) => market('vast', `h${i}`, price, h, { hostId: 'one-host' }))).flat();
+    expect(moved(flood)).toBeLessThanOrEqual(0.03);
+  });
+
+  it('a burst in the last 30 minutes moves it by at most 1%', () => {
+    // 200 listings from 200 hosts on two venues at 0.75 times the market, seen at 23:30 and 23:45 (so persistent):
+    // they own the last hour, whose value the trimmed mean then drops.
+    const burst = [23.5, 23.75].flatMap((h) => Array.from({ length: 200 }, (_, i) => market(i % 2 ? 'vast' : 'tensordock', `b${i}`, 1.5, h, { hostId: `burst-${i}` })));
+    expect(oneV2([...normalDay(), ...burst]).evidence.partitions!.at(-1)!.value).toBe(1.5);
+    expect(moved(burst)).toBeLessThanOrEqual(0.01);
+  });
+
+  it('unreported-quantity list prices at 3 times the market, counted at 8 GPUs, move it by at most 1%', () => {
+    const lists = Array.from({ length: 24 }, (_, h) => [0, 1, 2].map((i) => market('azure', `nd${i}`, 6 * 8, h, { gpuCount: 8, quantityReported: false }))).flat();
+    expect(moved(lists)).toBeLessThanOrEqual(0.01);
+  });
+
+  it('a flood seen in one snapshot moves it by at most 1%', () => {
+    const flood = Array.from({ length: 500 }, (_, i) => market('vast', `f${i}`, 1.0, 12, { hostId: `f${i}` }));
+    expect(moved(flood)).toBeLessThanOrEqual(0.01);
+  });
+
+  it('a list-price venue holding most of a thin class\'s volume cannot push the marketplace listings out as outliers', () => {
+    // Thin marketplace: vast 2.0 and tensordock 2.1 and 2.2, every hour; azure: four VMs of 8 GPUs at 4.0 per GPU.
+    const rows: ObservationInput[] = [];
+    for (let h = 0; h < 24; h++) {
+      rows.push(market('vast', 'v1', 2.0, h), market('tensordock', 't1', 2.1, h), market('tensordock', 't2', 2.2, h));
+      for (let i = 0; i < 4; i++) rows.push(market('azure', `nd${i}`, 32, h, { gpuCount: 8, quantityReported: false }));
+    }
+    const r = oneV2(rows);
+    expect(r.record.status).toBe('normal');
+    expect(r.audit.filter((a) => a.input.venue !== 'azure').every((a) => a.reason === null)).toBe(true);
+    // Each hour: vast .5 is capped by the two-venue cap of 1/2 (unchanged); t1, t2 .25 each. Median: 2.0 at .5.
+    expect(r.record.value).toBe(2);
+  });
+});
