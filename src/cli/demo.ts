@@ -19,7 +19,8 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
     .option('--seed <n>', 'market simulation seed', '42')
     .option('--port <n>', 'API port (0 picks a free one)', '8080')
     .option('--no-serve', 'stop after publishing instead of serving the API')
-    .action(async (opts: { days: string; seed: string; port: string; serve: boolean }) => {
+    .option('--methodology <version>', 'fix every simulated day with this methodology version (default: the one in force on each date)')
+    .action(async (opts: { days: string; seed: string; port: string; serve: boolean; methodology?: string }) => {
       const days = parseWholeNumber('--days', opts.days, 1, 366);
       const seed = parseWholeNumber('--seed', opts.seed, 0, 2 ** 31);
       const port = parseWholeNumber('--port', opts.port, 0, 65535);
@@ -41,6 +42,7 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
         now: Date.now(),
         log: quiet,
         signer: loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(dbPath)).signer,
+        ...(opts.methodology ? { methodologyVersion: opts.methodology } : {}),
         progress: (phase, done, total, detail) => {
           if (bars) (phase === 'collect' ? collectBar : fixBar)?.update(done, { detail });
           else if (phase === 'fix' || done === total || done - lastLine >= total / 10) {

@@ -26,6 +26,8 @@ export interface DemoOptions {
   log: Logger;
   /** Signs the demo's fixings when they are published. */
   signer: Signer;
+  /** Fix every simulated day with this methodology version (default: the one in force on each date). */
+  methodologyVersion?: string;
   cadenceMinutes?: number;
   faults?: (firstDay: number) => Fault[];
   progress?: (phase: 'collect' | 'fix', done: number, total: number, detail: string) => void;
@@ -103,7 +105,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     for (let d = 0; d < opts.days; d++) {
       const date = iso(firstDay + d * MS.DAY);
       // Published 30 minutes after the day ends, as `gpuidx run` would.
-      const outcomes = await fixDate({ db, clock: () => firstDay + (d + 1) * MS.DAY + 30 * 60_000, log: opts.log, signer: opts.signer }, { date });
+      const outcomes = await fixDate({ db, clock: () => firstDay + (d + 1) * MS.DAY + 30 * 60_000, log: opts.log, signer: opts.signer }, { date, ...(opts.methodologyVersion ? { methodologyVersion: opts.methodologyVersion } : {}) });
       published += outcomes.filter((o) => o.action === 'published').length;
       opts.progress?.('fix', d + 1, opts.days, date);
     }
