@@ -159,15 +159,16 @@ function evaluateClass(m: Methodology, p: V2Parameters, cls: GpuClass, contract:
     if (row.reason === null && pr.tier === 2) tierOf.set(row, 2);
   }
   // Step 6: the fence, centred on the median of the venues' medians of ln q, so no venue defines it alone.
+  // A centre needs at least min_venues venues: one venue alone never sets a fence (nor could it be sufficient).
   const candidates = rows.filter((r) => r.reason === null && !tierOf.has(r));
+  const byVenue = new Map<string, AuditRow[]>();
+  for (const r of candidates) {
+    let list = byVenue.get(r.input.venue);
+    if (!list) byVenue.set(r.input.venue, (list = []));
+    list.push(r);
+  }
   let fence: FixingEvidence['fence'] = null;
-  if (candidates.length > 0) {
-    const byVenue = new Map<string, AuditRow[]>();
-    for (const r of candidates) {
-      let list = byVenue.get(r.input.venue);
-      if (!list) byVenue.set(r.input.venue, (list = []));
-      list.push(r);
-    }
+  if (byVenue.size >= m.parameters.min_venues) {
     const venueMedians = [...byVenue.keys()].sort().map((venue) => {
       const items = byVenue.get(venue)!.map((r) => weighted(r, Math.log(r.q!), r.w!)).sort(compareWeighted);
       return { venue, median: weightedQuantileSorted(items, 0.5) };
