@@ -475,10 +475,14 @@ export function createApp(deps: AppDeps) {
     .openapi('Methodology');
 
   app.openapi(
-    createRoute({ method: 'get', path: '/v1/methodology', summary: 'The current methodology: parameters, taxonomy and text', request: { query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] } }),
+    createRoute({ method: 'get', path: '/v1/methodology', summary: 'The methodology in force today: parameters, taxonomy and text', request: { query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] } }),
     (c) => {
       c.header('cache-control', SHORT);
-      return c.json(methodologyBody(latestMethodology) as never, 200);
+      // The version in force today (by the injected clock), not merely the newest file: a version announced for a
+      // later effective date is served at /v1/methodology/{version} until then.
+      const today = new Date(clock()).toISOString().slice(0, 10);
+      const inForce = methodologies.filter((m) => m.effective_from <= today).at(-1) ?? methodologies[0]!;
+      return c.json(methodologyBody(inForce) as never, 200);
     },
   );
   app.openapi(

@@ -295,7 +295,7 @@ describe('bad input gets a 4xx problem+json naming the problem, never a 500', ()
     ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-20/audit?limit=0', 400, 'query.limit: Too small: expected number to be >=1'],
     ['/v1/snapshots/0', 400, 'param.id: Too small: expected number to be >=1'],
     ['/v1/snapshots/999999', 404, 'no snapshot 999999'],
-    ['/v1/methodology/9.9.9', 404, 'no methodology version 9.9.9; known: 1.0.0'],
+    ['/v1/methodology/9.9.9', 404, 'no methodology version 9.9.9; known: 1.0.0, 2.0.0'],
     ['/v1/nothing', 404, 'no such endpoint: GET /v1/nothing (see /openapi.json)'],
   ])('%s → %i', async (path, status, detail) => {
     const res = await get(path);
