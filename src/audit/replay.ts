@@ -112,6 +112,7 @@ export function reparse(raw: readonly RawSnapshot[]): Replayed {
             source: s.source ?? 'http',
             host_id: o.host_id ?? null,
             quantity_reported: o.quantity_reported,
+            machine_id: o.machine_id ?? null,
           },
           intern,
         ),

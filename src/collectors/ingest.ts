@@ -75,6 +75,7 @@ function toObservation(l: Listing, seq: number) {
     perf_score_per_gpu: l.perf?.score_per_gpu ?? null,
     region: l.region,
     quantity_reported: l.quantity_reported ? 1 : 0,
+    machine_id: l.machine_id,
   };
 }
 

@@ -29,6 +29,8 @@ export const listingSchema = z
     region: z.string().min(1).nullable(),
     /** False when the venue does not report a GPU quantity and `gpu_count` is the venue's configured default. */
     quantity_reported: z.boolean(),
+    /** The physical machine the listing runs on, where the venue says (Vast `machine_id`): offers of one machine overlap. */
+    machine_id: z.string().min(1).nullable().default(null),
   })
   .superRefine((l, ctx) => {
     // Only meaningful once the count itself is valid; an invalid count has its own issue already.

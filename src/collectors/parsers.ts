@@ -4,7 +4,7 @@
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { GENERIC_PARSER_VERSION, parseGenericLine } from './venues/generic.js';
 import { VENUES } from './venues/index.js';
-import { parseVastV1 } from './venues/vast.js';
+import { parseVastV1, parseVastV2 } from './venues/vast.js';
 
 export type ParseFn = (json: unknown, options: ParserOptions) => ParsedPayload;
 
@@ -13,6 +13,7 @@ const registry = new Map<string, ParseFn>([
   [GENERIC_PARSER_VERSION, parseGenericLine],
   // Superseded versions, still runnable for replay.
   ['vast/1', parseVastV1],
+  ['vast/2', parseVastV2],
 ]);
 
 export function parserFor(version: string): ParseFn | undefined {

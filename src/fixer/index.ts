@@ -112,6 +112,7 @@ export function toInput(r: ObservationRow, intern: <T extends string | null>(s: 
     source: r.source === 'file' ? 'file' : 'http',
     hostId: intern(r.host_id),
     quantityReported: r.quantity_reported === 1,
+    machineId: intern(r.machine_id),
   };
 }
 

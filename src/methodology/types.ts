@@ -25,6 +25,8 @@ export interface ObservationInput {
   hostId?: string | null;
   /** Whether the venue reported the GPU quantity (false: the venue's configured default). */
   quantityReported?: boolean;
+  /** The physical machine, where the venue gives it: offers of one machine overlap (methodology v2 counts its GPUs once). */
+  machineId?: string | null;
 }
 
 /** A parsed snapshot's venue and instant; its distinct instants set the time weights (step 5). */

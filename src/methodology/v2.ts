@@ -45,6 +45,8 @@ interface Prepared {
   seconds: number;
   /** Whether its weight is a reported quantity (tier 1) or an assumed one on a list price (tier 2). */
   tier: 1 | 2;
+  /** Share of its GPU count that is its own: below 1 when other offers of the same machine overlap it (V2-3). */
+  overlap: number;
 }
 
 interface Window {
@@ -96,7 +98,7 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
   const ask = new Map<string, number>();
   for (const o of inWindow) if (o.contract === 'on_demand' && o.gpuCount > 0) ask.set(offerKey(o), o.priceUsdPerHour / o.gpuCount);
 
-  const byClass = new Map<string | null, Prepared[]>();
+  const prepared: Prepared[] = [];
   const seenInSnapshot = new Set<string>();
   for (const input of inWindow) {
     const classCode = classify(input.venue, input.gpuRaw);
@@ -113,9 +115,27 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
     }
     seenInSnapshot.add(duplicateKey);
     const tier = admission?.segment === 'marketplace' && input.quantityReported === true ? 1 : 2;
-    let list = byClass.get(classCode);
-    if (!list) byClass.set(classCode, (list = []));
-    list.push({ input, classCode, reason, seconds: seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!, tier });
+    prepared.push({ input, classCode, reason, seconds: seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!, tier, overlap: 1 });
+  }
+  // V2-3: offers of one machine listed in the same snapshot (and contract) overlap: together they count the
+  // machine's GPUs once, as many as its largest offer, each offer in proportion to its own GPU count.
+  const machineKey = (pr: Prepared) => `${snapshotKey(pr.input)}\u0000${pr.input.contract}\u0000${pr.input.machineId}`;
+  const machines = new Map<string, { sum: number; max: number }>();
+  const counted = (pr: Prepared) => pr.input.machineId != null && pr.reason !== 'venue_not_admitted' && pr.reason !== 'provenance_mismatch' && pr.reason !== 'duplicate' && Number.isInteger(pr.input.gpuCount) && pr.input.gpuCount >= 1;
+  for (const pr of prepared) {
+    if (!counted(pr)) continue;
+    const m = machines.get(machineKey(pr)) ?? { sum: 0, max: 0 };
+    machines.set(machineKey(pr), { sum: m.sum + pr.input.gpuCount, max: Math.max(m.max, pr.input.gpuCount) });
+  }
+  const byClass = new Map<string | null, Prepared[]>();
+  for (const pr of prepared) {
+    if (counted(pr)) {
+      const m = machines.get(machineKey(pr))!;
+      pr.overlap = m.max / m.sum;
+    }
+    let list = byClass.get(pr.classCode);
+    if (!list) byClass.set(pr.classCode, (list = []));
+    list.push(pr);
   }
   const admitted = Object.values(venues).filter((a) => a.admitted_from <= date).length;
   return { from, to, byClass, admitted };
@@ -154,7 +174,7 @@ function evaluateClass(m: Methodology, p: V2Parameters, cls: GpuClass, contract:
     row.p = price;
     row.f = f;
     row.q = price * f;
-    row.w = (o.gpuCount * pr.seconds) / 3600;
+    row.w = ((o.gpuCount * pr.seconds) / 3600) * pr.overlap;
     if (row.reason === null && (price < band[0] || price > band[1])) row.reason = 'price_out_of_band';
     if (row.reason === null && pr.tier === 2) tierOf.set(row, 2);
   }

@@ -21,6 +21,7 @@ export interface ObservationRow {
   source: string;
   host_id: string | null;
   quantity_reported: number;
+  machine_id: string | null;
 }
 
 const OBSERVATION_COLUMNS = [
@@ -41,6 +42,7 @@ const OBSERVATION_COLUMNS = [
   's.source',
   'o.host_id',
   'o.quantity_reported',
+  'o.machine_id',
 ] as const;
 
 /**

@@ -4,6 +4,7 @@ import * as rawCollection from './migrations/2026-11-22T2200_raw_collection.js';
 import * as fixings from './migrations/2026-11-22T2300_fixings.js';
 import * as replayableFixings from './migrations/2026-11-23T0000_replayable_fixings.js';
 import * as trust from './migrations/2026-12-01T0000_trust.js';
+import * as machines from './migrations/2026-12-01T0100_machines.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 const migrations: Record<string, Migration> = {
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-22T2300_fixings': fixings,
   '2026-11-23T0000_replayable_fixings': replayableFixings,
   '2026-12-01T0000_trust': trust,
+  '2026-12-01T0100_machines': machines,
 };
 
 export class MigrationError extends Error {

@@ -57,6 +57,8 @@ export interface ObservationsTable {
   region: string | null;
   /** 1 when the venue reported the GPU quantity, 0 when it is the venue's configured default. */
   quantity_reported: number;
+  /** The physical machine, where the venue gives it (Vast `machine_id`); null otherwise and before vast/3. */
+  machine_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SnapshotIssuesTable {

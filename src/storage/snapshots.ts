@@ -144,6 +144,7 @@ const OBSERVATION_COLUMNS = [
   'perf_score_per_gpu',
   'region',
   'quantity_reported',
+  'machine_id',
 ] as const satisfies readonly (keyof NewObservation)[];
 
 type ObservationRow = Omit<NewObservation, 'snapshot_id'>;
@@ -162,7 +163,7 @@ function outcomeColumns(p: ParseRecord) {
 async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
   await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
     params.push(snapshotId, o.seq, o.listing_id, o.host_id ?? null, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available,
-      o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported);
+      o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported, o.machine_id ?? null);
   });
   for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
     const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x) => ({

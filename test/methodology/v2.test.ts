@@ -74,6 +74,17 @@ describe('methodology v2, hand-computed', () => {
     expect(reasons).toEqual({ 'v8/bid@0': null, 'v8/bid@1': null, 'v9/bid@0': 'bid_above_ask', 'v9/bid@1': 'bid_above_ask' });
   });
 
+  it('counts the GPUs of one machine once across its overlapping offers', () => {
+    // Machine m1 (vast) offers slices of 1, 2 and 4 GPUs at once, every hour: sum 7, largest 4, so each has
+    // o = 4/7 and w = 4/7, 8/7, 16/7 (together 4 GPU-hours an hour, not 7). The day's volume: the normal day's 192
+    // plus 24 x 4 = 96.
+    const slices = Array.from({ length: 24 }, (_, h) => [1, 2, 4].map((n) => market('vast', `m1-${n}`, 2.0 * n, h, { gpuCount: n, machineId: 'm1', hostId: 'host-m1' }))).flat();
+    const r = oneV2([...normalDay(), ...slices]);
+    const w = Object.fromEntries(r.audit.filter((a) => a.input.machineId === 'm1' && a.input.fetchedAt === D0).map((a) => [a.input.listingId, a.w!.toFixed(12)]));
+    expect(w).toEqual({ 'm1-1': (4 / 7).toFixed(12), 'm1-2': (8 / 7).toFixed(12), 'm1-4': (16 / 7).toFixed(12) });
+    expect(r.record.volume).toBe(288);
+  });
+
   it('does not count a listing seen in one snapshot only', () => {
     const r = oneV2([...normalDay(), market('vast', 'blip', 1.0, 12)]);
     expect(r.record.value).toBe(2);

@@ -25,6 +25,8 @@ const offerSchema = z.object({
 const offerSchemaV1 = offerSchema;
 /** vast/2 also reads the interruptible floor for the whole offer, USD per hour. */
 const offerSchemaV2 = offerSchema.extend({ min_bid: z.number().nullish() });
+/** vast/3 also reads the physical machine (`machine_id`): several offers (slices) of one machine are listed at once. */
+const offerSchemaV3 = offerSchemaV2.extend({ machine_id: z.number().int().nullish() });
 
 /** "Montana, US" → "US/Montana", ", US" → "US", "Norway" → "Norway". */
 export function vastRegion(geo: string | null | undefined): string | null {
@@ -66,7 +68,7 @@ export const parseVastV1 = rowParser({ ...vastRows, row: offerSchemaV1, toListin
 
 export const vast: VenueAdapter<VastConfig> = {
   venue: 'vast',
-  parserVersion: 'vast/2',
+  parserVersion: 'vast/3',
   apiKeyEnv: 'VAST_API_KEY',
   keyRequired: false,
   configSchema,
@@ -86,18 +88,25 @@ export const vast: VenueAdapter<VastConfig> = {
       },
     ];
   },
-  // vast/2: each offer is also an interruptible listing at its bid floor `min_bid` (for the whole machine), when
-  // it names one.
+  // vast/3: each offer is also an interruptible listing at its bid floor `min_bid` (for the whole machine), when
+  // it names one (since vast/2), and both carry the offer's machine (since vast/3).
   parse: rowParser({
     ...vastRows,
-    row: offerSchemaV2,
-    toListings: (o) => {
-      const onDemand = onDemandListing(o);
-      if (o.min_bid == null || o.min_bid <= 0) return [onDemand];
-      const bid: ListingCandidate = { ...onDemand, listing_id: `${o.id}/bid`, price_usd_per_hour: o.min_bid, contract: 'interruptible' };
-      // The bid is an extra reading of a sound offer: a row stays one row, rejected once for its on-demand
-      // fault, and an unusable bid floor is left out (the raw bytes keep it).
-      return listingSchema.safeParse(onDemand).success && listingSchema.safeParse(bid).success ? [onDemand, bid] : [onDemand];
-    },
+    row: offerSchemaV3,
+    toListings: (o) => withBid({ ...onDemandListing(o), machine_id: o.machine_id == null ? null : String(o.machine_id) }, o),
   }),
 };
+
+/** vast/2: as vast/3 without the machine. Kept so that snapshots parsed by it replay identically. */
+export const parseVastV2 = rowParser({ ...vastRows, row: offerSchemaV2, toListings: (o) => withBid(onDemandListing(o), o) });
+
+/**
+ * An offer's listings: the on-demand one and, when the offer names a usable bid floor `min_bid` (for the whole
+ * machine), an interruptible one at it. The bid is an extra reading of a sound offer: a row stays one row,
+ * rejected once for its on-demand fault, and an unusable bid floor is left out (the raw bytes keep it).
+ */
+function withBid(onDemand: ListingCandidate, o: { id: number; min_bid?: number | null | undefined }): ListingCandidate[] {
+  if (o.min_bid == null || o.min_bid <= 0) return [onDemand];
+  const bid: ListingCandidate = { ...onDemand, listing_id: `${o.id}/bid`, price_usd_per_hour: o.min_bid, contract: 'interruptible' };
+  return listingSchema.safeParse(onDemand).success && listingSchema.safeParse(bid).success ? [onDemand, bid] : [onDemand];
+}

@@ -49,7 +49,7 @@ describe('vast adapter', () => {
       content_type: 'application/json; charset=utf-8',
       byte_size: bytes.byteLength,
       truncated: 0,
-      parser_version: 'vast/2',
+      parser_version: 'vast/3',
       parser_options: '{"default_quantity":1,"strip_bom":true}',
       parse_outcome: 'ok',
       parse_error: null,
@@ -73,12 +73,22 @@ describe('vast adapter', () => {
         { ...common, ...o, seq: 2 * i + 1, listing_id: `${o.listing_id}/bid`, contract: 'interruptible', price_usd_per_hour: bid },
       ]),
     );
+    // vast/3 keeps each offer's machine: offers 44075905 and 44075906 are two slices (1 and 2 GPUs) of machine 142194.
+    const machines = await t.db.selectFrom('observations').select(['listing_id', 'machine_id']).where('contract', '=', 'on_demand').orderBy('seq').execute();
+    expect(machines).toEqual([
+      { listing_id: '44075905', machine_id: '142194' },
+      { listing_id: '45136641', machine_id: '144339' },
+      { listing_id: '45055542', machine_id: '144211' },
+      { listing_id: '44075906', machine_id: '142194' },
+    ]);
   });
 
   it('keeps parsing a vast/1 snapshot as vast/1 did: on-demand only', () => {
     const payload = JSON.parse(fixtureBytes('venues/vast/offers.json').toString('utf8')) as unknown;
     const v1 = parserFor('vast/1')!(payload, { default_quantity: 1 });
     const v2 = parserFor('vast/2')!(payload, { default_quantity: 1 });
+    // vast/2 stays as it was: no machine on any listing.
+    expect(v2.ok && v2.listings.every((l) => l.listing.machine_id === null)).toBe(true);
     expect(v1.ok && v1.listings.map((l) => [l.listing.listing_id, l.listing.contract])).toEqual([
       ['44075905', 'on_demand'],
       ['45136641', 'on_demand'],
