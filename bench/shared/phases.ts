@@ -26,11 +26,11 @@ export function runPhase(script: string, args: readonly string[], execArgv: read
 }
 
 /** Runs a phase on its own copy of the database file `base` (`--phase P --db COPY`), then deletes the copy. */
-export function runPhaseOnCopy(script: string, base: string, phase: string, execArgv: readonly string[] = []): Measure {
+export function runPhaseOnCopy(script: string, base: string, phase: string, execArgv: readonly string[] = [], args: readonly string[] = []): Measure {
   const copy = `${base}.${phase}.db`;
   copyFileSync(base, copy);
   try {
-    return runPhase(script, ['--phase', phase, '--db', copy], execArgv);
+    return runPhase(script, ['--phase', phase, '--db', copy, ...args], execArgv);
   } finally {
     for (const f of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(f, { force: true });
   }
