@@ -411,6 +411,13 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
       yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, new Map());
+      // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go once stored.
+      if (spec.contract === 'on_demand') {
+        for (const cache of [onDemand.day, onDemand.ext]) {
+          const e = cache.get(cls.code);
+          if (e) cache.set(cls.code, { ...e, rows: [], listPrices: [] });
+        }
+      }
     } else {
       const composite = (which: 'day' | 'ext'): Attempt => {
         for (const c of m.classes) evaluate(c, 'on_demand', which);
