@@ -1,7 +1,8 @@
 // The `gpuidx` command line: demo, migrate, collect, run, serve, import, venues, fix, replay, export, verify,
 // simulate, methodology.
 import { Command, CommanderError, Option } from 'commander';
-import { fixDate, PublicationRefusedError, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
+import { fixDate, methodologyFor, PublicationRefusedError, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
+import { classifier } from '../methodology/shared.js';
 import { SigningKeyError } from '../signing/registry.js';
 import { EXIT } from './exit-codes.js';
 import { schedulePublication } from '../fixer/schedule.js';
@@ -15,7 +16,7 @@ import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/inde
 import { ConfigError, type Config } from '../config/index.js';
 import { scheduleCollectors } from '../scheduler/index.js';
 import { startApi } from '../api/server.js';
-import { DatabaseBusyError, DatabaseNotFoundError, isBusyError, migrateToLatest, MigrationError, openDatabase } from '../storage/index.js';
+import { DatabaseBusyError, DatabaseNotFoundError, isBusyError, migrateToLatest, MigrationError, openDatabase, rawGpuNames } from '../storage/index.js';
 import { collectorDeps, contextSigner, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
@@ -227,8 +228,23 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('venues')
     .description('list the venues, their schedules and whether their API keys are set')
-    .action(() => {
+    .option('--unmapped', 'the raw GPU names in the database that map to no class of the methodology in force, most frequent first')
+    .action(async (opts: { unmapped?: boolean }) => {
       const c = ctx();
+      if (opts.unmapped) {
+        const db = await openContextDb(c, { readOnly: true });
+        try {
+          const m = methodologyFor(new Date().toISOString().slice(0, 10)) ?? loadMethodology();
+          const classify = classifier(m);
+          const unmapped = (await rawGpuNames(db)).filter((r) => classify(r.venue, r.gpu_raw) === null).sort((a, b) => b.n - a.n || (a.venue < b.venue ? -1 : a.venue > b.venue ? 1 : a.gpu_raw < b.gpu_raw ? -1 : 1));
+          if (unmapped.length === 0) process.stdout.write(`every raw GPU name maps to a class of methodology ${m.version}\n`);
+          for (const r of unmapped) process.stdout.write(`${String(r.n).padStart(9)}  ${r.venue.padEnd(11)} ${JSON.stringify(r.gpu_raw)}  last seen ${new Date(r.last_seen).toISOString()}\n`);
+          setExitCode(0);
+        } finally {
+          await db.destroy();
+        }
+        return;
+      }
       for (const name of VENUE_NAMES) {
         const a = getVenue(name);
         const v = c.config.venues[name];

@@ -156,3 +156,14 @@ export async function newestSnapshotAt(db: Db, notAfter = Number.MAX_SAFE_INTEGE
 export async function ping(db: Db): Promise<void> {
   await sql`select 1`.execute(db);
 }
+
+/** How often each venue reported each raw GPU name, with when it was last seen (for the unmapped-names report). */
+export async function rawGpuNames(db: Db): Promise<{ venue: string; gpu_raw: string; n: number; last_seen: number }[]> {
+  const rows = await db
+    .selectFrom('observations as o')
+    .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
+    .select(['s.venue', 'o.gpu_raw', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('s.fetched_at').as('last_seen')])
+    .groupBy(['s.venue', 'o.gpu_raw'])
+    .execute();
+  return rows.map((r) => ({ venue: r.venue, gpu_raw: r.gpu_raw, n: Number(r.n), last_seen: Number(r.last_seen) }));
+}
