@@ -99,9 +99,18 @@ export const fixingSchema = z
     inputs_through_snapshot: z.number().int().nullable().openapi({ description: 'newest snapshot id the inputs could include' }),
     previous_chain_hash: z.string().nullable().openapi({ description: 'sha256 of the canonical JSON of the revision published just before this one (hash chain)' }),
     coverage: z
-      .object({ venues_present: z.number().int(), venues_admitted: z.number().int(), partitions_sufficient: z.number().int(), partitions: z.number().int() })
+      .object({
+        venues_present: z.number().int(),
+        venues_admitted: z.number().int(),
+        partitions_sufficient: z.number().int(),
+        partitions: z.number().int(),
+        volume_vs_trailing_mean: z.number().nullable(),
+        trailing_days: z.number().int(),
+      })
       .optional()
-      .openapi({ description: 'methodology v2: admitted venues with included inputs, of those admitted; sufficient hourly partitions, of those in the window' }),
+      .openapi({ description: 'methodology v2: admitted venues with included inputs, of those admitted; sufficient hourly partitions, of those in the window; the volume against the mean of the trailing fixings (trailing_days of them)' }),
+    degraded: z.boolean().optional().openapi({ description: 'methodology v2: a venue that usually carries a large share of the series is missing' }),
+    missing_venues: z.array(z.string()).optional().openapi({ description: 'methodology v2: those venues' }),
     key_id: z.string().optional().openapi({ description: 'the key that signed this revision when it was published (absent on revisions published before signatures were stored)' }),
     evidence_sha256: z.string().optional().openapi({ description: 'sha256 of the stored evidence JSON (venue shares, outlier fences) published with this revision' }),
   })

@@ -14,7 +14,8 @@ import { canonicalJson } from '../methodology/canonical.js';
 import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
-import { fixingAt, keyedAuditRows, latestChainHead, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, type Db, type Fixing } from '../storage/index.js';
+import { fixingAt, keyedAuditRows, latestChainHead, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, trailingHistory, type Db, type Fixing } from '../storage/index.js';
+import type { HistoryPoint } from '../methodology/types.js';
 import { toRawSnapshot } from './db-source.js';
 import type { PublishedAuditRow, PublishedRevision, RawSnapshot, ReplaySource } from './replay.js';
 
@@ -57,6 +58,11 @@ const keyIdOfFingerprint = (fingerprint: string) => fingerprint.slice(0, 16);
 export interface BundleFixingFile extends SignedDoc {
   /** The published fixing whose value this revision could carry forward (latest earlier value), or null. */
   previous: Record<string, SignedDoc>;
+  /**
+   * Methodology v2: the trailing fixings the revision was compared with (coverage, degraded flag), oldest first,
+   * each with its stored evidence JSON, whose sha256 the signed document carries.
+   */
+  history?: (SignedDoc & { evidence: string })[];
   audit: PublishedAuditRow[];
 }
 
@@ -112,7 +118,9 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
       if (source) previous[series] = asPublished(source);
     }
     const audit = await keyedAuditRows(db, row.id);
-    const file: BundleFixingFile = { ...asPublished(row), previous, audit };
+    const days = m.parameters.coverage_days;
+    const history = days ? ((await trailingHistory(db, opts.date, days, row.id, row.series)).get(row.series) ?? []).map((h) => ({ ...asPublished(h.row), evidence: h.row.evidence })) : undefined;
+    const file: BundleFixingFile = { ...asPublished(row), previous, ...(history ? { history } : {}), audit };
     put(`fixings/${row.series}/r${row.revision}.json`, json(file));
   }
   for (const [v, m] of methodologies) put(`methodology/${v}.json`, json(m));
@@ -343,6 +351,10 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
     if (!file) continue;
     checkSigned(file, path);
     for (const [series, doc] of Object.entries(file.previous)) checkSigned(doc, `${path} (previous value of ${series})`);
+    for (const doc of file.history ?? []) {
+      checkSigned(doc, `${path} (history ${doc.fixing.date})`);
+      if (doc.fixing.evidence_sha256 !== sha256(doc.evidence)) problems.push(`${path} (history ${doc.fixing.date}): its evidence does not hash to the signed evidence_sha256`);
+    }
     revisions.push({ fixing: file.fixing, audit: async () => file.audit, ref: file });
   }
   // Publication order is the hash chain's order; within a bundle, revision order per series is enough.
@@ -376,6 +388,17 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
       const out = new Map<string, { date: string; value: number }>();
       for (const r of run) {
         for (const [s, d] of Object.entries((r.ref as BundleFixingFile).previous)) out.set(s, { date: d.fixing.carried_from ?? d.fixing.date, value: d.fixing.value! });
+      }
+      return out;
+    },
+    async history(_date, run) {
+      const out = new Map<string, HistoryPoint[]>();
+      for (const r of run) {
+        const points = ((r.ref as BundleFixingFile).history ?? []).map((h) => {
+          const evidence = JSON.parse(h.evidence) as { venue_shares?: { venue: string; share: number }[] };
+          return { date: h.fixing.date, volume: h.fixing.volume, venue_shares: Object.fromEntries((evidence.venue_shares ?? []).map((v) => [v.venue, v.share])) };
+        });
+        out.set(r.fixing.series, points);
       }
       return out;
     },

@@ -1,7 +1,8 @@
 // Replay from the database: raw snapshot bytes and published fixings, never the derived observation rows.
 import { publishedFixing } from '../fixer/published.js';
 import { loadMethodology } from '../methodology/params.js';
-import { keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, type Db, type Fixing, type Snapshot } from '../storage/index.js';
+import { keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, trailingHistory, type Db, type Fixing, type Snapshot } from '../storage/index.js';
+import { historyPoints } from '../fixer/index.js';
 import type { RawSnapshot, ReplaySource } from './replay.js';
 
 export function toRawSnapshot(s: Snapshot): RawSnapshot {
@@ -33,6 +34,9 @@ export function dbSource(db: Db): ReplaySource {
       // What had been published before the run's first revision.
       const values = await previousValues(db, date, (run[0]!.ref as Fixing).id);
       return new Map([...values].map(([k, v]) => [k, { date: v.carriedFrom ?? v.date, value: v.value }]));
+    },
+    async history(date, run, days) {
+      return historyPoints(await trailingHistory(db, date, days, (run[0]!.ref as Fixing).id));
     },
     methodology: (version) => loadMethodology(version),
   };

@@ -9,6 +9,7 @@ import type { PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
 import { engineFor } from '../methodology/engines.js';
 import { inputWindow, type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
+import type { HistoryPoint } from '../methodology/types.js';
 import { parameterHash, type Methodology } from '../methodology/params.js';
 import type { KeyedAuditRow } from '../storage/index.js';
 
@@ -49,6 +50,8 @@ export interface ReplaySource {
    * revisions one fix run published together, in publication order.
    */
   previous(date: string, run: readonly PublishedRevision[]): Promise<ReadonlyMap<string, PreviousValue>>;
+  /** Methodology v2: the trailing history the run's revisions were compared with (`days` dates before `date`). */
+  history(date: string, run: readonly PublishedRevision[], days: number): Promise<ReadonlyMap<string, readonly HistoryPoint[]>>;
   /** The methodology parameters of a version. */
   methodology(version: string): Methodology;
 }
@@ -198,8 +201,10 @@ export async function replayDate(source: ReplaySource, date: string, series?: re
     // Parsed, the raw bodies are let go; results are compared one series at a time as the engine yields them.
     const parsed = reparse(await source.snapshots(from, to, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER));
     const previous = await source.previous(date, group);
+    const days = methodology.parameters.coverage_days;
+    const history = days ? await source.history(date, group, days) : new Map();
     const bySeries = new Map(group.map((r) => [r.fixing.series, r]));
-    const engine = engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, series: [...bySeries.keys()] });
+    const engine = engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, history, series: [...bySeries.keys()] });
     for (const mine of engine) {
       const r = bySeries.get(mine.record.series);
       if (!r) continue;

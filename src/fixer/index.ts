@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
+import type { HistoryPoint } from '../methodology/types.js';
 import { loadMethodologies, loadMethodology, type Methodology } from '../methodology/params.js';
 import { chainHash, GENESIS_CHAIN_HASH, publishedFixing, signedPayload } from './published.js';
 import { publishChainHead } from './chain-head.js';
@@ -16,6 +17,7 @@ import {
   previousValues,
   snapshotTimesInWindow,
   snapshotWatermark,
+  trailingHistory,
   type Db,
   type Fixing,
   type NewFixing,
@@ -147,7 +149,8 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
   const { from, to } = inputWindow(date, methodology);
   const throughSnapshot = await snapshotWatermark(db);
   const observations = await readInputs(db, from, to, throughSnapshot);
-  const [snaps, previous] = await Promise.all([snapshotTimesInWindow(db, from, to, throughSnapshot), previousValues(db, date)]);
+  const days = methodology.parameters.coverage_days;
+  const [snaps, previous, history] = await Promise.all([snapshotTimesInWindow(db, from, to, throughSnapshot), previousValues(db, date), days ? trailingHistory(db, date, days) : new Map()]);
   const results = engineFor(methodology)({
     methodology,
     date,
@@ -155,6 +158,7 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
     snapshots: snaps.map((s) => ({ venue: s.venue, fetchedAt: s.fetched_at })),
     // A carried value names the date it was first published on.
     previous: new Map([...previous].map(([k, v]) => [k, { date: v.carriedFrom ?? v.date, value: v.value }])),
+    history: historyPoints(history),
     ...(series ? { series } : {}),
   });
   return { results, parserVersions: [...new Set(snaps.map((s) => s.parser_version))].sort(), throughSnapshot };
@@ -181,6 +185,11 @@ function chooseMethodology(date: string, explicit: string | undefined, onRecord:
  * every revision with its signature, and the chain head) is one write transaction: a date is published all at once
  * or not at all, and a second publisher for the same date waits and then finds the revisions already there.
  */
+/** Storage's trailing history as the engine reads it. */
+export function historyPoints(history: Awaited<ReturnType<typeof trailingHistory>>): Map<string, HistoryPoint[]> {
+  return new Map([...history].map(([series, points]) => [series, points.map(({ date, volume, venue_shares }) => ({ date, volume, venue_shares }))]));
+}
+
 export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutcome[]> {
   const now = deps.clock();
   checkDateEnded(opts.date, now, deps.publicationDelayMs ?? DEFAULT_PUBLICATION_DELAY_MS);

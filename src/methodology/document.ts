@@ -19,13 +19,15 @@ const EXPLAIN: Record<keyof Methodology['parameters'], string> = {
   percentiles: 'published percentiles (step 8)',
   decimals: 'decimal places of published prices (step 10)',
   reference_class: 'class whose throughput defines one compute unit (step 9)',
-  host_cap: 'v2: largest share of a partition\'s weight one host can carry (v2 step 7)',
-  fence_floor_ln: 'v2: floor under the fence\'s dispersion, ln units (v2 step 6)',
-  partition_seconds: 'v2: length of a time partition (v2 step 7)',
-  min_partition_share: 'v2: share of the window\'s partitions that must be sufficient (v2 step 8)',
-  partition_trim: 'v2: share of partition values dropped at each end before the mean (v2 step 8)',
-  min_snapshots_seen: 'v2: distinct snapshots a listing must appear in (v2 step 3)',
-  max_carry_days: 'v2: longest a value is carried forward, in days (v2 step 9)',
+  host_cap: 'v2: largest share of a partition\'s weight one host can carry (V2-5)',
+  fence_floor_ln: 'v2: floor under the fence\'s dispersion, ln units (V2-4)',
+  partition_seconds: 'v2: length of a time partition (V2-5)',
+  min_partition_share: 'v2: share of the window\'s partitions that must be sufficient (V2-7)',
+  partition_trim: 'v2: share of partition values dropped at each end before the mean (V2-6)',
+  min_snapshots_seen: 'v2: distinct snapshots a listing must appear in (V2-2)',
+  max_carry_days: 'v2: longest a value is carried forward, in days (V2-7)',
+  coverage_days: 'v2: trailing dates that coverage and the degraded flag compare with (V2-9)',
+  degraded_share: 'v2: mean trailing share above which a missing venue marks the fixing degraded (V2-9)',
 };
 
 export function methodologyTables(m: Methodology): string {

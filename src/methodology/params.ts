@@ -56,6 +56,10 @@ export const methodologySchema = z
         min_snapshots_seen: z.number().int().min(1).optional(),
         /** Longest a value is carried forward, in days after the date it was published for. */
         max_carry_days: z.number().int().min(0).optional(),
+        /** Trailing dates whose fixings coverage and the degraded flag compare with. */
+        coverage_days: z.number().int().min(1).optional(),
+        /** Mean trailing share above which a venue's absence marks a fixing degraded. */
+        degraded_share: probability.optional(),
       })
       .strict(),
     /** Methodology v2 and later: the admitted venues, their segment, admission date and accepted provenance. */

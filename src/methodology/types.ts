@@ -91,8 +91,19 @@ export interface FixingRecord {
   methodology_version: string;
   parameter_hash: string;
   input_digest: string;
-  /** Methodology v2: admitted venues present with included inputs, of those admitted on the date. */
-  coverage?: { venues_present: number; venues_admitted: number; partitions_sufficient: number; partitions: number };
+  /** Methodology v2: admitted venues present with included inputs, of those admitted on the date; hours; volume against its trailing mean. */
+  coverage?: { venues_present: number; venues_admitted: number; partitions_sufficient: number; partitions: number; volume_vs_trailing_mean: number | null; trailing_days: number };
+  /** Methodology v2: a venue that usually carries a large share of the series is missing today. */
+  degraded?: boolean;
+  missing_venues?: string[];
+}
+
+/** One earlier volume-weighted fixing of a series: what v2's coverage and degraded flag compare today with. */
+export interface HistoryPoint {
+  date: string;
+  volume: number;
+  /** Each venue's share of the fixing's volume (before the caps). */
+  venue_shares: Record<string, number>;
 }
 
 export interface FixingEvidence {
@@ -126,5 +137,7 @@ export interface FixingRequest {
   previous: ReadonlyMap<string, PreviousValue>;
   /** Only these series (default: every series). */
   series?: readonly string[];
+  /** Methodology v2: per series, its volume-weighted fixings of the trailing `coverage_days` dates, oldest first, as published before this run. */
+  history?: ReadonlyMap<string, readonly HistoryPoint[]>;
 }
 

@@ -6,7 +6,7 @@ import { parameterHash } from './params.js';
 import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
 import { capVenueShares as capShares, classifier, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, isoDate, roundPrice } from './shared.js';
-import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, ObservationInput, PreviousValue } from './types.js';
+import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, ObservationInput, PreviousValue } from './types.js';
 
 interface V2Parameters {
   host_cap: number;
@@ -16,6 +16,8 @@ interface V2Parameters {
   partition_trim: number;
   min_snapshots_seen: number;
   max_carry_days: number;
+  coverage_days: number;
+  degraded_share: number;
 }
 
 /** The v2 parameters, which the schema makes optional (v1 documents lack them); a v2 document must hold them all. */
@@ -33,6 +35,8 @@ function v2Parameters(m: Methodology): V2Parameters {
     partition_trim: need(p.partition_trim, 'partition_trim'),
     min_snapshots_seen: need(p.min_snapshots_seen, 'min_snapshots_seen'),
     max_carry_days: need(p.max_carry_days, 'max_carry_days'),
+    coverage_days: need(p.coverage_days, 'coverage_days'),
+    degraded_share: need(p.degraded_share, 'degraded_share'),
   };
 }
 
@@ -277,7 +281,19 @@ interface Attempt {
 const sufficientParts = (parts: readonly Partition[]) => parts.filter((x) => x.value !== null);
 const enoughParts = (p: V2Parameters, parts: readonly Partition[]) => sufficientParts(parts).length >= Math.ceil(p.min_partition_share * parts.length);
 
-function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, status: FixingStatus, a: Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>): FixingResult {
+/** V2-9: today's volume against the trailing mean, and the venues that usually carry a large share but are missing. */
+function againstHistory(p: V2Parameters, history: readonly HistoryPoint[], volume: number, present: ReadonlySet<string>): { ratio: number | null; missing: string[] } {
+  if (history.length === 0) return { ratio: null, missing: [] };
+  let sum = 0;
+  for (const h of history) sum += h.volume;
+  const mean = sum / history.length;
+  const shares = new Map<string, number>();
+  for (const h of history) for (const v of Object.keys(h.venue_shares).sort()) shares.set(v, (shares.get(v) ?? 0) + h.venue_shares[v]!);
+  const missing = [...shares.keys()].sort().filter((v) => shares.get(v)! / history.length >= p.degraded_share && !present.has(v));
+  return { ratio: mean > 0 ? volume / mean : null, missing };
+}
+
+function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, status: FixingStatus, a: Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>, history: readonly HistoryPoint[]): FixingResult {
   const d = m.parameters.decimals;
   const parts = a.parts ?? [];
   const used = status === 'normal' || status === 'extended_window' ? sufficientParts(parts) : [];
@@ -312,6 +328,7 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
   const included = status === 'list_price_tier' ? a.listPrices : [...usedRows];
   let volume = 0;
   for (const r of [...included].sort((x, y) => compareInputs(x.input, y.input))) volume += r.w!;
+  const trailing = againstHistory(p, history, roundPrice(volume, d), new Set(included.map((r) => r.input.venue)));
   const record: FixingRecord = {
     series: spec.code,
     date,
@@ -334,7 +351,11 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
       venues_admitted: a.win.admitted,
       partitions_sufficient: sufficientParts(parts).length,
       partitions: parts.length,
+      volume_vs_trailing_mean: trailing.ratio === null ? null : roundPrice(trailing.ratio, d),
+      trailing_days: history.length,
     },
+    degraded: trailing.missing.length > 0,
+    missing_venues: trailing.missing,
   };
   const venueWeights = sumBy(included, (r) => r.input.venue);
   const cappedByVenue = new Map<string, number>();
@@ -361,13 +382,13 @@ function listPriceValue(rows: readonly AuditRow[]): number {
 }
 
 /** Steps 9 and 10: the fallbacks, in order. */
-function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>): FixingResult {
-  if (enoughParts(p, day.parts!)) return buildResult(m, p, spec, date, 'normal', day, previous, prefixes);
+function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>, history: readonly HistoryPoint[]): FixingResult {
+  if (enoughParts(p, day.parts!)) return buildResult(m, p, spec, date, 'normal', day, previous, prefixes, history);
   const ext = extended();
-  if (enoughParts(p, ext.parts!)) return buildResult(m, p, spec, date, 'extended_window', ext, previous, prefixes);
-  if (new Set(day.listPrices.map((r) => r.input.venue)).size >= m.parameters.min_venues) return buildResult(m, p, spec, date, 'list_price_tier', day, previous, prefixes);
+  if (enoughParts(p, ext.parts!)) return buildResult(m, p, spec, date, 'extended_window', ext, previous, prefixes, history);
+  if (new Set(day.listPrices.map((r) => r.input.venue)).size >= m.parameters.min_venues) return buildResult(m, p, spec, date, 'list_price_tier', day, previous, prefixes, history);
   const carryable = previous !== undefined && Date.parse(`${date}T00:00:00Z`) - Date.parse(`${previous.date}T00:00:00Z`) <= p.max_carry_days * DAY_MS;
-  return buildResult(m, p, spec, date, carryable ? 'carried_forward' : 'insufficient', day, carryable ? previous : undefined, prefixes);
+  return buildResult(m, p, spec, date, carryable ? 'carried_forward' : 'insufficient', day, carryable ? previous : undefined, prefixes, history);
 }
 
 /** GPUIDX-COMPUTE: the on-demand tier-1 survivors of every class, in reference-class-equivalent units, partitioned alike. */
@@ -408,9 +429,10 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
   const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, listPrices: e.listPrices, fence: e.fence, parts: partitionValues(m, p, win, e.survivors) });
   for (const spec of seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code))) {
     const previous = req.previous.get(spec.code);
+    const history = req.history?.get(spec.code) ?? [];
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
-      yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, new Map());
+      yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, new Map(), history);
       // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go once stored.
       if (spec.contract === 'on_demand') {
         for (const cache of [onDemand.day, onDemand.ext]) {
@@ -426,7 +448,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
         const survivors = rows.filter((r) => r.reason === null);
         return { win, rows, survivors, listPrices: [], fence: null, parts: partitionValues(m, p, win, survivors) };
       };
-      yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, new Map());
+      yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, new Map(), history);
     }
   }
 }

@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { engineFor } from '../../src/methodology/engines.js';
 import { loadMethodology } from '../../src/methodology/params.js';
-import type { FixingResult, ObservationInput, PreviousValue } from '../../src/methodology/types.js';
+import type { FixingResult, HistoryPoint, ObservationInput, PreviousValue } from '../../src/methodology/types.js';
 import { D0, DATE, HOUR, obs } from './helpers.js';
 
 const V2 = loadMethodology('2.0.0');
 
-function fixV2(observations: ObservationInput[], opts: { series?: string[]; previous?: Map<string, PreviousValue> } = {}): FixingResult[] {
-  return [...engineFor(V2)({ methodology: V2, date: DATE, observations, snapshots: [], previous: opts.previous ?? new Map(), series: opts.series ?? ['GPUIDX-H100-SXM'] })];
+function fixV2(observations: ObservationInput[], opts: { series?: string[]; previous?: Map<string, PreviousValue>; history?: Map<string, HistoryPoint[]> } = {}): FixingResult[] {
+  return [...engineFor(V2)({ methodology: V2, date: DATE, observations, snapshots: [], previous: opts.previous ?? new Map(), series: opts.series ?? ['GPUIDX-H100-SXM'], ...(opts.history ? { history: opts.history } : {}) })];
 }
 const oneV2 = (o: ObservationInput[], opts: Parameters<typeof fixV2>[1] = {}) => fixV2(o, opts)[0]!;
 
@@ -39,7 +39,8 @@ describe('methodology v2, hand-computed', () => {
   it('the mean of 24 hourly capped weighted medians, with VWAP, volume and coverage', () => {
     const r = oneV2(normalDay());
     expect(r.record).toMatchObject({ status: 'normal', value: 2, vwap: 2.035, min: 1.9, max: 2.2, listings: 8, venues: 3, observations_included: 192, volume: 192, excluded: {}, methodology_version: '2.0.0' });
-    expect(r.record.coverage).toEqual({ venues_present: 3, venues_admitted: 6, partitions_sufficient: 24, partitions: 24 });
+    expect(r.record.coverage).toEqual({ venues_present: 3, venues_admitted: 6, partitions_sufficient: 24, partitions: 24, volume_vs_trailing_mean: null, trailing_days: 0 });
+    expect([r.record.degraded, r.record.missing_venues]).toEqual([false, []]);
     // Fence: venue medians ln 1.95 (akash), ln 2 (tensordock), ln 2 (vast); centre ln 2; MAD 0, so the floor 0.1
     // holds the dispersion, and the fence is 2·e^(±3.5·0.1) = [1.4094, 2.8381].
     expect(r.evidence.fence).toMatchObject({ centre: Math.log(2), dispersion: 0.1 });
@@ -99,6 +100,19 @@ describe('methodology v2, hand-computed', () => {
     const r = oneV2(rows);
     expect(r.record.excluded).toEqual({ outlier: 24 });
     expect(r.audit.filter((a) => a.input.listingId === 'a2').every((a) => a.reason === 'outlier')).toBe(true);
+  });
+
+  it('compares the volume with the trailing mean, and flags a fixing degraded when a usually large venue is missing', () => {
+    // Trailing fixings: volumes 100 and 300 (mean 200); shares: lambda .3 and .3 (mean .3 >= .25), runpod .1 and
+    // .2 (mean .15), vast .6 and .5. Today: the normal day, volume 192 without lambda or runpod: 192 / 200 = 0.96,
+    // degraded, lambda missing (runpod's usual share is below the threshold; vast is present).
+    const history = new Map([['GPUIDX-H100-SXM', [
+      { date: '2026-11-18', volume: 100, venue_shares: { lambda: 0.3, runpod: 0.1, vast: 0.6 } },
+      { date: '2026-11-19', volume: 300, venue_shares: { lambda: 0.3, runpod: 0.2, vast: 0.5 } },
+    ]]]);
+    const r = oneV2(normalDay(), { history });
+    expect(r.record.coverage).toMatchObject({ volume_vs_trailing_mean: 0.96, trailing_days: 2 });
+    expect([r.record.status, r.record.value, r.record.degraded, r.record.missing_venues]).toEqual(['normal', 2, true, ['lambda']]);
   });
 
   it('carries a value forward one day at most, then is insufficient', () => {
