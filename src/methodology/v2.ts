@@ -61,9 +61,6 @@ interface Window {
 }
 
 const listingKey = (o: ObservationInput) => `${o.venue}\u0000${o.listingId}`;
-const snapshotKey = (o: ObservationInput) => `${o.venue}\u0000${o.fetchedAt}\u0000${o.snapshotSha256}`;
-/** The offer a listing belongs to: Vast's bid listing `<id>/bid` is the same offer as `<id>` (methodology/venues.md). */
-const offerKey = (o: ObservationInput) => `${snapshotKey(o)}\u0000${o.listingId.endsWith('/bid') ? o.listingId.slice(0, -4) : o.listingId}`;
 
 /** Steps 1 to 3 and the time weights, for one window. */
 function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: number, to: number, req: FixingRequest, classify: (v: string, r: string) => string | null): Window {
@@ -98,48 +95,55 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
     if (!set) seenIn.set(listingKey(o), (set = new Set()));
     set.add(o.fetchedAt);
   }
-  // Step 2: the on-demand price of each offer, to judge its bid by.
-  const ask = new Map<string, number>();
-  for (const o of inWindow) if (o.contract === 'on_demand' && o.gpuCount > 0) ask.set(offerKey(o), o.priceUsdPerHour / o.gpuCount);
-
-  const prepared: Prepared[] = [];
-  const seenInSnapshot = new Set<string>();
-  for (const input of inWindow) {
-    const classCode = classify(input.venue, input.gpuRaw);
-    const admission = admittedOn(input.venue);
-    let reason: AuditRow['reason'] = null;
-    const duplicateKey = `${snapshotKey(input)}\u0000${input.listingId}`;
-    if (!admission) reason = 'venue_not_admitted';
-    else if (input.source === undefined || !admission.sources.includes(input.source)) reason = 'provenance_mismatch';
-    else if (seenInSnapshot.has(duplicateKey)) reason = 'duplicate';
-    else if ((seenIn.get(listingKey(input))?.size ?? 0) < p.min_snapshots_seen) reason = 'not_persistent';
-    else if (input.contract === 'interruptible' && input.gpuCount > 0) {
-      const onDemand = ask.get(offerKey(input));
-      if (onDemand !== undefined && input.priceUsdPerHour / input.gpuCount > onDemand) reason = 'bid_above_ask';
-    }
-    seenInSnapshot.add(duplicateKey);
-    const tier = admission?.segment === 'marketplace' && input.quantityReported === true ? 1 : 2;
-    prepared.push({ input, classCode, reason, seconds: seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!, tier, overlap: 1 });
-  }
-  // V2-3: offers of one machine listed in the same snapshot (and contract) overlap: together they count the
-  // machine's GPUs once, as many as its largest offer, each offer in proportion to its own GPU count.
-  const machineKey = (pr: Prepared) => `${snapshotKey(pr.input)}\u0000${pr.input.contract}\u0000${pr.input.machineId}`;
-  const machines = new Map<string, { sum: number; max: number }>();
-  const counted = (pr: Prepared) => pr.input.machineId != null && pr.reason !== 'venue_not_admitted' && pr.reason !== 'provenance_mismatch' && pr.reason !== 'duplicate' && Number.isInteger(pr.input.gpuCount) && pr.input.gpuCount >= 1;
-  for (const pr of prepared) {
-    if (!counted(pr)) continue;
-    const m = machines.get(machineKey(pr)) ?? { sum: 0, max: 0 };
-    machines.set(machineKey(pr), { sum: m.sum + pr.input.gpuCount, max: Math.max(m.max, pr.input.gpuCount) });
-  }
+  // Inputs are in canonical order, so each snapshot's inputs are contiguous: the per-snapshot rules (duplicates,
+  // bids against asks, overlapping offers of one machine) are judged one snapshot at a time, with small maps.
   const byClass = new Map<string | null, Prepared[]>();
-  for (const pr of prepared) {
-    if (counted(pr)) {
-      const m = machines.get(machineKey(pr))!;
-      pr.overlap = m.max / m.sum;
+  const sameSnapshot = (a: ObservationInput, b: ObservationInput) => a.venue === b.venue && a.fetchedAt === b.fetchedAt && a.snapshotSha256 === b.snapshotSha256;
+  const baseId = (o: ObservationInput) => (o.listingId.endsWith('/bid') ? o.listingId.slice(0, -4) : o.listingId);
+  for (let start = 0; start < inWindow.length; ) {
+    let end = start + 1;
+    while (end < inWindow.length && sameSnapshot(inWindow[start]!, inWindow[end]!)) end++;
+    const group = inWindow.slice(start, end);
+    start = end;
+    // V2-2: the on-demand price of each offer, to judge its bid by.
+    const ask = new Map<string, number>();
+    for (const o of group) if (o.contract === 'on_demand' && o.gpuCount > 0) ask.set(baseId(o), o.priceUsdPerHour / o.gpuCount);
+    const seen = new Set<string>();
+    const prepared: Prepared[] = [];
+    for (const input of group) {
+      const admission = admittedOn(input.venue);
+      let reason: AuditRow['reason'] = null;
+      if (!admission) reason = 'venue_not_admitted';
+      else if (input.source === undefined || !admission.sources.includes(input.source)) reason = 'provenance_mismatch';
+      else if (seen.has(input.listingId)) reason = 'duplicate';
+      else if ((seenIn.get(listingKey(input))?.size ?? 0) < p.min_snapshots_seen) reason = 'not_persistent';
+      else if (input.contract === 'interruptible' && input.gpuCount > 0) {
+        const onDemand = ask.get(baseId(input));
+        if (onDemand !== undefined && input.priceUsdPerHour / input.gpuCount > onDemand) reason = 'bid_above_ask';
+      }
+      seen.add(input.listingId);
+      const tier = admission?.segment === 'marketplace' && input.quantityReported === true ? 1 : 2;
+      prepared.push({ input, classCode: classify(input.venue, input.gpuRaw), reason, seconds: seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!, tier, overlap: 1 });
     }
-    let list = byClass.get(pr.classCode);
-    if (!list) byClass.set(pr.classCode, (list = []));
-    list.push(pr);
+    // V2-3: offers of one machine listed in the same snapshot (and contract) overlap: together they count the
+    // machine's GPUs once, as many as its largest offer, each offer in proportion to its own GPU count.
+    const machineKey = (pr: Prepared) => `${pr.input.contract}\u0000${pr.input.machineId}`;
+    const counted = (pr: Prepared) => pr.input.machineId != null && pr.reason !== 'venue_not_admitted' && pr.reason !== 'provenance_mismatch' && pr.reason !== 'duplicate' && Number.isInteger(pr.input.gpuCount) && pr.input.gpuCount >= 1;
+    const machines = new Map<string, { sum: number; max: number }>();
+    for (const pr of prepared) {
+      if (!counted(pr)) continue;
+      const m = machines.get(machineKey(pr)) ?? { sum: 0, max: 0 };
+      machines.set(machineKey(pr), { sum: m.sum + pr.input.gpuCount, max: Math.max(m.max, pr.input.gpuCount) });
+    }
+    for (const pr of prepared) {
+      if (counted(pr)) {
+        const m = machines.get(machineKey(pr))!;
+        pr.overlap = m.max / m.sum;
+      }
+      let list = byClass.get(pr.classCode);
+      if (!list) byClass.set(pr.classCode, (list = []));
+      list.push(pr);
+    }
   }
   const admitted = Object.values(venues).filter((a) => a.admitted_from <= date).length;
   return { from, to, byClass, admitted };
