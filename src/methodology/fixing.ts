@@ -2,7 +2,7 @@
 // Step numbers refer to methodology/METHODOLOGY.md.
 import type { GpuClass, Methodology } from './params.js';
 import { parameterHash } from './params.js';
-import { canonicalRecord, capVenueShares, classifier, compareInputs, countExcluded, DAY_MS, dayStart, inputDigest, inputWindow, isoDate, roundPrice } from './shared.js';
+import { canonicalRecord, capVenueShares, classifier, compareInputs, countExcluded, DAY_MS, dayStart, inputDigest, inputWindow, isoDate, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, ExclusionReason, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, ObservationInput, PreviousValue, SnapshotTime, VenueShare } from './types.js';
 import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
@@ -27,24 +27,7 @@ interface Window {
 function prepareWindow(m: Methodology, from: number, to: number, obs: readonly ObservationInput[], snaps: readonly SnapshotTime[], classify: (v: string, r: string) => string | null): Window {
   const inWindow = obs.filter((o) => o.fetchedAt >= from && o.fetchedAt < to).sort(compareInputs);
   // Step 5: each venue's distinct instants in W; snapshot i represents min(t(i+1), W end) - t(i), capped.
-  const instants = new Map<string, number[]>();
-  const addInstant = (venue: string, t: number) => {
-    if (t < from || t >= to) return;
-    let list = instants.get(venue);
-    if (!list) instants.set(venue, (list = []));
-    list.push(t);
-  };
-  for (const s of snaps) addInstant(s.venue, s.fetchedAt);
-  for (const o of inWindow) addInstant(o.venue, o.fetchedAt);
-  const seconds = new Map<string, number>();
-  const cap = m.parameters.max_gap_seconds;
-  for (const [venue, list] of instants) {
-    const ts = [...new Set(list)].sort((a, b) => a - b);
-    ts.forEach((t, i) => {
-      const next = i + 1 < ts.length ? Math.min(ts[i + 1]!, to) : to;
-      seconds.set(`${venue}\u0000${t}`, Math.min((next - t) / 1000, cap));
-    });
-  }
+  const seconds = representedSeconds(m, from, to, snaps, inWindow);
   // Inputs are sorted by snapshot, so a duplicate listing id is looked for among its own snapshot's listings only.
   let seen = new Set<string>();
   let current: ObservationInput | null = null;

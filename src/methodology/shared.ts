@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
 import type { Methodology } from './params.js';
-import type { AuditRow, FixingRecord, ObservationInput } from './types.js';
+import type { AuditRow, FixingRecord, ObservationInput, SnapshotTime } from './types.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -51,6 +51,33 @@ export function classifier(m: Methodology): (venue: string, raw: string) => stri
     }
     return hit;
   };
+}
+
+/**
+ * The time weights (version 1 step 5): each venue's distinct instants in [from, to), from the parsed snapshots and
+ * the inputs; an instant represents min(next instant, window end) − itself, in seconds, capped at max_gap_seconds.
+ * Keyed by venue and instant.
+ */
+export function representedSeconds(m: Methodology, from: number, to: number, snaps: readonly SnapshotTime[], inputs: readonly ObservationInput[]): Map<string, number> {
+  const instants = new Map<string, number[]>();
+  const addInstant = (venue: string, t: number) => {
+    if (t < from || t >= to) return;
+    let list = instants.get(venue);
+    if (!list) instants.set(venue, (list = []));
+    list.push(t);
+  };
+  for (const s of snaps) addInstant(s.venue, s.fetchedAt);
+  for (const o of inputs) addInstant(o.venue, o.fetchedAt);
+  const seconds = new Map<string, number>();
+  const cap = m.parameters.max_gap_seconds;
+  for (const [venue, list] of instants) {
+    const ts = [...new Set(list)].sort((a, b) => a - b);
+    ts.forEach((t, i) => {
+      const next = i + 1 < ts.length ? Math.min(ts[i + 1]!, to) : to;
+      seconds.set(`${venue}\u0000${t}`, Math.min((next - t) / 1000, cap));
+    });
+  }
+  return seconds;
 }
 
 /** Canonical input order: venue, fetched_at, snapshot, position. Every loop and sum below runs in this order. */

@@ -5,7 +5,7 @@ import type { GpuClass, Methodology } from './params.js';
 import { parameterHash } from './params.js';
 import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
-import { capVenueShares as capShares, classifier, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, isoDate, roundPrice } from './shared.js';
+import { capVenueShares as capShares, classifier, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, isoDate, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, ObservationInput, PreviousValue } from './types.js';
 
 interface V2Parameters {
@@ -70,25 +70,9 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
     return a !== undefined && a.admitted_from <= date ? a : undefined;
   };
   const inWindow = req.observations.filter((o) => o.fetchedAt >= from && o.fetchedAt < to).sort(compareInputs);
-  // Time weights as in v1: each venue's distinct instants in W; an instant represents the time to the next one, capped.
-  const instants = new Map<string, number[]>();
-  const addInstant = (venue: string, t: number) => {
-    if (t < from || t >= to) return;
-    let list = instants.get(venue);
-    if (!list) instants.set(venue, (list = []));
-    list.push(t);
-  };
-  for (const s of req.snapshots) addInstant(s.venue, s.fetchedAt);
-  for (const o of inWindow) addInstant(o.venue, o.fetchedAt);
-  const seconds = new Map<string, number>();
-  for (const [venue, list] of instants) {
-    const ts = [...new Set(list)].sort((a, b) => a - b);
-    ts.forEach((t, i) => {
-      const next = i + 1 < ts.length ? Math.min(ts[i + 1]!, to) : to;
-      seconds.set(`${venue}\u0000${t}`, Math.min((next - t) / 1000, m.parameters.max_gap_seconds));
-    });
-  }
-  // Step 3: persistence, counted over distinct snapshot instants of the listing's venue in W.
+  // Time weights as in v1 step 5.
+  const seconds = representedSeconds(m, from, to, req.snapshots, inWindow);
+  // V2-2: persistence, counted over distinct snapshot instants of the listing's venue in W.
   const seenIn = new Map<string, Set<number>>();
   for (const o of inWindow) {
     let set = seenIn.get(listingKey(o));
