@@ -18,7 +18,8 @@ export function vastOffers(seed: number, t: number, scale: number): unknown {
     id: 10_000_000 + Math.floor(unit(seed, l.id) * 89_999_999),
     ask_contract_id: 10_000_000 + i,
     host_id: Number(l.host.split('-').pop()),
-    machine_id: 20_000 + i,
+    // Offers of one host and class run on one machine: Vast lists several slices of a machine at once.
+    machine_id: 20_000 + Math.floor(unit(seed, l.host, l.cls.code, 'machine') * 9_000_000),
     gpu_name: VAST_NAMES[l.cls.code]!,
     num_gpus: l.gpus,
     gpu_ram: 81_559,
