@@ -5,6 +5,7 @@ import * as fixings from './migrations/2026-11-22T2300_fixings.js';
 import * as replayableFixings from './migrations/2026-11-23T0000_replayable_fixings.js';
 import * as trust from './migrations/2026-12-01T0000_trust.js';
 import * as machines from './migrations/2026-12-01T0100_machines.js';
+import * as recoveryIndexes from './migrations/2026-12-01T0200_recovery_indexes.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 const migrations: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-23T0000_replayable_fixings': replayableFixings,
   '2026-12-01T0000_trust': trust,
   '2026-12-01T0100_machines': machines,
+  '2026-12-01T0200_recovery_indexes': recoveryIndexes,
 };
 
 export class MigrationError extends Error {
