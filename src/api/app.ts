@@ -15,7 +15,7 @@ import type { Context } from 'hono';
 import type { Logger } from '../log/index.js';
 import type { FixingEvidence } from '../methodology/fixing.js';
 import { seriesCatalog } from '../methodology/series.js';
-import { loadMethodologies, METHODOLOGY_DIR, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
+import { loadMethodologies, METHODOLOGY_DIR, methodologyInForce, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
 import {
   auditCount,
   auditPage,
@@ -481,7 +481,7 @@ export function createApp(deps: AppDeps) {
       // The version in force today (by the injected clock), not merely the newest file: a version announced for a
       // later effective date is served at /v1/methodology/{version} until then.
       const today = new Date(clock()).toISOString().slice(0, 10);
-      const inForce = methodologies.filter((m) => m.effective_from <= today).at(-1) ?? methodologies[0]!;
+      const inForce = methodologyInForce(methodologies, today) ?? methodologies[0]!;
       return c.json(methodologyBody(inForce) as never, 200);
     },
   );

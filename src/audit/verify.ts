@@ -151,8 +151,9 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
   }
 
   const heads = await allChainHeads(db);
+  const byId = new Map(fixings.map((f) => [f.id, f]));
   for (const h of heads) {
-    const covered = fixings.find((f) => f.id === h.fixing_id);
+    const covered = byId.get(h.fixing_id);
     const key = keyValidAt(keys, h.key_id, h.created_at);
     if (!covered) problems.push(`chain head ${h.id}: names fixing id ${h.fixing_id}, which is missing`);
     else if (hashes.get(h.chain_hash) !== covered) problems.push(`chain head ${h.id} (${new Date(h.created_at).toISOString()}): ${label(covered)} no longer hashes to the signed head ${h.chain_hash.slice(0, 12)}…`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
 import type { HistoryPoint } from '../methodology/types.js';
-import { loadMethodologies, loadMethodology, type Methodology } from '../methodology/params.js';
+import { loadMethodologies, loadMethodology, methodologyInForce, type Methodology } from '../methodology/params.js';
 import { chainHash, GENESIS_CHAIN_HASH, publishedFixing, signedPayload } from './published.js';
 import { publishChainHead } from './chain-head.js';
 import type { Signer } from '../signing/index.js';
@@ -75,8 +75,7 @@ export const DEFAULT_PUBLICATION_DELAY_MS = 15 * 60_000;
 
 /** The methodology in force on a date: the latest version effective on or before it, or undefined before every one. */
 export function methodologyFor(date: string): Methodology | undefined {
-  const effective = loadMethodologies().filter((m) => m.effective_from <= date);
-  return effective[effective.length - 1];
+  return methodologyInForce(loadMethodologies(), date);
 }
 
 /** Refuses a date whose day (plus the publication delay) has not ended at `now`. */
@@ -180,16 +179,16 @@ function chooseMethodology(date: string, explicit: string | undefined, onRecord:
   return m;
 }
 
-/**
- * Computes and publishes a date's fixings. The whole run (reading the inputs at one watermark, deciding, storing
- * every revision with its signature, and the chain head) is one write transaction: a date is published all at once
- * or not at all, and a second publisher for the same date waits and then finds the revisions already there.
- */
 /** Storage's trailing history as the engine reads it. */
 export function historyPoints(history: Awaited<ReturnType<typeof trailingHistory>>): Map<string, HistoryPoint[]> {
   return new Map([...history].map(([series, points]) => [series, points.map(({ date, volume, venue_shares }) => ({ date, volume, venue_shares }))]));
 }
 
+/**
+ * Computes and publishes a date's fixings. The whole run (reading the inputs at one watermark, deciding, storing
+ * every revision with its signature, and the chain head) is one write transaction: a date is published all at once
+ * or not at all, and a second publisher for the same date waits and then finds the revisions already there.
+ */
 export async function fixDate(deps: FixDeps, opts: FixOptions): Promise<FixOutcome[]> {
   const now = deps.clock();
   checkDateEnded(opts.date, now, deps.publicationDelayMs ?? DEFAULT_PUBLICATION_DELAY_MS);

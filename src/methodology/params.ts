@@ -109,6 +109,11 @@ export function loadMethodologies(dir = METHODOLOGY_DIR): Methodology[] {
     .sort((a, b) => a.version.localeCompare(b.version, 'en', { numeric: true }));
 }
 
+/** Of `all` (oldest first), the latest version whose effective date is on or before `date`; undefined before every one. */
+export function methodologyInForce(all: readonly Methodology[], date: string): Methodology | undefined {
+  return all.filter((m) => m.effective_from <= date).at(-1);
+}
+
 export function loadMethodology(version?: string, dir = METHODOLOGY_DIR): Methodology {
   const all = loadMethodologies(dir);
   if (!version) return all[all.length - 1]!;
