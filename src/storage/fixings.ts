@@ -99,9 +99,7 @@ export async function snapshotWatermark(db: Db): Promise<number> {
 
 /** The latest revision of each series on a date. */
 export async function latestFixings(db: Db, date: string): Promise<Fixing[]> {
-  const rows = await db.selectFrom('fixings').selectAll().where('date', '=', date).orderBy('series').orderBy('revision', 'desc').execute();
-  const seen = new Set<string>();
-  return rows.filter((r) => (seen.has(r.series) ? false : (seen.add(r.series), true)));
+  return latestRevisions(await db.selectFrom('fixings').selectAll().where('date', '=', date).orderBy('series').orderBy('revision', 'desc').execute());
 }
 
 /** The latest earlier published value of each series: the latest revision of the latest date before `date` that has a value. */
@@ -124,14 +122,15 @@ export async function previousValues(
     .orderBy('revision', 'desc')
     .execute();
   const out = new Map<string, { date: string; value: number; carriedFrom: string | null }>();
-  const decided = new Set<string>();
-  for (const r of rows) {
-    const key = `${r.series}\u0000${r.date}`;
-    if (out.has(r.series) || decided.has(key)) continue;
-    decided.add(key); // only the latest revision of a date counts
-    if (r.value !== null) out.set(r.series, { date: r.date, value: r.value, carriedFrom: r.carried_from });
+  for (const r of latestRevisions(rows)) {
+    if (!out.has(r.series) && r.value !== null) out.set(r.series, { date: r.date, value: r.value, carriedFrom: r.carried_from });
   }
   return out;
+}
+
+/** Of rows ordered by series and date with the highest revision first within a date, the latest revision of each date. */
+function latestRevisions<T extends { series: string; date: string }>(rows: readonly T[]): T[] {
+  return rows.filter((r, i) => i === 0 || rows[i - 1]!.series !== r.series || rows[i - 1]!.date !== r.date);
 }
 
 export type NewFixing = Omit<Fixing, 'id' | 'previous_chain_hash' | 'key_id' | 'signature'>;
@@ -175,11 +174,7 @@ export async function trailingHistory(
   if (series !== undefined) q = q.where('series', '=', series);
   const rows = await q.orderBy('series').orderBy('date').orderBy('revision', 'desc').execute();
   const out = new Map<string, { date: string; volume: number; venue_shares: Record<string, number>; row: Fixing }[]>();
-  const decided = new Set<string>();
-  for (const r of rows) {
-    const key = `${r.series}\u0000${r.date}`;
-    if (decided.has(key)) continue;
-    decided.add(key); // only the latest revision of a date counts
+  for (const r of latestRevisions(rows)) {
     if (r.status !== 'normal' && r.status !== 'extended_window') continue;
     const record = JSON.parse(r.record) as { volume: number };
     const evidence = JSON.parse(r.evidence) as { venue_shares?: { venue: string; share: number }[] };
