@@ -396,7 +396,7 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
       for (const r of run) {
         const points = ((r.ref as BundleFixingFile).history ?? []).map((h) => {
           const evidence = JSON.parse(h.evidence) as { venue_shares?: { venue: string; share: number }[] };
-          return { date: h.fixing.date, volume: h.fixing.volume, venue_shares: Object.fromEntries((evidence.venue_shares ?? []).map((v) => [v.venue, v.share])) };
+          return { date: h.fixing.date, methodology_version: h.fixing.methodology_version, volume: h.fixing.volume, venue_shares: Object.fromEntries((evidence.venue_shares ?? []).map((v) => [v.venue, v.share])) };
         });
         out.set(r.fixing.series, points);
       }

@@ -5,11 +5,14 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { startApi } from '../api/server.js';
 import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
-import { runDemo } from '../demo/index.js';
+import { demoWindowEnd, runDemo } from '../demo/index.js';
+import { loadMethodologies } from '../methodology/params.js';
 import { latestFixingOf } from '../storage/index.js';
 import { simulatedLines } from '../simulator/generic.js';
-import { parseWholeNumber, UsageError } from './args.js';
+import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import type { Context } from './context.js';
+
+const stamp = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 export function registerDemoCommands(program: Command, ctx: () => Context, setExitCode: (code: number) => void, untilSignal: (c: Context) => Promise<unknown>): void {
   program
@@ -20,10 +23,13 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
     .option('--port <n>', 'API port (0 picks a free one)', '8080')
     .option('--no-serve', 'stop after publishing instead of serving the API')
     .option('--methodology <version>', 'fix every simulated day with this methodology version (default: the one in force on each date)')
-    .action(async (opts: { days: string; seed: string; port: string; serve: boolean; methodology?: string }) => {
+    .option('--end <date>', 'the simulated days end before this UTC date (default: today, or later so that the newest methodology is shown)')
+    .action(async (opts: { days: string; seed: string; port: string; serve: boolean; methodology?: string; end?: string }) => {
       const days = parseWholeNumber('--days', opts.days, 1, 366);
       const seed = parseWholeNumber('--seed', opts.seed, 0, 2 ** 31);
       const port = parseWholeNumber('--port', opts.port, 0, 65535);
+      const newest = loadMethodologies().at(-1)!;
+      const end = opts.end ? Date.parse(`${parseDate('--end', opts.end)}T00:00:00Z`) : demoWindowEnd(Date.now(), days, newest.effective_from);
       const c = ctx();
       // The demo keeps its own database unless one is named, so it never mixes with collected data.
       const dbPath = program.opts<{ db?: string }>().db ?? c.env.GPUIDX_DB ?? './data/demo.db';
@@ -33,13 +39,18 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
       const fixBar = bars?.create(days, 0, { phase: 'publish', detail: '' });
       let lastLine = 0;
       process.stderr.write(`gpuidx demo: simulating ${days} days of six venues (seed ${seed}) into ${dbPath}\n`);
+      if (end > Date.now()) {
+        process.stderr.write(
+          `gpuidx demo: methodology ${newest.version} takes effect on ${newest.effective_from}, so the simulated days run past today to ${new Date(end - 86_400_000).toISOString().slice(0, 10)} (choose with --end)\n`,
+        );
+      }
       const quiet = { info: () => {}, warn: () => {}, error: () => {} };
       const result = await runDemo({
         dbPath,
         days,
         seed,
         scale: 1,
-        now: Date.now(),
+        now: end,
         log: quiet,
         signer: loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(dbPath)).signer,
         ...(opts.methodology ? { methodologyVersion: opts.methodology } : {}),
@@ -80,7 +91,7 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
           `  curl -s ${u}/v1/series/GPUIDX-H100-SXM/fixings/latest`,
           `  curl -s "${u}/v1/series/GPUIDX-H100-SXM/fixings?from=${result.firstDate}&to=${result.lastDate}&format=csv"`,
           `  curl -s ${u}/v1/series/GPUIDX-H100-SXM/fixings/${result.lastDate}/audit?limit=5`,
-          `  curl -s ${u}/v1/health      (503 from 01:00 UTC on, rightly: the simulated collection stops at 00:00 UTC today)`,
+          `  curl -s ${u}/v1/health      (503 from ${stamp(end + 3_600_000)} on, rightly: the simulated collection stops at ${stamp(end)})`,
           `Replay any day from the raw bytes:  npx gpuidx --db ${dbPath} replay --date ${result.lastDate}`,
           `Export an audit bundle:             npx gpuidx --db ${dbPath} export --date ${result.lastDate} --out ./bundle-${result.lastDate}`,
           'Ctrl-C stops the server.',

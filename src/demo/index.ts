@@ -21,7 +21,7 @@ export interface DemoOptions {
   seed: number;
   /** Marketplace listings multiplier. */
   scale: number;
-  /** The real clock: the simulated month ends at the start of today (UTC). */
+  /** The simulated window ends at the start of this instant's UTC day (see `demoWindowEnd`). */
   now: number;
   log: Logger;
   /** Signs the demo's fixings when they are published. */
@@ -48,6 +48,18 @@ export interface DemoResult {
 export const DEMO_KEYS = { RUNPOD_API_KEY: 'simulated-runpod-key', LAMBDA_API_KEY: 'simulated-lambda-key', TENSORDOCK_API_KEY: 'simulated-tensordock-key' };
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * Where the demo's simulated window ends (exclusive, a UTC midnight): the start of today, unless the newest
+ * methodology takes effect so recently (or on a later date) that its first days would be missing; then the
+ * window runs on to that many days past its effective date, so the demo always shows the change of methodology.
+ * The simulated clock is the collectors' and the fixer's, so those days are collected and fixed as any other.
+ */
+export function demoWindowEnd(now: number, days: number, newestEffectiveFrom: string): number {
+  const today = Math.floor(now / MS.DAY) * MS.DAY;
+  const shown = Math.max(1, Math.min(7, Math.floor(days / 4)));
+  return Math.max(today, Date.parse(`${newestEffectiveFrom}T00:00:00Z`) + shown * MS.DAY);
+}
 
 /** The configuration the demo runs the collectors with: every venue's base_url is the simulator. */
 export function demoConfig(simulatorUrl: string, cadenceMinutes: number): Config {

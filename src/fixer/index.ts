@@ -181,7 +181,7 @@ function chooseMethodology(date: string, explicit: string | undefined, onRecord:
 
 /** Storage's trailing history as the engine reads it. */
 export function historyPoints(history: Awaited<ReturnType<typeof trailingHistory>>): Map<string, HistoryPoint[]> {
-  return new Map([...history].map(([series, points]) => [series, points.map(({ date, volume, venue_shares }) => ({ date, volume, venue_shares }))]));
+  return new Map([...history].map(([series, points]) => [series, points.map(({ date, volume, venue_shares, row }) => ({ date, methodology_version: row.methodology_version, volume, venue_shares }))]));
 }
 
 /**

@@ -101,6 +101,8 @@ export interface FixingRecord {
 /** One earlier volume-weighted fixing of a series: what v2's coverage and degraded flag compare today with. */
 export interface HistoryPoint {
   date: string;
+  /** The methodology version it was published under: v2 compares only with its own version (V2-9). */
+  methodology_version: string;
   volume: number;
   /** Each venue's share of the fixing's volume (before the caps). */
   venue_shares: Record<string, number>;

@@ -417,7 +417,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
   const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, listPrices: e.listPrices, fence: e.fence, parts: partitionValues(m, p, win, e.survivors) });
   for (const spec of seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code))) {
     const previous = req.previous.get(spec.code);
-    const history = req.history?.get(spec.code) ?? [];
+    const history = (req.history?.get(spec.code) ?? []).filter((h) => h.methodology_version === m.version);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
       yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, new Map(), history);

@@ -105,10 +105,13 @@ describe('methodology v2, hand-computed', () => {
   it('compares the volume with the trailing mean, and flags a fixing degraded when a usually large venue is missing', () => {
     // Trailing fixings: volumes 100 and 300 (mean 200); shares: lambda .3 and .3 (mean .3 >= .25), runpod .1 and
     // .2 (mean .15), vast .6 and .5. Today: the normal day, volume 192 without lambda or runpod: 192 / 200 = 0.96,
-    // degraded, lambda missing (runpod's usual share is below the threshold; vast is present).
-    const history = new Map([['GPUIDX-H100-SXM', [
-      { date: '2026-11-18', volume: 100, venue_shares: { lambda: 0.3, runpod: 0.1, vast: 0.6 } },
-      { date: '2026-11-19', volume: 300, venue_shares: { lambda: 0.3, runpod: 0.2, vast: 0.5 } },
+    // degraded, lambda missing (runpod's usual share is below the threshold; vast is present). The 2026-11-17
+    // fixing was published under version 1, which measures volume differently: it is not compared with. Counted,
+    // it would give a mean of (10000 + 100 + 300) / 3 = 3466.67, a ratio of 0.06, and runpod a mean share of 0.4.
+    const history = new Map<string, HistoryPoint[]>([['GPUIDX-H100-SXM', [
+      { date: '2026-11-17', methodology_version: '1.0.0', volume: 10000, venue_shares: { runpod: 0.9, vast: 0.1 } },
+      { date: '2026-11-18', methodology_version: '2.0.0', volume: 100, venue_shares: { lambda: 0.3, runpod: 0.1, vast: 0.6 } },
+      { date: '2026-11-19', methodology_version: '2.0.0', volume: 300, venue_shares: { lambda: 0.3, runpod: 0.2, vast: 0.5 } },
     ]]]);
     const r = oneV2(normalDay(), { history });
     expect(r.record.coverage).toMatchObject({ volume_vs_trailing_mean: 0.96, trailing_days: 2 });
