@@ -92,7 +92,7 @@ export function checkDateEnded(date: string, now: number, delayMs: number): void
 
 /**
  * Row → methodology input. `intern` shares one string for the values that repeat across rows (venue, snapshot hash,
- * GPU name, contract, benchmark system): a million observations otherwise hold a million copies of each.
+ * listing id, GPU name, contract, benchmark system): a million observations otherwise hold a million copies of each.
  */
 export function toInput(r: ObservationRow, intern: <T extends string | null>(s: T) => T = (s) => s): ObservationInput {
   return {
@@ -102,7 +102,8 @@ export function toInput(r: ObservationRow, intern: <T extends string | null>(s: 
     seq: r.seq,
     venue: intern(r.venue),
     fetchedAt: r.fetched_at,
-    listingId: r.listing_id,
+    // A listing is seen in every snapshot it stays listed in: one string per listing, not per sighting.
+    listingId: intern(r.listing_id),
     gpuRaw: intern(r.gpu_raw),
     gpuCount: r.gpu_count,
     priceUsdPerHour: r.price_usd_per_hour,
@@ -252,17 +253,10 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
       db,
       deps.db,
       fixing,
-      r.audit.map((a) => ({
-        observation_id: a.input.observationId,
-        snapshot_id: a.input.snapshotId,
-        class: a.classCode,
-        reason: a.reason,
-        p: a.p,
-        f: a.f,
-        q: a.q,
-        w: a.w,
-        w_capped: a.wCapped,
-      })),
+      {
+        rows: r.audit,
+        row: (a) => ({ observation_id: a.input.observationId, snapshot_id: a.input.snapshotId, class: a.classCode, reason: a.reason, p: a.p, f: a.f, q: a.q, w: a.w, w_capped: a.wCapped }),
+      },
       (last) => {
         const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
         return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };

@@ -64,7 +64,8 @@ export function representedSeconds(m: Methodology, from: number, to: number, sna
     if (t < from || t >= to) return;
     let list = instants.get(venue);
     if (!list) instants.set(venue, (list = []));
-    list.push(t);
+    // A snapshot's inputs share its instant: keep one per run of equal instants (the set below removes the rest).
+    if (list[list.length - 1] !== t) list.push(t);
   };
   for (const s of snaps) addInstant(s.venue, s.fetchedAt);
   for (const o of inputs) addInstant(o.venue, o.fetchedAt);
@@ -111,7 +112,6 @@ export function countExcluded(rows: readonly AuditRow[]): Record<string, number>
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
-const numOrNull = (x: number | null) => (x === null || !Number.isFinite(x) ? null : x);
 const numText = (x: number | null) => (x === null || !Number.isFinite(x) ? 'null' : String(x));
 
 /**
@@ -119,11 +119,13 @@ const numText = (x: number | null) => (x === null || !Number.isFinite(x) ? 'null
  * strings, finite numbers, booleans and nulls, whose canonical JSON is exactly JSON.stringify's, so the list is
  * hashed entry by entry instead of being built as one string (a day can hold millions of entries).
  */
-export function inputDigest(rows: readonly AuditRow[], prefixes: Map<ObservationInput, string> = new Map()): string {
+export function inputDigest(rows: readonly AuditRow[], prefixes: Map<ObservationInput, string> | null = null): string {
   let inOrder = true;
   for (let i = 1; i < rows.length && inOrder; i++) inOrder = compareInputs(rows[i - 1]!.input, rows[i]!.input) <= 0;
   const sorted = inOrder ? rows : [...rows].sort((a, b) => compareInputs(a.input, b.input));
   const hash = createHash('sha256');
+  const jsonText = jsonTexts();
+  const repeated = numberTexts();
   const BATCH = 4096;
   hash.update('[');
   for (let i = 0; i < sorted.length; i += BATCH) {
@@ -133,7 +135,7 @@ export function inputDigest(rows: readonly AuditRow[], prefixes: Map<Observation
       // Exactly JSON.stringify of [class, outcome, p, f, q, w, w'] without building the array: String(n) is
       // JSON's number form for every finite n, and numText gives null for the rest.
       parts.push(
-        `${inputPrefix(r.input, prefixes)},${r.classCode === null ? 'null' : JSON.stringify(r.classCode)},${JSON.stringify(r.reason ?? 'included')},${numText(r.p)},${numText(r.f)},${numText(r.q)},${numText(r.w)},${numText(r.wCapped)}]`,
+        `${inputPrefix(r.input, prefixes, jsonText)},${r.classCode === null ? 'null' : jsonText(r.classCode)},${jsonText(r.reason ?? 'included')},${repeated(r.p)},${repeated(r.f)},${repeated(r.q)},${repeated(r.w)},${numText(r.wCapped)}]`,
       );
     }
     hash.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
@@ -146,15 +148,43 @@ export function inputDigest(rows: readonly AuditRow[], prefixes: Map<Observation
  * The observation's part of a digest entry, without its closing bracket. A class's on-demand and spot series
  * list the same inputs, so the caller keeps one class's prefixes while it computes that class's series.
  */
-function inputPrefix(o: ObservationInput, prefixes: Map<ObservationInput, string>): string {
-  let prefix = prefixes.get(o);
+function inputPrefix(o: ObservationInput, prefixes: Map<ObservationInput, string> | null, jsonText: (s: string) => string): string {
+  let prefix = prefixes?.get(o);
   if (prefix === undefined) {
-    const json = JSON.stringify([o.venue, o.fetchedAt, o.snapshotSha256, o.seq, o.listingId, o.gpuRaw, numOrNull(o.gpuCount), numOrNull(o.priceUsdPerHour), o.contract, o.available,
-      o.perfSystem, numOrNull(o.perfScorePerGpu)]);
-    prefix = json.slice(0, -1);
-    prefixes.set(o, prefix);
+    // Exactly JSON.stringify([venue, fetched_at, sha256, seq, listing_id, gpu_raw, gpu_count, price, contract,
+    // available, perf_system, perf_score]) without its closing bracket, built without the array: numText is JSON's
+    // form of a number (null when not finite), and the strings that repeat across inputs are encoded once.
+    prefix = `[${jsonText(o.venue)},${numText(o.fetchedAt)},${jsonText(o.snapshotSha256)},${numText(o.seq)},${JSON.stringify(o.listingId)},${jsonText(o.gpuRaw)},${numText(o.gpuCount)},${numText(o.priceUsdPerHour)},${jsonText(o.contract)},${o.available ? 'true' : 'false'},${o.perfSystem === null ? 'null' : jsonText(o.perfSystem)},${numText(o.perfScorePerGpu)}`;
+    prefixes?.set(o, prefix);
   }
   return prefix;
+}
+
+/**
+ * numText for the numbers that repeat across a digest's entries (a listing's price, factor and weight recur in
+ * every snapshot it is seen in), each converted once. Bounded: past 65,536 distinct numbers it starts afresh.
+ */
+function numberTexts(): (x: number | null) => string {
+  const texts = new Map<number, string>();
+  return (x) => {
+    if (x === null || !Number.isFinite(x)) return 'null';
+    let text = texts.get(x);
+    if (text === undefined) {
+      if (texts.size >= 65_536) texts.clear();
+      texts.set(x, (text = String(x)));
+    }
+    return text;
+  };
+}
+
+/** A digest's JSON texts of the strings that repeat across inputs (venue, snapshot hash, GPU name, contract, benchmark system). */
+function jsonTexts(): (s: string) => string {
+  const texts = new Map<string, string>();
+  return (s) => {
+    let text = texts.get(s);
+    if (text === undefined) texts.set(s, (text = JSON.stringify(s)));
+    return text;
+  };
 }
 
 /** The canonical bytes of a fixing record: what digests and signatures cover. */

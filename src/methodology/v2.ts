@@ -72,13 +72,22 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
   const inWindow = req.observations.filter((o) => o.fetchedAt >= from && o.fetchedAt < to).sort(compareInputs);
   // Time weights as in v1 step 5.
   const seconds = representedSeconds(m, from, to, req.snapshots, inWindow);
-  // V2-2: persistence, counted over distinct snapshot instants of the listing's venue in W.
-  const seenIn = new Map<string, Set<number>>();
-  for (const o of inWindow) {
-    let set = seenIn.get(listingKey(o));
-    if (!set) seenIn.set(listingKey(o), (set = new Set()));
-    set.add(o.fetchedAt);
+  // V2-2: persistence, counted over distinct snapshot instants of the listing's venue in W. In canonical order a
+  // listing's instants come in ascending order, so a new instant is one that differs from the last one counted.
+  const seenIn = new Map<string, { instants: number; last: number }>();
+  const seenOf: { instants: number; last: number }[] = new Array(inWindow.length);
+  for (let i = 0; i < inWindow.length; i++) {
+    const o = inWindow[i]!;
+    const key = listingKey(o);
+    let seen = seenIn.get(key);
+    if (!seen) seenIn.set(key, (seen = { instants: 0, last: Number.NaN }));
+    if (seen.last !== o.fetchedAt) {
+      seen.instants += 1;
+      seen.last = o.fetchedAt;
+    }
+    seenOf[i] = seen;
   }
+  seenIn.clear();
   // Inputs are in canonical order, so each snapshot's inputs are contiguous: the per-snapshot rules (duplicates,
   // bids against asks, overlapping offers of one machine) are judged one snapshot at a time, with small maps.
   const byClass = new Map<string | null, Prepared[]>();
@@ -88,26 +97,30 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
     let end = start + 1;
     while (end < inWindow.length && sameSnapshot(inWindow[start]!, inWindow[end]!)) end++;
     const group = inWindow.slice(start, end);
+    const groupStart = start;
     start = end;
+    // One snapshot: one venue and instant, so one time weight.
+    const groupSeconds = seconds.get(`${group[0]!.venue}\u0000${group[0]!.fetchedAt}`)!;
     // V2-2: the on-demand price of each offer, to judge its bid by.
     const ask = new Map<string, number>();
     for (const o of group) if (o.contract === 'on_demand' && o.gpuCount > 0) ask.set(baseId(o), o.priceUsdPerHour / o.gpuCount);
     const seen = new Set<string>();
     const prepared: Prepared[] = [];
-    for (const input of group) {
+    for (let g = 0; g < group.length; g++) {
+      const input = group[g]!;
       const admission = admittedOn(input.venue);
       let reason: AuditRow['reason'] = null;
       if (!admission) reason = 'venue_not_admitted';
       else if (input.source === undefined || !admission.sources.includes(input.source)) reason = 'provenance_mismatch';
       else if (seen.has(input.listingId)) reason = 'duplicate';
-      else if ((seenIn.get(listingKey(input))?.size ?? 0) < p.min_snapshots_seen) reason = 'not_persistent';
+      else if (seenOf[groupStart + g]!.instants < p.min_snapshots_seen) reason = 'not_persistent';
       else if (input.contract === 'interruptible' && input.gpuCount > 0) {
         const onDemand = ask.get(baseId(input));
         if (onDemand !== undefined && input.priceUsdPerHour / input.gpuCount > onDemand) reason = 'bid_above_ask';
       }
       seen.add(input.listingId);
       const tier = admission?.segment === 'marketplace' && input.quantityReported === true ? 1 : 2;
-      prepared.push({ input, classCode: classify(input.venue, input.gpuRaw), reason, seconds: seconds.get(`${input.venue}\u0000${input.fetchedAt}`)!, tier, overlap: 1 });
+      prepared.push({ input, classCode: classify(input.venue, input.gpuRaw), reason, seconds: groupSeconds, tier, overlap: 1 });
     }
     // V2-3: offers of one machine listed in the same snapshot (and contract) overlap: together they count the
     // machine's GPUs once, as many as its largest offer, each offer in proportion to its own GPU count.
@@ -213,6 +226,8 @@ function lowerMedian(xs: readonly number[]): number {
 interface Partition {
   from: number;
   rows: AuditRow[];
+  /** Its rows as (q, w') items in compareWeighted order, once weighed: the statistics pool these. */
+  items: Weighted[];
   value: number | null;
   listings: number;
   venues: number;
@@ -221,7 +236,7 @@ interface Partition {
 /** Steps 7 and 8: hourly partitions, each with host and venue caps and its weighted median; which are sufficient. */
 function partitionValues(m: Methodology, p: V2Parameters, win: Window, survivors: readonly AuditRow[]): Partition[] {
   const parts: Partition[] = [];
-  for (let t = win.from; t < win.to; t += p.partition_seconds * 1000) parts.push({ from: t, rows: [], value: null, listings: 0, venues: 0 });
+  for (let t = win.from; t < win.to; t += p.partition_seconds * 1000) parts.push({ from: t, rows: [], items: [], value: null, listings: 0, venues: 0 });
   for (const r of survivors) parts[Math.floor((r.input.fetchedAt - win.from) / (p.partition_seconds * 1000))]!.rows.push(r);
   for (const part of parts) {
     part.listings = new Set(part.rows.map((r) => listingKey(r.input))).size;
@@ -237,8 +252,8 @@ function partitionValues(m: Methodology, p: V2Parameters, win: Window, survivors
     for (const r of part.rows) byVenue.set(r.input.venue, (byVenue.get(r.input.venue) ?? 0) + afterHost.get(r)!);
     const venueCapped = capShares(byVenue, m.parameters.venue_cap).capped;
     for (const r of part.rows) r.wCapped = (afterHost.get(r)! / byVenue.get(r.input.venue)!) * venueCapped.get(r.input.venue)!;
-    const items = part.rows.map((r) => weighted(r, r.q!, r.wCapped!)).sort(compareWeighted);
-    part.value = weightedQuantileSorted(items, 0.5);
+    part.items = part.rows.map((r) => weighted(r, r.q!, r.wCapped!)).sort(compareWeighted);
+    part.value = weightedQuantileSorted(part.items, 0.5);
   }
   return parts;
 }
@@ -281,7 +296,7 @@ function againstHistory(p: V2Parameters, history: readonly HistoryPoint[], volum
   return { ratio: mean > 0 ? volume / mean : null, missing };
 }
 
-function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, status: FixingStatus, a: Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>, history: readonly HistoryPoint[]): FixingResult {
+function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, status: FixingStatus, a: Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string> | null, history: readonly HistoryPoint[]): FixingResult {
   const d = m.parameters.decimals;
   const parts = a.parts ?? [];
   const used = status === 'normal' || status === 'extended_window' ? sufficientParts(parts) : [];
@@ -297,7 +312,7 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
     for (const v of kept) sum += v;
     value = roundPrice(sum / kept.length, d);
     // Statistics pool the used partitions, each partition's weights summing to 1 (so each hour counts alike).
-    const items = used.flatMap((part) => part.rows.map((r) => weighted(r, r.q!, r.wCapped!))).sort(compareWeighted);
+    const items = used.flatMap((part) => part.items).sort(compareWeighted);
     let sumW = 0;
     let sumWq = 0;
     for (const it of items) {
@@ -370,7 +385,7 @@ function listPriceValue(rows: readonly AuditRow[]): number {
 }
 
 /** Steps 9 and 10: the fallbacks, in order. */
-function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>, history: readonly HistoryPoint[]): FixingResult {
+function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string> | null, history: readonly HistoryPoint[]): FixingResult {
   if (enoughParts(p, day.parts!)) return buildResult(m, p, spec, date, 'normal', day, previous, prefixes, history);
   const ext = extended();
   if (enoughParts(p, ext.parts!)) return buildResult(m, p, spec, date, 'extended_window', ext, previous, prefixes, history);
@@ -415,12 +430,19 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     return e;
   };
   const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, listPrices: e.listPrices, fence: e.fence, parts: partitionValues(m, p, win, e.survivors) });
+  // A class's series list the same inputs: their digest entries share one prefix per input, kept for one class.
+  let prefixes = new Map<ObservationInput, string>();
+  let prefixesOf: string | null = null;
   for (const spec of seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code))) {
+    if (spec.classCode !== prefixesOf) {
+      prefixes = new Map();
+      prefixesOf = spec.classCode;
+    }
     const previous = req.previous.get(spec.code);
     const history = (req.history?.get(spec.code) ?? []).filter((h) => h.methodology_version === m.version);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
-      yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, new Map(), history);
+      yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, prefixes, history);
       // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go once stored.
       if (spec.contract === 'on_demand') {
         for (const cache of [onDemand.day, onDemand.ext]) {
@@ -436,7 +458,8 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
         const survivors = rows.filter((r) => r.reason === null);
         return { win, rows, survivors, listPrices: [], fence: null, parts: partitionValues(m, p, win, survivors) };
       };
-      yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, new Map(), history);
+      // One series reads these inputs: caching their digest prefixes would only hold them all at once.
+      yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, null, history);
     }
   }
 }

@@ -141,16 +141,23 @@ export type FixingSeal = Pick<Fixing, 'previous_chain_hash' | 'key_id' | 'signat
 const INPUT_COLUMNS = ['fixing_id', 'observation_id', 'snapshot_id', 'class', 'reason', 'p', 'f', 'q', 'w', 'w_capped'] as const satisfies readonly (keyof FixingInputsTable)[];
 const INPUT_CHUNK = 1000;
 
+/** A fixing's audit rows as the caller holds them, read as stored rows one at a time (a day can hold millions). */
+export interface FixingInputs<I> {
+  rows: readonly I[];
+  row: (input: I) => FixingInputRow;
+}
+
 /**
  * Stores one fixing revision and its audit rows. Call it inside the publication run's transaction (`trx`), so that
  * a run's revisions are stored all together or not at all. `seal` gets the revision published last (read in the
  * same transaction, so two publishers never fork the chain) and returns the chain link and the signature.
  */
-export async function insertFixing(trx: Db, db: Db, fixing: NewFixing, inputs: readonly FixingInputRow[], seal: (last: Fixing | undefined) => FixingSeal): Promise<Fixing> {
+export async function insertFixing<I>(trx: Db, db: Db, fixing: NewFixing, inputs: FixingInputs<I>, seal: (last: Fixing | undefined) => FixingSeal): Promise<Fixing> {
   const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   const row = { ...fixing, ...seal(last) };
   const { id } = await trx.insertInto('fixings').values(row).returning('id').executeTakeFirstOrThrow();
-  await insertChunked(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs, INPUT_CHUNK, (params, r) => {
+  await insertChunked(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs.rows, INPUT_CHUNK, (params, input) => {
+    const r = inputs.row(input);
     params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
   });
   return { ...row, id };

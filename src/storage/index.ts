@@ -6,5 +6,5 @@ export { startRun, finishRun, recordSkippedRun, listRuns, type RunEnd } from './
 export type * from './schema.js';
 export * from './publication.js';
 export * from './audit.js';
-export { observationsInWindow, snapshotTimesInWindow, snapshotWatermark, latestFixings, previousValues, trailingHistory, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow, type FixingSeal } from './fixings.js';
+export { observationsInWindow, snapshotTimesInWindow, snapshotWatermark, latestFixings, previousValues, trailingHistory, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow, type FixingInputs, type FixingSeal } from './fixings.js';
 export * from './keys.js';
