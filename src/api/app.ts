@@ -425,7 +425,7 @@ export function createApp(deps: AppDeps) {
           redacted: m.redacted === 1,
           parser_version: m.parser_version,
           parser_options: JSON.parse(m.parser_options) as Record<string, unknown>,
-          parse: { outcome: m.parse_outcome, error: m.parse_error, rows_total: m.rows_total, rows_accepted: m.rows_accepted, rows_rejected: m.rows_rejected, rows_ignored: m.rows_ignored },
+          parse: { outcome: m.parse_outcome, error: m.parse_error, rows_total: m.rows_total, rows_accepted: m.rows_accepted, rows_rejected: m.rows_rejected, rows_ignored: m.rows_ignored, ignored_reasons: m.ignored_reasons === null ? null : (JSON.parse(m.ignored_reasons) as Record<string, number>) },
           raw: `/v1/snapshots/${m.id}/raw`,
         },
         200,

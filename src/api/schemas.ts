@@ -215,9 +215,10 @@ export const snapshotSchema = z
       outcome: z.string(),
       error: z.string().nullable(),
       rows_total: z.number().int().nullable(),
-      rows_accepted: z.number().int().nullable(),
+      rows_accepted: z.number().int().nullable().openapi({ description: 'payload rows that gave at least one observation (a Vast.ai offer gives its ask and its bid)' }),
       rows_rejected: z.number().int().nullable(),
       rows_ignored: z.number().int().nullable(),
+      ignored_reasons: z.record(z.string(), z.number().int()).nullable().openapi({ description: 'the ignored rows counted per reason (null on snapshots stored before it was kept)' }),
     }),
     raw: z.string().openapi({ description: 'URL of the exact stored bytes' }),
   })

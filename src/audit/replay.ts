@@ -116,6 +116,7 @@ export function reparse(raw: readonly RawSnapshot[]): Replayed {
             host_id: o.host_id ?? null,
             quantity_reported: o.quantity_reported,
             machine_id: o.machine_id ?? null,
+            gpu_memory_gb: o.gpu_memory_gb ?? null,
           },
           intern,
         ),

@@ -76,6 +76,7 @@ function toObservation(l: Listing, seq: number) {
     region: l.region,
     quantity_reported: l.quantity_reported ? 1 : 0,
     machine_id: l.machine_id,
+    gpu_memory_gb: l.gpu_memory_gb,
   };
 }
 
@@ -94,18 +95,18 @@ export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'
   } catch (err) {
     // A parser fault is a fact about this payload: the bytes are stored all the same, marked with the reason.
     const detail = err instanceof Error ? err.message : String(err);
-    return { record: { outcome: 'rejected', error: `parser_failed: ${detail.replace(/\s+/g, ' ').slice(0, 300)}`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] }, json: undefined };
+    return { record: { outcome: 'rejected', error: `parser_failed: ${detail.replace(/\s+/g, ' ').slice(0, 300)}`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] }, json: undefined };
   }
 }
 
 function parseRecordOf(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
   const decoded = decodeJsonBody(options.strip_bom ? { ...received, body: withoutBom(received.body) } : received);
   if (!decoded.ok) {
-    return { record: { outcome: 'rejected', error: `${decoded.code}: ${decoded.detail}`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] }, json: undefined };
+    return { record: { outcome: 'rejected', error: `${decoded.code}: ${decoded.detail}`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] }, json: undefined };
   }
   const payload = parse(decoded.json, options);
   if (!payload.ok) {
-    return { record: { outcome: 'rejected', error: `${payload.code}: ${payload.detail}`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] }, json: decoded.json };
+    return { record: { outcome: 'rejected', error: `${payload.code}: ${payload.detail}`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] }, json: decoded.json };
   }
   const observations = payload.listings.map((l, seq) => toObservation(l.listing, seq));
   const issues = payload.issues;
@@ -116,7 +117,10 @@ function parseRecordOf(received: ReceivedBody, parse: IngestInput['parse'], opti
     outcome = observations.length > 0 ? 'partial' : 'rejected';
     error = summarizeIssues(payload);
   }
-  return { record: { outcome, error, rowsTotal: payload.rowsTotal, rowsIgnored: payload.ignored, observations, issues }, json: decoded.json };
+  // A payload row is accepted when it gave at least one observation (a Vast.ai offer gives two: its ask and its bid).
+  const rowsAccepted = new Set(payload.listings.map((l) => l.row)).size;
+  const ignoredReasons = Object.fromEntries(Object.entries(payload.ignoredReasons).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { record: { outcome, error, rowsTotal: payload.rowsTotal, rowsAccepted, rowsIgnored: payload.ignored, ignoredReasons, observations, issues }, json: decoded.json };
 }
 
 export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResult> {

@@ -31,6 +31,8 @@ export const listingSchema = z
     quantity_reported: z.boolean(),
     /** The physical machine the listing runs on, where the venue says (Vast `machine_id`): offers of one machine overlap. */
     machine_id: z.string().min(1).nullable().default(null),
+    /** Memory per GPU in GB (1024 MB), where the venue reports it (Vast `gpu_ram`): names alone are ambiguous for some parts. */
+    gpu_memory_gb: z.number().positive().nullable().default(null),
   })
   .superRefine((l, ctx) => {
     // Only meaningful once the count itself is valid; an invalid count has its own issue already.

@@ -4,7 +4,8 @@
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { GENERIC_PARSER_VERSION, parseGenericLine } from './venues/generic.js';
 import { VENUES } from './venues/index.js';
-import { parseVastV1, parseVastV2 } from './venues/vast.js';
+import { parseAzureV1 } from './venues/azure.js';
+import { parseVastV1, parseVastV2, parseVastV3 } from './venues/vast.js';
 
 export type ParseFn = (json: unknown, options: ParserOptions) => ParsedPayload;
 
@@ -14,6 +15,8 @@ const registry = new Map<string, ParseFn>([
   // Superseded versions, still runnable for replay.
   ['vast/1', parseVastV1],
   ['vast/2', parseVastV2],
+  ['vast/3', parseVastV3],
+  ['azure/1', parseAzureV1],
 ]);
 
 export function parserFor(version: string): ParseFn | undefined {

@@ -23,7 +23,7 @@ export async function recoverSnapshots(db: Db): Promise<RecoveryReport> {
     const received = { status: s.http_status, contentType: s.content_type, body: s.body, truncated: s.truncated === 1 };
     const { record } = parse
       ? toParseRecord(received, parse, options)
-      : { record: { outcome: 'rejected' as const, error: `unknown_parser: ${s.parser_version} is not registered in this software`, rowsTotal: 0, rowsIgnored: 0, observations: [], issues: [] } };
+      : { record: { outcome: 'rejected' as const, error: `unknown_parser: ${s.parser_version} is not registered in this software`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] } };
     await recordParse(db, s.id, record);
     report.reparsed += 1;
   }

@@ -115,6 +115,7 @@ export function toInput(r: ObservationRow, intern: <T extends string | null>(s: 
     hostId: intern(r.host_id),
     quantityReported: r.quantity_reported === 1,
     machineId: intern(r.machine_id),
+    gpuMemoryGb: r.gpu_memory_gb,
   };
 }
 

@@ -19,6 +19,7 @@ const EXPLAIN: Record<keyof Methodology['parameters'], string> = {
   percentiles: 'published percentiles (step 8)',
   decimals: 'decimal places of published prices (step 10)',
   reference_class: 'class whose throughput defines one compute unit (step 9)',
+  memory_tolerance: 'v2: largest relative distance between a reported memory per GPU and a class\'s memory (V2-1)',
   host_cap: 'v2: largest share of a partition\'s weight one host can carry (V2-5)',
   fence_floor_ln: 'v2: floor under the fence\'s dispersion, ln units (V2-4)',
   partition_seconds: 'v2: length of a time partition (V2-5)',

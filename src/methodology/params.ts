@@ -60,6 +60,8 @@ export const methodologySchema = z
         coverage_days: z.number().int().min(1).optional(),
         /** Mean trailing share above which a venue's absence marks a fixing degraded. */
         degraded_share: probability.optional(),
+        /** Largest relative distance between a reported memory per GPU and a class's memory for the class to apply. */
+        memory_tolerance: probability.optional(),
       })
       .strict(),
     /** Methodology v2 and later: the admitted venues, their segment, admission date and accepted provenance. */

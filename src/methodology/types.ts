@@ -27,6 +27,8 @@ export interface ObservationInput {
   quantityReported?: boolean;
   /** The physical machine, where the venue gives it: offers of one machine overlap (methodology v2 counts its GPUs once). */
   machineId?: string | null;
+  /** Memory per GPU in GB, where the venue reports it: methodology v2 maps a name shared by several memory sizes by it. */
+  gpuMemoryGb?: number | null;
 }
 
 /** A parsed snapshot's venue and instant; its distinct instants set the time weights (step 5). */
@@ -49,7 +51,9 @@ export type ExclusionReason =
   | 'provenance_mismatch'
   | 'list_price_unweighted'
   | 'bid_above_ask'
-  | 'not_persistent';
+  | 'not_persistent'
+  | 'memory_ambiguous'
+  | 'memory_mismatch';
 
 /** `list_price_tier`: methodology v2's lower tier, from list prices alone, when no volume-weighted value can be made. */
 export type FixingStatus = 'normal' | 'extended_window' | 'carried_forward' | 'insufficient' | 'list_price_tier';

@@ -5,7 +5,7 @@ import type { GpuClass, Methodology } from './params.js';
 import { parameterHash } from './params.js';
 import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
-import { capVenueShares as capShares, classifier, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, isoDate, representedSeconds, roundPrice } from './shared.js';
+import { capVenueShares as capShares, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, isoDate, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, ObservationInput, PreviousValue } from './types.js';
 
 interface V2Parameters {
@@ -18,6 +18,7 @@ interface V2Parameters {
   max_carry_days: number;
   coverage_days: number;
   degraded_share: number;
+  memory_tolerance: number;
 }
 
 /** The v2 parameters, which the schema makes optional (v1 documents lack them); a v2 document must hold them all. */
@@ -37,6 +38,53 @@ function v2Parameters(m: Methodology): V2Parameters {
     max_carry_days: need(p.max_carry_days, 'max_carry_days'),
     coverage_days: need(p.coverage_days, 'coverage_days'),
     degraded_share: need(p.degraded_share, 'degraded_share'),
+    memory_tolerance: need(p.memory_tolerance, 'memory_tolerance'),
+  };
+}
+
+type Classified = { code: string; reason: null } | { code: null; reason: 'unmapped_gpu' | 'memory_ambiguous' | 'memory_mismatch' };
+
+/**
+ * V2-1: the class of a raw name and the memory per GPU the venue reports. The name is looked up as in version 1
+ * (the venue's aliases, then "*", then class codes), but a name may belong to several classes of different
+ * memory (Vast.ai's "A100 SXM4" is a 40 GB and an 80 GB part). Of the classes the name belongs to, those whose
+ * memory is within `memory_tolerance` (relative) of the reported memory remain; the nearest applies, the first in
+ * class order on a tie. Without reported memory a name of one class is that class, and a name of several is
+ * `memory_ambiguous`; a reported memory no class of the name is near is `memory_mismatch` (an unlisted variant).
+ */
+export function memoryClassifier(m: Methodology, tolerance: number): (venue: string, raw: string, memoryGb: number | null | undefined) => Classified {
+  const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  const byVenue = new Map<string, Map<string, GpuClass[]>>();
+  const add = (venue: string, name: string, c: GpuClass) => {
+    let map = byVenue.get(venue);
+    if (!map) byVenue.set(venue, (map = new Map()));
+    const list = map.get(norm(name)) ?? [];
+    if (!list.includes(c)) list.push(c);
+    map.set(norm(name), list);
+  };
+  for (const c of m.classes) for (const [venue, names] of Object.entries(c.aliases)) for (const n of names) add(venue, n, c);
+  for (const c of m.classes) add('*', c.code, c);
+  const cache = new Map<string, GpuClass[] | null>();
+  return (venue, raw, memoryGb) => {
+    const key = `${venue}\u0000${raw}`;
+    let classes = cache.get(key);
+    if (classes === undefined) {
+      const n = norm(raw);
+      classes = byVenue.get(venue)?.get(n) ?? byVenue.get('*')?.get(n) ?? null;
+      cache.set(key, classes);
+    }
+    if (classes === null) return { code: null, reason: 'unmapped_gpu' };
+    if (memoryGb == null) return classes.length === 1 ? { code: classes[0]!.code, reason: null } : { code: null, reason: 'memory_ambiguous' };
+    let best: GpuClass | null = null;
+    let bestDistance = Infinity;
+    for (const c of classes) {
+      const distance = Math.abs(memoryGb - c.memory_gb) / c.memory_gb;
+      if (distance <= tolerance && distance < bestDistance) {
+        best = c;
+        bestDistance = distance;
+      }
+    }
+    return best ? { code: best.code, reason: null } : { code: null, reason: 'memory_mismatch' };
   };
 }
 
@@ -44,6 +92,8 @@ function v2Parameters(m: Methodology): V2Parameters {
 interface Prepared {
   input: ObservationInput;
   classCode: string | null;
+  /** Why it has no class (V2-1), when it has none. */
+  classReason: Classified['reason'];
   /** Step 1-2 exclusions that hold for every series (admission, provenance, duplicate, persistence, bid above ask). */
   reason: AuditRow['reason'];
   seconds: number;
@@ -63,7 +113,7 @@ interface Window {
 const listingKey = (o: ObservationInput) => `${o.venue}\u0000${o.listingId}`;
 
 /** Steps 1 to 3 and the time weights, for one window. */
-function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: number, to: number, req: FixingRequest, classify: (v: string, r: string) => string | null): Window {
+function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: number, to: number, req: FixingRequest, classify: ReturnType<typeof memoryClassifier>): Window {
   const venues = m.venues ?? {};
   const admittedOn = (venue: string) => {
     const a = venues[venue];
@@ -120,7 +170,8 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
       }
       seen.add(input.listingId);
       const tier = admission?.segment === 'marketplace' && input.quantityReported === true ? 1 : 2;
-      prepared.push({ input, classCode: classify(input.venue, input.gpuRaw), reason, seconds: groupSeconds, tier, overlap: 1 });
+      const cls = classify(input.venue, input.gpuRaw, input.gpuMemoryGb);
+      prepared.push({ input, classCode: cls.code, classReason: cls.reason, reason, seconds: groupSeconds, tier, overlap: 1 });
     }
     // V2-3: offers of one machine listed in the same snapshot (and contract) overlap: together they count the
     // machine's GPUs once, as many as its largest offer, each offer in proportion to its own GPU count.
@@ -348,7 +399,7 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
     window: { from: isoDate(a.win.from), to: isoDate(a.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(a.rows, prefixes),
+    input_digest: inputDigest(a.rows, prefixes, { memory: true }),
     coverage: {
       venues_present: new Set(included.map((r) => r.input.venue)).size,
       venues_admitted: a.win.admitted,
@@ -405,7 +456,7 @@ function computeRows(m: Methodology, win: Window, perClass: Map<string, Evaluati
       else rows.push({ ...s, q: s.q! * (refTflops / t), w: (s.w! * t) / refTflops, wCapped: null, reason: null });
     }
   }
-  for (const pr of win.byClass.get(null) ?? []) rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: pr.reason ?? 'unmapped_gpu' });
+  for (const pr of win.byClass.get(null) ?? []) rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: pr.reason ?? pr.classReason ?? 'unmapped_gpu' });
   return rows.sort((a, b) => compareInputs(a.input, b.input));
 }
 
@@ -414,7 +465,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
   const m = req.methodology;
   const p = v2Parameters(m);
   const { from: extFrom, to: dayEnd } = inputWindow(req.date, m);
-  const classify = classifier(m);
+  const classify = memoryClassifier(m, p.memory_tolerance);
   const dayWin = prepareWindow(m, p, req.date, dayEnd - DAY_MS, dayEnd, req, classify);
   let extWin: Window | null = null;
   const ext = () => (extWin ??= prepareWindow(m, p, req.date, extFrom, dayEnd, req, classify));

@@ -22,6 +22,7 @@ export interface ObservationRow {
   host_id: string | null;
   quantity_reported: number;
   machine_id: string | null;
+  gpu_memory_gb: number | null;
 }
 
 const OBSERVATION_COLUMNS = [
@@ -43,6 +44,7 @@ const OBSERVATION_COLUMNS = [
   'o.host_id',
   'o.quantity_reported',
   'o.machine_id',
+  'o.gpu_memory_gb',
 ] as const;
 
 /**

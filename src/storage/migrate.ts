@@ -6,6 +6,7 @@ import * as replayableFixings from './migrations/2026-11-23T0000_replayable_fixi
 import * as trust from './migrations/2026-12-01T0000_trust.js';
 import * as machines from './migrations/2026-12-01T0100_machines.js';
 import * as recoveryIndexes from './migrations/2026-12-01T0200_recovery_indexes.js';
+import * as venueData from './migrations/2026-12-01T0300_venue_data.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 const migrations: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T0000_trust': trust,
   '2026-12-01T0100_machines': machines,
   '2026-12-01T0200_recovery_indexes': recoveryIndexes,
+  '2026-12-01T0300_venue_data': venueData,
 };
 
 export class MigrationError extends Error {

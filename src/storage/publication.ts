@@ -128,7 +128,7 @@ export async function snapshotMeta(db: Db, id: number): Promise<SnapshotMeta | u
     .select([
       'id', 'venue', 'fetched_at', 'source', 'request_method', 'request_url', 'request_body', 'http_status', 'content_type', 'sha256', 'byte_size',
       'truncated', 'redacted', 'parser_version', 'parser_options', 'parse_outcome', 'parse_error', 'rows_total', 'rows_accepted', 'rows_rejected',
-      'rows_ignored', 'run_id', 'content_sha256', 'received_at',
+      'rows_ignored', 'run_id', 'content_sha256', 'received_at', 'ignored_reasons',
     ])
     .where('id', '=', id)
     .executeTakeFirst();

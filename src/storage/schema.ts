@@ -2,7 +2,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export type ParseOutcome = 'pending' | 'ok' | 'partial' | 'rejected';
-export type RunOutcome = 'running' | 'ok' | 'partial' | 'failed' | 'skipped';
+export type RunOutcome = 'running' | 'ok' | 'partial' | 'degraded' | 'failed' | 'skipped';
 
 export interface SnapshotsTable {
   id: Generated<number>;
@@ -38,6 +38,8 @@ export interface SnapshotsTable {
   content_sha256: string | null;
   /** Our clock (UTC ms) when the snapshot was stored; null on snapshots stored before it was recorded. */
   received_at: number | null;
+  /** JSON object: the rows the parser ignored, counted per reason (not offered, reservation, ...); null before 2026-12-01. */
+  ignored_reasons: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ObservationsTable {
@@ -59,6 +61,8 @@ export interface ObservationsTable {
   quantity_reported: number;
   /** The physical machine, where the venue gives it (Vast `machine_id`); null otherwise and before vast/3. */
   machine_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Memory per GPU in GB (1024 MB), where the venue reports it (Vast `gpu_ram`, from parser vast/4); null otherwise. */
+  gpu_memory_gb: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface SnapshotIssuesTable {
@@ -80,6 +84,8 @@ export interface CollectorRunsTable {
   error: string | null;
   snapshots: number;
   observations: number;
+  /** Why the run is `degraded`: its accepted rows collapsed against the venue's recent runs. */
+  warning: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface FixingsTable {

@@ -121,7 +121,11 @@ export interface ParseRecord {
   outcome: Exclude<ParseOutcome, 'pending'>;
   error: string | null;
   rowsTotal: number;
+  /** Payload rows that gave at least one observation (not the observations: a row can give several). */
+  rowsAccepted: number;
   rowsIgnored: number;
+  /** The ignored rows, counted per reason (not offered, reservation, Windows, ...). */
+  ignoredReasons: Record<string, number>;
   observations: ObservationRow[];
   issues: RowIssue[];
 }
@@ -145,6 +149,7 @@ const OBSERVATION_COLUMNS = [
   'region',
   'quantity_reported',
   'machine_id',
+  'gpu_memory_gb',
 ] as const satisfies readonly (keyof NewObservation)[];
 
 type ObservationRow = Omit<NewObservation, 'snapshot_id'>;
@@ -154,16 +159,17 @@ function outcomeColumns(p: ParseRecord) {
     parse_outcome: p.outcome,
     parse_error: p.error,
     rows_total: p.rowsTotal,
-    rows_accepted: p.observations.length,
+    rows_accepted: p.rowsAccepted,
     rows_rejected: p.issues.length,
     rows_ignored: p.rowsIgnored,
+    ignored_reasons: JSON.stringify(p.ignoredReasons),
   };
 }
 
 async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
   await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
     params.push(snapshotId, o.seq, o.listing_id, o.host_id ?? null, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available,
-      o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported, o.machine_id ?? null);
+      o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported, o.machine_id ?? null, o.gpu_memory_gb ?? null);
   });
   for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
     const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x) => ({

@@ -17,7 +17,16 @@ const V2 = loadMethodology('2.0.0');
 const GOLDEN = join(FIXTURES, 'methodology', 'v2-golden.json');
 
 /**
- * Three days of a reference market: vast (hosts, slices of shared machines, bids), tensordock and akash with
+ * Memory per GPU as Vast.ai reports it (gpu_ram / 1024): listing 5 is a 40 GB A100 under the same name as the
+ * 80 GB ones (class A100-40). Akash reports none: its A100 SXM4 listings are memory_ambiguous, the rest classed.
+ */
+function memoryOf(gpu: string, listing: number): number {
+  if (gpu === 'A100 SXM4') return listing === 5 ? 40 : 80;
+  return { 'H100 SXM': 79.6474609375, 'RTX 4090': 23.98828125, 'L40S': 44.98828125 }[gpu]!;
+}
+
+/**
+ * Three days of a reference market: vast (hosts, slices of shared machines, bids, memory variants), tensordock and akash with
  * reported quantities, runpod and azure list prices, a venue that is not admitted, a file import claiming vast,
  * junk prices, snapshots every 20 minutes with seeded jitter.
  */
@@ -49,6 +58,7 @@ export function v2Market(): ObservationInput[] {
           listingId: `${v.venue}-${l}`, gpuRaw: gpu, gpuCount: n, priceUsdPerHour: price, contract: 'on_demand', available: unit(9, 'a', vi, l, s) > 0.1,
           perfSystem: v.venue === 'vast' ? 'vast_dlperf' : null, perfScorePerGpu: v.venue === 'vast' ? 200 + unit(9, 'perf', l) * 200 : null,
           source: v.source, hostId: `${v.venue}-host-${l % 4}`, quantityReported: v.quantity, machineId: v.venue === 'vast' ? `m-${l % 4}` : null,
+          gpuMemoryGb: v.venue === 'akash' ? null : memoryOf(gpu, l),
         };
         out.push(base);
         // Vast's bid on each offer; every fourth bid sits above its ask.

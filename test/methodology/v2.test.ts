@@ -1,6 +1,7 @@
 // Methodology v2, rule by rule, with hand-computed cases, and the manipulations it exists to resist, with bounds.
 import { describe, expect, it } from 'vitest';
 import { engineFor } from '../../src/methodology/engines.js';
+import { memoryClassifier } from '../../src/methodology/v2.js';
 import { loadMethodology } from '../../src/methodology/params.js';
 import type { FixingResult, HistoryPoint, ObservationInput, PreviousValue } from '../../src/methodology/types.js';
 import { D0, DATE, HOUR, obs } from './helpers.js';
@@ -34,6 +35,48 @@ function normalDay(): ObservationInput[] {
   }
   return out;
 }
+
+describe('methodology v2 class mapping by name and memory (V2-1)', () => {
+  const classify = memoryClassifier(V2, V2.parameters.memory_tolerance!);
+  it.each([
+    // venue, raw name, memory per GPU (GB) -> class or reason. Tolerance 0.1: |m - class memory| / class memory.
+    ['vast', 'A100 SXM4', 40, 'A100-40'], // Vast gpu_ram 40960 MB: A100-40 (40 GB, distance 0), not A100-SXM-80 (0.5)
+    ['vast', 'A100 SXM4', 39, 'A100-40'], // gpu_ram 39936 MB: |39 - 40| / 40 = 0.025
+    ['vast', 'A100 SXM4', 80, 'A100-SXM-80'], // gpu_ram 81920 MB
+    ['vast', 'A100 PCIE', 79.6474609375, 'A100-PCIE-80'], // gpu_ram 81559 MB: |79.65 - 80| / 80 = 0.0044
+    ['vast', 'A100 SXM4', null, 'memory_ambiguous'], // one name, two memory sizes, nothing reported: not guessed
+    ['vast', 'A100 SXM4', 60, 'memory_mismatch'], // 60 is 0.25 from 80 and 0.5 from 40: no class of the name
+    ['vast', 'Tesla V100', 32, 'V100-32'],
+    ['vast', 'Tesla V100', 16, 'V100-16'],
+    ['vast', 'RTX 3080', 12, 'RTX-3080-12'],
+    ['vast', 'RTX 3080', 10, 'RTX-3080'],
+    ['vast', 'H100 SXM', null, 'H100-SXM'], // a name of one class needs no memory
+    ['vast', 'H100 SXM', 79.6474609375, 'H100-SXM'],
+    ['vast', 'H100 SXM', 40, 'memory_mismatch'], // 0.5 from 80: a variant the taxonomy does not list
+    ['azure', 'Standard_ND96ams_A100_v4', 80, 'A100-SXM-80'], // the spelling without "r" seen in Retail Prices
+    ['vast', 'B300', 288, 'B300'],
+    ['vast', 'RTX PRO 6000 WS', 95.5, 'RTX-PRO-6000-WS'], // |95.5 - 96| / 96 = 0.0052
+    ['vast', 'Some Future GPU', 80, 'unmapped_gpu'],
+  ] as const)('%s %s with %s GB: %s', (venue, raw, memory, expected) => {
+    const c = classify(venue, raw, memory);
+    expect(c.code ?? c.reason).toBe(expected);
+  });
+
+  it('excludes a listing of an ambiguous name without memory, with its reason, from every class series', () => {
+    // Three vast A100 SXM4 listings, one with no memory: it is in the GPUIDX-COMPUTE audit as memory_ambiguous, and
+    // the 40 GB one is in A100-40's audit, not A100-SXM-80's.
+    // Seen in two hourly snapshots, so persistence (V2-2) does not exclude them first.
+    const rows = [0, 1].flatMap((h) => [
+      market('vast', 'a80', 1.9, h, { gpuRaw: 'A100 SXM4', gpuMemoryGb: 80 }),
+      market('vast', 'a40', 1.0, h, { gpuRaw: 'A100 SXM4', gpuMemoryGb: 40 }),
+      market('vast', 'a00', 1.5, h, { gpuRaw: 'A100 SXM4', gpuMemoryGb: null }),
+    ]);
+    const [sxm80, a40, compute] = fixV2(rows, { series: ['GPUIDX-A100-SXM-80', 'GPUIDX-A100-40', 'GPUIDX-COMPUTE'] });
+    expect(sxm80!.audit.map((a) => a.input.listingId)).toEqual(['a80', 'a80']);
+    expect(a40!.audit.map((a) => a.input.listingId)).toEqual(['a40', 'a40']);
+    expect(compute!.audit.filter((a) => a.reason === 'memory_ambiguous').map((a) => a.input.listingId)).toEqual(['a00', 'a00']);
+  });
+});
 
 describe('methodology v2, hand-computed', () => {
   it('the mean of 24 hourly capped weighted medians, with VWAP, volume and coverage', () => {

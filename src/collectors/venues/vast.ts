@@ -27,6 +27,16 @@ const offerSchemaV1 = offerSchema;
 const offerSchemaV2 = offerSchema.extend({ min_bid: z.number().nullish() });
 /** vast/3 also reads the physical machine (`machine_id`): several offers (slices) of one machine are listed at once. */
 const offerSchemaV3 = offerSchemaV2.extend({ machine_id: z.number().int().nullish() });
+/**
+ * vast/4 also reads the memory per GPU (`gpu_ram`, MB): Vast names 40 GB and 80 GB A100s alike ("A100 SXM4"), and
+ * 16 GB and 32 GB V100s ("Tesla V100"). A value that is not a positive number is left out, not guessed.
+ */
+const offerSchemaV4 = offerSchemaV3.extend({ gpu_ram: z.number().nullish() });
+
+/** Vast's `gpu_ram` (MB per GPU) in GB of 1024 MB; null when absent or not a positive number. */
+export function vastMemoryGb(gpuRam: number | null | undefined): number | null {
+  return gpuRam != null && Number.isFinite(gpuRam) && gpuRam > 0 ? gpuRam / 1024 : null;
+}
 
 /** "Montana, US" → "US/Montana", ", US" → "US", "Norway" → "Norway". */
 export function vastRegion(geo: string | null | undefined): string | null {
@@ -68,7 +78,7 @@ export const parseVastV1 = rowParser({ ...vastRows, row: offerSchemaV1, toListin
 
 export const vast: VenueAdapter<VastConfig> = {
   venue: 'vast',
-  parserVersion: 'vast/3',
+  parserVersion: 'vast/4',
   apiKeyEnv: 'VAST_API_KEY',
   keyRequired: false,
   configSchema,
@@ -88,14 +98,19 @@ export const vast: VenueAdapter<VastConfig> = {
       },
     ];
   },
-  // vast/3: each offer is also an interruptible listing at its bid floor `min_bid` (for the whole machine), when
-  // it names one (since vast/2), and both carry the offer's machine (since vast/3).
+  // vast/4: each offer is also an interruptible listing at its bid floor `min_bid` (for the whole machine), when
+  // it names one (since vast/2); both carry the offer's machine (since vast/3) and memory per GPU (since vast/4).
   parse: rowParser({
     ...vastRows,
-    row: offerSchemaV3,
-    toListings: (o) => withBid({ ...onDemandListing(o), machine_id: o.machine_id == null ? null : String(o.machine_id) }, o),
+    row: offerSchemaV4,
+    toListings: (o) => withBid({ ...onDemandListing(o), machine_id: machineOf(o), gpu_memory_gb: vastMemoryGb(o.gpu_ram) }, o),
   }),
 };
+
+const machineOf = (o: { machine_id?: number | null | undefined }) => (o.machine_id == null ? null : String(o.machine_id));
+
+/** vast/3: as vast/4 without the memory. Kept so that snapshots parsed by it replay identically. */
+export const parseVastV3 = rowParser({ ...vastRows, row: offerSchemaV3, toListings: (o) => withBid({ ...onDemandListing(o), machine_id: machineOf(o) }, o) });
 
 /** vast/2: as vast/3 without the machine. Kept so that snapshots parsed by it replay identically. */
 export const parseVastV2 = rowParser({ ...vastRows, row: offerSchemaV2, toListings: (o) => withBid(onDemandListing(o), o) });

@@ -25,7 +25,7 @@ describe('lambda adapter', () => {
     const summary = await collectVenue(testDeps(t.db, { env: { LAMBDA_API_KEY: 'secret_lambda_key_42' } }), lambda, venueConfig('lambda'), testPolicy);
     expect(summary).toMatchObject({ outcome: 'ok', observations: 4 });
     expect(auth).toBe('Bearer secret_lambda_key_42');
-    expect(await snapshotsOf(t.db)).toMatchObject([{ rows_total: 4, rows_accepted: 4, rows_ignored: 1, parse_outcome: 'ok' }]);
+    expect(await snapshotsOf(t.db)).toMatchObject([{ rows_total: 4, rows_accepted: 3, rows_ignored: 1, parse_outcome: 'ok' }]);
     expect((await observationsOf(t.db)).map((o) => [o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.available, o.region, o.quantity_reported])).toEqual([
       ['gpu_1x_a100_sxm4', 'A100 (40 GB SXM4)', 1, 1.29, 0, null, 0],
       ['gpu_1x_h100_pcie@us-west-1', 'H100 (80 GB PCIe)', 1, 2.49, 1, 'us-west-1', 0],

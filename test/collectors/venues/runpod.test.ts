@@ -31,7 +31,7 @@ describe('runpod adapter', () => {
     const summary = await collectVenue(testDeps(t.db, { env: { RUNPOD_API_KEY: KEY } }), runpod, venueConfig('runpod'), testPolicy);
     expect(summary).toMatchObject({ outcome: 'ok', snapshots: 1, observations: 10 });
     expect(seen).toEqual({ body: { query: RUNPOD_QUERY }, auth: `Bearer ${KEY}` });
-    expect(await snapshotsOf(t.db)).toMatchObject([{ parse_outcome: 'ok', rows_total: 6, rows_accepted: 10, rows_ignored: 2, parser_version: 'runpod/1' }]);
+    expect(await snapshotsOf(t.db)).toMatchObject([{ parse_outcome: 'ok', rows_total: 6, rows_accepted: 4, rows_ignored: 2, parser_version: 'runpod/1' }]);
 
     const rows = (await observationsOf(t.db)).map((o) => [o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available, o.quantity_reported]);
     expect(rows).toEqual([

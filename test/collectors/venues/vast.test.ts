@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVenue } from '../../../src/collectors/runner.js';
 import { vast, vastRegion } from '../../../src/collectors/venues/vast.js';
 import { parserFor } from '../../../src/collectors/parsers.js';
+import { loadMethodology } from '../../../src/methodology/params.js';
+import { memoryClassifier } from '../../../src/methodology/v2.js';
 import { fixtureBytes, issuesOf, observationsOf, snapshotsOf, tempDb, testDeps, testPolicy, venueConfig, type TempDb } from '../../helpers.js';
 import { JSON_HEADERS, useMsw } from '../../msw.js';
 
@@ -49,13 +51,13 @@ describe('vast adapter', () => {
       content_type: 'application/json; charset=utf-8',
       byte_size: bytes.byteLength,
       truncated: 0,
-      parser_version: 'vast/3',
+      parser_version: 'vast/4',
       parser_options: '{"default_quantity":1,"strip_bom":true}',
       parse_outcome: 'ok',
       parse_error: null,
       rows_total: 4,
-      // Accepted listings: two per offer.
-      rows_accepted: 8,
+      // Payload rows that gave observations: each of the 4 offers gave two (its on-demand and its bid listing).
+      rows_accepted: 4,
       rows_rejected: 0,
       rows_ignored: 0,
     });
@@ -81,6 +83,38 @@ describe('vast adapter', () => {
       { listing_id: '45055542', machine_id: '144211' },
       { listing_id: '44075906', machine_id: '142194' },
     ]);
+  });
+
+  it('reads the memory per GPU of real-shaped offers, so that one name of two memory sizes lands in two classes', async () => {
+    serve('venues/vast/offers-real-shapes.json');
+    const summary = await collectVenue(testDeps(t.db), vast, venueConfig('vast'), testPolicy);
+    expect(summary).toMatchObject({ outcome: 'ok', observations: 18 }); // 9 offers, each with its bid
+    const rows = await t.db.selectFrom('observations').select(['listing_id', 'gpu_raw', 'gpu_memory_gb', 'machine_id']).where('contract', '=', 'on_demand').orderBy('seq').execute();
+    const v2 = loadMethodology('2.0.0');
+    const classify = memoryClassifier(v2, v2.parameters.memory_tolerance!);
+    // gpu_ram / 1024: 40960 -> 40, 81920 -> 80, 39936 -> 39, absent -> null, 16384 -> 16, 32768 -> 32, 81559 -> 79.6474609375.
+    expect(rows.map((r) => [r.listing_id, r.gpu_raw, r.gpu_memory_gb, classify('vast', r.gpu_raw, r.gpu_memory_gb).code ?? classify('vast', r.gpu_raw, r.gpu_memory_gb).reason])).toEqual([
+      ['51000001', 'A100 SXM4', 40, 'A100-40'],
+      ['51000002', 'A100 SXM4', 80, 'A100-SXM-80'],
+      ['51000003', 'A100 PCIE', 39, 'A100-40'],
+      ['51000004', 'A100 SXM4', null, 'memory_ambiguous'],
+      ['51000005', 'Tesla V100', 16, 'V100-16'],
+      ['51000006', 'Tesla V100', 32, 'V100-32'],
+      ['36473839', 'H100 SXM', 79.6474609375, 'H100-SXM'],
+      ['51000008', 'H100 SXM', 79.6474609375, 'H100-SXM'],
+      ['51000009', 'H100 SXM', 79.6474609375, 'H100-SXM'],
+    ]);
+    // Two slices of one machine, listed at once; and the real offer whose bid floor (13.33) is above its ask (3.78).
+    expect(rows.filter((r) => r.machine_id === '160008').map((r) => r.listing_id)).toEqual(['51000008', '51000009']);
+    const bid = await t.db.selectFrom('observations').select(['price_usd_per_hour']).where('listing_id', '=', '36473839/bid').executeTakeFirstOrThrow();
+    expect(bid.price_usd_per_hour).toBe(13.333333333333334);
+  });
+
+  it('keeps parsing a vast/3 snapshot as vast/3 did: no memory', () => {
+    const payload = JSON.parse(fixtureBytes('venues/vast/offers-real-shapes.json').toString('utf8')) as unknown;
+    const v3 = parserFor('vast/3')!(payload, { default_quantity: 1 });
+    expect(v3.ok && v3.listings.length).toBe(18);
+    expect(v3.ok && v3.listings.every((l) => l.listing.gpu_memory_gb === null && l.listing.machine_id !== null)).toBe(true);
   });
 
   it('keeps parsing a vast/1 snapshot as vast/1 did: on-demand only', () => {
@@ -113,7 +147,7 @@ describe('vast adapter', () => {
     expect(summary).toMatchObject({ outcome: 'partial', snapshots: 1, observations: 4 });
 
     const [snap] = await snapshotsOf(t.db);
-    expect(snap).toMatchObject({ parse_outcome: 'partial', rows_total: 9, rows_accepted: 4, rows_rejected: 7, rows_ignored: 0 });
+    expect(snap).toMatchObject({ parse_outcome: 'partial', rows_total: 9, rows_accepted: 2, rows_rejected: 7, rows_ignored: 0 });
     expect(snap!.parse_error).toMatch(/^7 of 9 rows rejected \(row_schema x3, non_positive_price x2, absurd_price x1, invalid_gpu_count x1\); first: row 1 \(900002\)/);
 
     const obs = await observationsOf(t.db);
