@@ -24,7 +24,7 @@ import {
   fixingsByIds,
   fixingRevisions,
   getSnapshot,
-  lastSuccessfulRuns,
+  degradedVenues, lastSuccessfulRuns,
   newestSnapshotAt,
   latestFixingOf,
   ping,
@@ -547,6 +547,8 @@ export function createApp(deps: AppDeps) {
       // A claimed instant beyond our clock (a bad import from before the bounds existed) is not fresh data.
       const newestData = Math.max(...venues.map((v) => v.finished_at).filter((t) => t <= now), (await newestSnapshotAt(db, now)) ?? -Infinity);
       const pending = await pendingSummary(db);
+      // A venue whose latest run collapsed in yield is down in all but name: say so, with the run's own words.
+      for (const d of await degradedVenues(db)) problems.push(`${d.venue}: latest run (${ISO(d.finished_at)}) is degraded: ${d.warning}`);
       if (pending.count > 0) {
         problems.push(`${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`);
       }

@@ -44,7 +44,7 @@ function printFixOutcomes(outcomes: FixOutcome[]): void {
 }
 
 function printSummaries(summaries: RunSummary[]): void {
-  const rows = summaries.map((s) => [s.venue, s.outcome, String(s.snapshots), String(s.observations), String(s.attempts), s.error ?? '']);
+  const rows = summaries.map((s) => [s.venue, s.outcome, String(s.snapshots), String(s.observations), String(s.attempts), s.error ?? s.warning ?? '']);
   const head = ['venue', 'outcome', 'snapshots', 'observations', 'attempts', 'error'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (i < 5 ? r[i]!.length : 0))));
   const fmt = (r: string[]) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
@@ -120,8 +120,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       const summaries = await collectVenues(collectorDeps(c, db), selectVenues(c.config, opts.venue), c.config.http);
       await db.destroy();
       printSummaries(summaries);
-      // A failed venue fails the command loudly; a venue skipped for want of its key does not.
-      setExitCode(summaries.some((s) => s.outcome === 'failed') ? 1 : 0);
+      // A failed or degraded venue fails the command loudly; a venue skipped for want of its key does not.
+      setExitCode(summaries.some((s) => s.outcome === 'failed' || s.outcome === 'degraded') ? 1 : 0);
     });
 
   program

@@ -30,6 +30,9 @@ export interface IngestResult {
   outcome: 'ok' | 'partial' | 'rejected';
   error: string | null;
   observations: number;
+  /** Rows the parser ignored, in total and per reason (the yield watch reads them). */
+  rowsIgnored: number;
+  ignoredReasons: Record<string, number>;
   /** The decoded JSON when the body decoded, for following pagination. */
   json: unknown;
 }
@@ -161,6 +164,8 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
     outcome: stored.outcome,
     error: stored.error,
     observations: stored.duplicate ? 0 : record.observations.length,
+    rowsIgnored: record.rowsIgnored,
+    ignoredReasons: record.ignoredReasons,
     json,
   };
 }

@@ -2,11 +2,12 @@
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../log/index.js';
-import { finishRun, recordSkippedRun, startRun, type Db } from '../storage/index.js';
+import { finishRun, recentYields, recordSkippedRun, startRun, type Db } from '../storage/index.js';
 import type { VenueAdapter, VenueBaseConfig } from './adapter.js';
 import { decideRetry, fetchOnce, type FetchFn, type HttpPolicy, type HttpRequestSpec } from './http.js';
 import { ingestBody } from './ingest.js';
 import type { Redactor } from './redact.js';
+import { YIELD_WATCH, yieldWarning } from './yield.js';
 
 export interface CollectorDeps {
   db: Db;
@@ -22,7 +23,7 @@ export interface CollectorDeps {
   shutdown?: AbortSignal;
 }
 
-export type RunOutcome = 'ok' | 'partial' | 'failed' | 'skipped';
+export type RunOutcome = 'ok' | 'partial' | 'degraded' | 'failed' | 'skipped';
 
 export interface RunSummary {
   venue: string;
@@ -32,6 +33,8 @@ export interface RunSummary {
   snapshots: number;
   observations: number;
   error: string | null;
+  /** Why the run is `degraded` (the yield watch), else null. */
+  warning: string | null;
 }
 
 export const realSleep = async (ms: number, signal?: AbortSignal): Promise<void> => {
@@ -50,12 +53,14 @@ export async function collectVenue(
     const reason = `${adapter.apiKeyEnv} is not set`;
     deps.log.warn(`${venue}: skipped, ${reason}`);
     await recordSkippedRun(deps.db, venue, deps.clock(), reason);
-    return { venue, runId: null, outcome: 'skipped', attempts: 0, snapshots: 0, observations: 0, error: reason };
+    return { venue, runId: null, outcome: 'skipped', attempts: 0, snapshots: 0, observations: 0, error: reason, warning: null };
   }
 
-  const summary: RunSummary = { venue, runId: null, outcome: 'ok', attempts: 0, snapshots: 0, observations: 0, error: null };
+  const summary: RunSummary = { venue, runId: null, outcome: 'ok', attempts: 0, snapshots: 0, observations: 0, error: null, warning: null };
   const errors: string[] = [];
   let partial = false;
+  // What the run's parsed responses amount to, for the yield watch; a repeated body cannot be judged by it.
+  const yielded = { observations: 0, rowsIgnored: 0, ignoredReasons: {} as Record<string, number>, duplicates: 0 };
   try {
     // Every page and request of one run is one sample of the venue: its snapshots share the run's start
     // instant as fetched_at, so that the methodology's time weights (step 5) see one instant per run.
@@ -87,7 +92,10 @@ export async function collectVenue(
             receivedAt: deps.clock(),
           });
           if (!ingested.duplicate) summary.snapshots += 1;
+          else yielded.duplicates += 1;
           summary.observations += ingested.observations;
+          yielded.rowsIgnored += ingested.rowsIgnored;
+          for (const [reason, n] of Object.entries(ingested.ignoredReasons)) yielded.ignoredReasons[reason] = (yielded.ignoredReasons[reason] ?? 0) + n;
           if (result.status >= 200 && result.status <= 299) {
             if (ingested.outcome === 'rejected') errors.push(`snapshot ${ingested.snapshotId} rejected: ${ingested.error}`);
             if (ingested.outcome === 'partial') {
@@ -122,6 +130,15 @@ export async function collectVenue(
 
   summary.outcome = errors.length > 0 ? 'failed' : partial ? 'partial' : 'ok';
   summary.error = errors.length > 0 ? deps.redactor.text(errors.join(' | ')) : null;
+  if (summary.outcome !== 'failed' && summary.runId !== null && yielded.duplicates === 0) {
+    try {
+      const trailing = await recentYields(deps.db, venue, summary.runId, YIELD_WATCH.trailingRuns);
+      summary.warning = yieldWarning({ observations: summary.observations, rowsIgnored: yielded.rowsIgnored, ignoredReasons: yielded.ignoredReasons }, trailing);
+      if (summary.warning) summary.outcome = 'degraded';
+    } catch (err) {
+      deps.log.error(`${venue}: could not compare the run's yield: ${(err as Error).message}`);
+    }
+  }
   try {
     if (summary.runId !== null) {
       await finishRun(deps.db, summary.runId, {
@@ -131,6 +148,7 @@ export async function collectVenue(
         error: summary.error,
         snapshots: summary.snapshots,
         observations: summary.observations,
+        warning: summary.warning,
       });
     }
   } catch (err) {
@@ -138,6 +156,7 @@ export async function collectVenue(
   }
   const line = `${venue}: ${summary.outcome}, ${summary.snapshots} snapshot(s), ${summary.observations} observation(s), ${summary.attempts} attempt(s)`;
   if (summary.outcome === 'failed') deps.log.error(`${line}: ${summary.error}`);
+  else if (summary.outcome === 'degraded') deps.log.warn(`${line}: ${summary.warning}`);
   else deps.log.info(line);
   return summary;
 }

@@ -100,7 +100,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       env: DEMO_KEYS,
     };
     const venues = (Object.keys(VENUES) as VenueName[]).map((name) => ({ adapter: VENUES[name] as unknown as VenueAdapter<VenueBaseConfig>, config: config.venues[name] as VenueBaseConfig }));
-    const runs: DemoResult['runs'] = { ok: 0, partial: 0, failed: 0, skipped: 0 };
+    const runs: DemoResult['runs'] = { ok: 0, partial: 0, degraded: 0, failed: 0, skipped: 0 };
     let snapshots = 0;
     let observations = 0;
     const steps = Math.round((lastDayEnd - firstDay) / cadence);

@@ -9,8 +9,16 @@ const cls = (code: string): SimClass => byCode.get(code)!;
 /** Raw names as each venue writes them (they map to classes through the methodology's aliases). */
 const VAST_NAMES: Record<string, string> = {
   'H100-SXM': 'H100 SXM', 'H100-PCIE': 'H100 PCIE', 'H100-NVL': 'H100 NVL', H200: 'H200', B200: 'B200', 'A100-SXM-80': 'A100 SXM4',
-  'A100-PCIE-80': 'A100 PCIE', 'A100-40': 'NVIDIA A100-SXM4-40GB', L40S: 'L40S', L40: 'L40', L4: 'L4', A6000: 'RTX A6000', A40: 'A40',
+  // Vast names the 40 GB and the 80 GB A100 alike: only gpu_ram tells them apart.
+  'A100-PCIE-80': 'A100 PCIE', 'A100-40': 'A100 SXM4', L40S: 'L40S', L40: 'L40', L4: 'L4', A6000: 'RTX A6000', A40: 'A40',
   'RTX-6000-ADA': 'RTX 6000Ada', 'RTX-4090': 'RTX 4090', 'RTX-3090': 'RTX 3090', 'RTX-5090': 'RTX 5090', MI300X: 'MI300X', 'V100-16': 'Tesla V100',
+};
+
+/** Memory per GPU as Vast reports it (`gpu_ram`, MB): a little under the nominal size for most parts. */
+const VAST_RAM_MB: Record<string, number> = {
+  'H100-SXM': 81_559, 'H100-PCIE': 81_559, 'H100-NVL': 95_830, H200: 143_771, B200: 183_359, 'A100-SXM-80': 81_920, 'A100-PCIE-80': 81_920,
+  'A100-40': 40_960, L40S: 46_068, L40: 46_068, L4: 23_034, A6000: 49_140, A40: 46_068, 'RTX-6000-ADA': 49_140, 'RTX-4090': 24_564,
+  'RTX-3090': 24_576, 'RTX-5090': 32_607, MI300X: 196_608, 'V100-16': 16_384,
 };
 
 export function vastOffers(seed: number, t: number, scale: number): unknown {
@@ -22,12 +30,13 @@ export function vastOffers(seed: number, t: number, scale: number): unknown {
     machine_id: 20_000 + Math.floor(unit(seed, l.host, l.cls.code, 'machine') * 9_000_000),
     gpu_name: VAST_NAMES[l.cls.code]!,
     num_gpus: l.gpus,
-    gpu_ram: 81_559,
+    gpu_ram: VAST_RAM_MB[l.cls.code]!,
     // Vast quotes the whole machine: dph_total and dlperf cover all its GPUs.
     dph_total: Math.round(l.pricePerGpu * l.gpus * 1e6) / 1e6,
     dph_base: Math.round(l.pricePerGpu * l.gpus * 0.95 * 1e6) / 1e6,
-    // The interruptible floor, for the whole machine: well under the on-demand price, and absurd when that is.
-    min_bid: Math.round(l.pricePerGpu * l.gpus * (0.45 + unit(seed, l.id, 'bid') * 0.25) * 1e6) / 1e6,
+    // The interruptible floor, for the whole machine: well under the on-demand price, and absurd when that is;
+    // about one offer in ten has a floor above its own ask, as 5 of 48 real offers do (up to 3.5 times it).
+    min_bid: Math.round(l.pricePerGpu * l.gpus * bidMultiple(seed, l.id) * 1e6) / 1e6,
     dlperf: Math.round((l.perfPerGpu ?? 0) * l.gpus * 1000) / 1000,
     rentable: true,
     rented: l.rented,
@@ -36,6 +45,10 @@ export function vastOffers(seed: number, t: number, scale: number): unknown {
     verification: 'verified',
   }));
   return { offers };
+}
+
+function bidMultiple(seed: number, id: string): number {
+  return unit(seed, id, 'bid-above-ask') < 0.1 ? 1.1 + unit(seed, id, 'bid-high') * 2.4 : 0.45 + unit(seed, id, 'bid') * 0.25;
 }
 
 const RUNPOD_IDS: [string, string][] = [

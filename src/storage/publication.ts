@@ -146,6 +146,19 @@ export async function lastSuccessfulRuns(db: Db): Promise<{ venue: string; finis
   return rows.filter((r): r is { venue: string; finished_at: number } => r.finished_at !== null);
 }
 
+/** Each venue whose latest finished run is `degraded`, with the run's warning (the yield watch). */
+export async function degradedVenues(db: Db): Promise<{ venue: string; finished_at: number; warning: string }[]> {
+  const latest = db.selectFrom('collector_runs').select(['venue', (eb) => eb.fn.max('id').as('id')]).where('finished_at', 'is not', null).where('outcome', '<>', 'skipped').groupBy('venue');
+  const rows = await db
+    .selectFrom('collector_runs as r')
+    .innerJoin(latest.as('l'), 'l.id', 'r.id')
+    .select(['r.venue', 'r.finished_at', 'r.warning'])
+    .where('r.outcome', '=', 'degraded')
+    .orderBy('r.venue')
+    .execute();
+  return rows.map((r) => ({ venue: r.venue, finished_at: r.finished_at ?? 0, warning: r.warning ?? 'degraded' }));
+}
+
 /** The fetch instant of the newest stored snapshot, collected or imported, not later than `notAfter`. */
 export async function newestSnapshotAt(db: Db, notAfter = Number.MAX_SAFE_INTEGER): Promise<number | null> {
   const r = await db.selectFrom('snapshots').select((eb) => eb.fn.max('fetched_at').as('t')).where('fetched_at', '<=', notAfter).executeTakeFirst();

@@ -18,6 +18,8 @@ export interface RunEnd {
   error: string | null;
   snapshots: number;
   observations: number;
+  /** Why the run is degraded (the yield watch); null otherwise. */
+  warning?: string | null;
 }
 
 export async function finishRun(db: Db, runId: number, end: RunEnd): Promise<void> {
@@ -30,6 +32,7 @@ export async function finishRun(db: Db, runId: number, end: RunEnd): Promise<voi
       error: end.error,
       snapshots: end.snapshots,
       observations: end.observations,
+      warning: end.warning ?? null,
     })
     .where('id', '=', runId)
     .execute();
@@ -47,4 +50,22 @@ export async function listRuns(db: Db, venue?: string): Promise<CollectorRun[]> 
   let q = db.selectFrom('collector_runs').selectAll().orderBy('id');
   if (venue) q = q.where('venue', '=', venue);
   return q.execute();
+}
+
+/**
+ * Observations of the venue's latest `ok` or `partial` runs before `beforeRunId` that stored snapshots, newest
+ * first. Degraded runs are left out, so a collapse that lasts stays degraded instead of becoming the new normal.
+ */
+export async function recentYields(db: Db, venue: string, beforeRunId: number, limit: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('collector_runs')
+    .select('observations')
+    .where('venue', '=', venue)
+    .where('id', '<', beforeRunId)
+    .where('outcome', 'in', ['ok', 'partial'])
+    .where('snapshots', '>', 0)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.observations);
 }
