@@ -57,12 +57,17 @@ describe('gpuidx CLI', () => {
     const listing = (id: string, gpu: string) => ({ listing_id: id, gpu, gpu_count: 1, price_usd_per_hour: 2, contract: 'on_demand', available: true });
     writeFileSync(file, [
       JSON.stringify({ venue: 'partner-a', fetched_at: '2026-11-20T00:00:00Z', listings: [listing('a1', 'Mystery X'), listing('a2', 'Mystery X'), listing('a3', 'H100 SXM')] }),
-      JSON.stringify({ venue: 'partner-b', fetched_at: '2026-11-20T01:00:00Z', listings: [listing('b1', 'GB300')] }),
+      JSON.stringify({ venue: 'partner-b', fetched_at: '2026-11-20T01:00:00Z', listings: [listing('b1', 'GB300'), listing('b2', 'A100 SXM4')] }),
     ].join('\n'));
     expect((await gpuidx(['--db', w.db, 'import', file])).status).toBe(0);
     const r = await gpuidx(['--db', w.db, 'venues', '--unmapped']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('        2  partner-a   "Mystery X"  last seen 2026-11-20T00:00:00.000Z\n        1  partner-b   "GB300"  last seen 2026-11-20T01:00:00.000Z\n');
+    // "A100 SXM4" is a name of two classes (40 and 80 GB); a file reports no memory, so it is listed as ambiguous.
+    expect(r.stdout).toBe(
+      '        2  partner-a   "Mystery X"  last seen 2026-11-20T00:00:00.000Z\n' +
+        '        1  partner-b   "A100 SXM4" no memory reported: memory_ambiguous  last seen 2026-11-20T01:00:00.000Z\n' +
+        '        1  partner-b   "GB300"  last seen 2026-11-20T01:00:00.000Z\n',
+    );
   });
 
   it('collect --once prints a summary per venue and exits 0 when none failed', async () => {

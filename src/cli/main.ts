@@ -3,12 +3,13 @@
 import { Command, CommanderError, Option } from 'commander';
 import { fixDate, methodologyFor, PublicationRefusedError, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
 import { classifier } from '../methodology/shared.js';
+import { memoryClassifier } from '../methodology/v2.js';
 import { SigningKeyError } from '../signing/registry.js';
 import { EXIT } from './exit-codes.js';
 import { schedulePublication } from '../fixer/schedule.js';
 import { seriesCatalog } from '../methodology/series.js';
 import { methodologyTables } from '../methodology/document.js';
-import { loadMethodology, parameterHash, UnknownMethodologyError } from '../methodology/params.js';
+import { loadMethodology, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
 import type { VenueAdapter, VenueBaseConfig } from '../collectors/adapter.js';
 import { importFile } from '../collectors/import.js';
 import { collectVenues, type RunSummary } from '../collectors/runner.js';
@@ -80,6 +81,27 @@ async function runScheduler(ctx: Context, names: VenueName[] | undefined, publis
   await db.destroy();
   ctx.log.info('stopped cleanly');
   return 0;
+}
+
+/**
+ * The raw names no class of `m` takes, most frequent first: names of no class at all (`unmapped_gpu`, counted over
+ * every memory), and, where the methodology classes by memory (v2 on), names whose reported memory fits no class
+ * of theirs (`memory_mismatch`) or that need one and came without (`memory_ambiguous`), per memory.
+ */
+function unclassedNames(m: Methodology, rows: Awaited<ReturnType<typeof rawGpuNames>>) {
+  const byName = classifier(m);
+  const byMemory = m.parameters.memory_tolerance === undefined ? null : memoryClassifier(m, m.parameters.memory_tolerance);
+  const out = new Map<string, { venue: string; raw: string; memory: number | null; reason: string; n: number; lastSeen: number }>();
+  for (const r of rows) {
+    const reason = byMemory ? byMemory(r.venue, r.gpu_raw, r.gpu_memory_gb).reason : byName(r.venue, r.gpu_raw) === null ? 'unmapped_gpu' : null;
+    if (reason === null) continue;
+    const memory = reason === 'unmapped_gpu' ? null : r.gpu_memory_gb;
+    const key = `${r.venue}\u0000${r.gpu_raw}\u0000${memory}\u0000${reason}`;
+    const hit = out.get(key) ?? { venue: r.venue, raw: r.gpu_raw, memory, reason, n: 0, lastSeen: 0 };
+    out.set(key, { ...hit, n: hit.n + r.n, lastSeen: Math.max(hit.lastSeen, r.last_seen) });
+  }
+  const text = (x: { venue: string; raw: string }) => `${x.venue}\u0000${x.raw}`;
+  return [...out.values()].sort((a, b) => b.n - a.n || (text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : (a.memory ?? -1) - (b.memory ?? -1)));
 }
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
@@ -235,10 +257,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         const db = await openContextDb(c, { readOnly: true });
         try {
           const m = methodologyFor(new Date().toISOString().slice(0, 10)) ?? loadMethodology();
-          const classify = classifier(m);
-          const unmapped = (await rawGpuNames(db)).filter((r) => classify(r.venue, r.gpu_raw) === null).sort((a, b) => b.n - a.n || (a.venue < b.venue ? -1 : a.venue > b.venue ? 1 : a.gpu_raw < b.gpu_raw ? -1 : 1));
-          if (unmapped.length === 0) process.stdout.write(`every raw GPU name maps to a class of methodology ${m.version}\n`);
-          for (const r of unmapped) process.stdout.write(`${String(r.n).padStart(9)}  ${r.venue.padEnd(11)} ${JSON.stringify(r.gpu_raw)}  last seen ${new Date(r.last_seen).toISOString()}\n`);
+          const lines = unclassedNames(m, await rawGpuNames(db));
+          if (lines.length === 0) process.stdout.write(`every raw GPU name maps to a class of methodology ${m.version}\n`);
+          for (const r of lines) {
+            const memory = r.reason === 'unmapped_gpu' ? '' : ` ${r.memory === null ? 'no memory reported' : `${r.memory} GB`}: ${r.reason}`;
+            process.stdout.write(`${String(r.n).padStart(9)}  ${r.venue.padEnd(11)} ${JSON.stringify(r.raw)}${memory}  last seen ${new Date(r.lastSeen).toISOString()}\n`);
+          }
           setExitCode(0);
         } finally {
           await db.destroy();

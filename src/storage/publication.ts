@@ -171,12 +171,12 @@ export async function ping(db: Db): Promise<void> {
 }
 
 /** How often each venue reported each raw GPU name, with when it was last seen (for the unmapped-names report). */
-export async function rawGpuNames(db: Db): Promise<{ venue: string; gpu_raw: string; n: number; last_seen: number }[]> {
+export async function rawGpuNames(db: Db): Promise<{ venue: string; gpu_raw: string; gpu_memory_gb: number | null; n: number; last_seen: number }[]> {
   const rows = await db
     .selectFrom('observations as o')
     .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
-    .select(['s.venue', 'o.gpu_raw', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('s.fetched_at').as('last_seen')])
-    .groupBy(['s.venue', 'o.gpu_raw'])
+    .select(['s.venue', 'o.gpu_raw', 'o.gpu_memory_gb', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('s.fetched_at').as('last_seen')])
+    .groupBy(['s.venue', 'o.gpu_raw', 'o.gpu_memory_gb'])
     .execute();
-  return rows.map((r) => ({ venue: r.venue, gpu_raw: r.gpu_raw, n: Number(r.n), last_seen: Number(r.last_seen) }));
+  return rows.map((r) => ({ venue: r.venue, gpu_raw: r.gpu_raw, gpu_memory_gb: r.gpu_memory_gb, n: Number(r.n), last_seen: Number(r.last_seen) }));
 }
