@@ -133,6 +133,18 @@ export function rowParser<E, R>(spec: RowParserSpec<E, R>): (json: unknown, opti
   };
 }
 
+/** A row's listings with the memory per GPU the row reports (null: not reported, left out); for the parser versions that read it. */
+export function withMemory(mapping: RowMapping, memoryGb: number | null): RowMapping {
+  return Array.isArray(mapping) && memoryGb !== null ? mapping.map((l) => ({ ...l, gpu_memory_gb: memoryGb })) : mapping;
+}
+
+/** The first capture of `pattern` in `text` as a positive number of GB, or null: memory stated in a venue's names. */
+export function memoryIn(text: string | null | undefined, pattern: RegExp): number | null {
+  const m = text ? pattern.exec(text) : null;
+  const gb = m ? Number(m[1]) : Number.NaN;
+  return Number.isFinite(gb) && gb > 0 ? gb : null;
+}
+
 /** Joins a venue's base URL and a path without doubling or losing slashes. */
 export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;

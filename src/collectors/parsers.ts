@@ -4,7 +4,11 @@
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { GENERIC_PARSER_VERSION, parseGenericLine } from './venues/generic.js';
 import { VENUES } from './venues/index.js';
+import { parseAkashV1 } from './venues/akash.js';
 import { parseAzureV1 } from './venues/azure.js';
+import { parseLambdaV1 } from './venues/lambda.js';
+import { parseRunpodV1 } from './venues/runpod.js';
+import { parseTensordockV1 } from './venues/tensordock.js';
 import { parseVastV1, parseVastV2, parseVastV3 } from './venues/vast.js';
 
 export type ParseFn = (json: unknown, options: ParserOptions) => ParsedPayload;
@@ -17,6 +21,10 @@ const registry = new Map<string, ParseFn>([
   ['vast/2', parseVastV2],
   ['vast/3', parseVastV3],
   ['azure/1', parseAzureV1],
+  ['runpod/1', parseRunpodV1],
+  ['lambda/1', parseLambdaV1],
+  ['tensordock/1', parseTensordockV1],
+  ['akash/1', parseAkashV1],
 ]);
 
 export function parserFor(version: string): ParseFn | undefined {

@@ -494,12 +494,16 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
       yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, prefixes, history);
-      // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go once stored.
+      // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go once stored,
+      // and, after the class's spot series, its prepared inputs of every window whose on-demand evaluation is kept.
       if (spec.contract === 'on_demand') {
         for (const cache of [onDemand.day, onDemand.ext]) {
           const e = cache.get(cls.code);
           if (e) cache.set(cls.code, { ...e, rows: [], listPrices: [] });
         }
+      } else {
+        if (onDemand.day.has(cls.code)) dayWin.byClass.delete(cls.code);
+        if (extWin && onDemand.ext.has(cls.code)) (extWin as Window).byClass.delete(cls.code);
       }
     } else {
       const composite = (which: 'day' | 'ext'): Attempt => {

@@ -68,7 +68,7 @@ export function runpodGpuTypes(seed: number, t: number): unknown {
     return {
       id,
       displayName: id.replace(/^(NVIDIA|AMD) /, ''),
-      memoryInGb: 80,
+      memoryInGb: Math.round(VAST_RAM_MB[code]! / 1024),
       secureCloud: true,
       communityCloud: code !== 'B200' && code !== 'MI300X',
       securePrice: secure,

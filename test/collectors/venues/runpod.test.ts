@@ -31,7 +31,13 @@ describe('runpod adapter', () => {
     const summary = await collectVenue(testDeps(t.db, { env: { RUNPOD_API_KEY: KEY } }), runpod, venueConfig('runpod'), testPolicy);
     expect(summary).toMatchObject({ outcome: 'ok', snapshots: 1, observations: 10 });
     expect(seen).toEqual({ body: { query: RUNPOD_QUERY }, auth: `Bearer ${KEY}` });
-    expect(await snapshotsOf(t.db)).toMatchObject([{ parse_outcome: 'ok', rows_total: 6, rows_accepted: 4, rows_ignored: 2, parser_version: 'runpod/1' }]);
+    expect(await snapshotsOf(t.db)).toMatchObject([{ parse_outcome: 'ok', rows_total: 6, rows_accepted: 4, rows_ignored: 2, parser_version: 'runpod/2' }]);
+    // runpod/2 on: memory per GPU, from `memoryInGb`.
+    expect((await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([
+      ['NVIDIA H100 80GB HBM3/secure', 80], ['NVIDIA H100 80GB HBM3/community', 80], ['NVIDIA H100 80GB HBM3/secure-spot', 80], ['NVIDIA H100 80GB HBM3/community-spot', 80],
+      ['NVIDIA A100-SXM4-40GB/community', 40], ['NVIDIA GeForce RTX 4090/secure', 24], ['NVIDIA GeForce RTX 4090/community', 24], ['NVIDIA GeForce RTX 4090/community-spot', 24],
+      ['NVIDIA H100 PCIe/secure', 80], ['NVIDIA H100 PCIe/community', 80],
+    ]);
 
     const rows = (await observationsOf(t.db)).map((o) => [o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available, o.quantity_reported]);
     expect(rows).toEqual([
