@@ -64,14 +64,16 @@ export function memoryClassifier(m: Methodology, tolerance: number): (venue: str
   };
   for (const c of m.classes) for (const [venue, names] of Object.entries(c.aliases)) for (const n of names) add(venue, n, c);
   for (const c of m.classes) add('*', c.code, c);
-  const cache = new Map<string, GpuClass[] | null>();
+  // Per venue, per raw name: a million inputs hold a few hundred distinct pairs, looked up without building keys.
+  const cache = new Map<string, Map<string, GpuClass[] | null>>();
   return (venue, raw, memoryGb) => {
-    const key = `${venue}\u0000${raw}`;
-    let classes = cache.get(key);
+    let names = cache.get(venue);
+    if (!names) cache.set(venue, (names = new Map()));
+    let classes = names.get(raw);
     if (classes === undefined) {
       const n = norm(raw);
       classes = byVenue.get(venue)?.get(n) ?? byVenue.get('*')?.get(n) ?? null;
-      cache.set(key, classes);
+      names.set(raw, classes);
     }
     if (classes === null) return { code: null, reason: 'unmapped_gpu' };
     if (memoryGb == null) return classes.length === 1 ? { code: classes[0]!.code, reason: null } : { code: null, reason: 'memory_ambiguous' };
