@@ -6,8 +6,11 @@ import { listingSchema } from '../listing.js';
 const configSchema = venueBaseConfig.extend({
   /** Only these Vast `gpu_name` values; empty means every GPU model. */
   gpu_names: z.array(z.string().min(1)).default([]),
-  /** Vast has no pagination, only a limit; keep it above the number of rentable offers. */
-  limit: z.number().int().min(1).max(10_000).default(5_000),
+  /**
+   * Vast has no pagination, only a limit; keep it above the number of rentable offers. A real full search of
+   * 15,000 offers is ~41 MB: past ~20,000 raise `http.max_body_bytes` too (default 64 MiB).
+   */
+  limit: z.number().int().min(1).max(50_000).default(5_000),
 }).strict();
 type VastConfig = z.infer<typeof configSchema>;
 
