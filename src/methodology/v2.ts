@@ -2,8 +2,8 @@
 // randomness. Step numbers refer to "Version 2" in methodology/METHODOLOGY.md. Built only on the shared pieces
 // (types.ts, shared.ts, quantile.ts, series.ts): v1's engine (fixing.ts) is never imported.
 import type { GpuClass, Methodology } from './params.js';
+import { quantileOf, weightedOrder } from './quantile.js';
 import { parameterHash } from './params.js';
-import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
 import { capVenueShares as capShares, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, isoDate, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, ObservationInput, PreviousValue } from './types.js';
@@ -199,7 +199,6 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
   return { from, to, byClass, admitted };
 }
 
-const weighted = (r: AuditRow, value: number, weight: number): Weighted => ({ value, weight, venue: r.input.venue, listingId: r.input.listingId, fetchedAt: r.input.fetchedAt });
 
 interface Evaluation {
   rows: AuditRow[];
@@ -248,8 +247,7 @@ function evaluateClass(m: Methodology, p: V2Parameters, cls: GpuClass, contract:
   let fence: FixingEvidence['fence'] = null;
   if (byVenue.size >= m.parameters.min_venues) {
     const venueMedians = [...byVenue.keys()].sort().map((venue) => {
-      const items = byVenue.get(venue)!.map((r) => weighted(r, Math.log(r.q!), r.w!)).sort(compareWeighted);
-      return { venue, median: weightedQuantileSorted(items, 0.5) };
+      return { venue, median: quantileOf(weightedOrder(byVenue.get(venue)!, (r) => Math.log(r.q!), (r) => r.w!), 0.5) };
     });
     const centre = lowerMedian(venueMedians.map((v) => v.median));
     const mad = lowerMedian(venueMedians.map((v) => Math.abs(v.median - centre)));
@@ -279,8 +277,6 @@ function lowerMedian(xs: readonly number[]): number {
 interface Partition {
   from: number;
   rows: AuditRow[];
-  /** Its rows as (q, w') items in compareWeighted order, once weighed: the statistics pool these. */
-  items: Weighted[];
   value: number | null;
   listings: number;
   venues: number;
@@ -289,7 +285,7 @@ interface Partition {
 /** Steps 7 and 8: hourly partitions, each with host and venue caps and its weighted median; which are sufficient. */
 function partitionValues(m: Methodology, p: V2Parameters, win: Window, survivors: readonly AuditRow[]): Partition[] {
   const parts: Partition[] = [];
-  for (let t = win.from; t < win.to; t += p.partition_seconds * 1000) parts.push({ from: t, rows: [], items: [], value: null, listings: 0, venues: 0 });
+  for (let t = win.from; t < win.to; t += p.partition_seconds * 1000) parts.push({ from: t, rows: [], value: null, listings: 0, venues: 0 });
   for (const r of survivors) parts[Math.floor((r.input.fetchedAt - win.from) / (p.partition_seconds * 1000))]!.rows.push(r);
   for (const part of parts) {
     part.listings = new Set(part.rows.map((r) => listingKey(r.input))).size;
@@ -305,8 +301,7 @@ function partitionValues(m: Methodology, p: V2Parameters, win: Window, survivors
     for (const r of part.rows) byVenue.set(r.input.venue, (byVenue.get(r.input.venue) ?? 0) + afterHost.get(r)!);
     const venueCapped = capShares(byVenue, m.parameters.venue_cap).capped;
     for (const r of part.rows) r.wCapped = (afterHost.get(r)! / byVenue.get(r.input.venue)!) * venueCapped.get(r.input.venue)!;
-    part.items = part.rows.map((r) => weighted(r, r.q!, r.wCapped!)).sort(compareWeighted);
-    part.value = weightedQuantileSorted(part.items, 0.5);
+    part.value = quantileOf(weightedOrder(part.rows, (r) => r.q!, (r) => r.wCapped!), 0.5);
   }
   return parts;
 }
@@ -365,16 +360,18 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
     for (const v of kept) sum += v;
     value = roundPrice(sum / kept.length, d);
     // Statistics pool the used partitions, each partition's weights summing to 1 (so each hour counts alike).
-    const items = used.flatMap((part) => part.items).sort(compareWeighted);
+    const pooled = weightedOrder(used.flatMap((part) => part.rows), (r) => r.q!, (r) => r.wCapped!);
     let sumW = 0;
     let sumWq = 0;
-    for (const it of items) {
-      sumW += it.weight;
-      sumWq += it.weight * it.value;
+    for (const i of pooled.order) {
+      sumW += pooled.weights[i]!;
+      sumWq += pooled.weights[i]! * pooled.values[i]!;
     }
     const percentiles: Record<string, number> = {};
-    for (const phi of m.parameters.percentiles) percentiles[`p${Math.round(phi * 100)}`] = roundPrice(weightedQuantileSorted(items, phi), d);
-    stats = { vwap: roundPrice(sumWq / sumW, d), percentiles, min: roundPrice(items[0]!.value, d), max: roundPrice(items[items.length - 1]!.value, d) };
+    for (const phi of m.parameters.percentiles) percentiles[`p${Math.round(phi * 100)}`] = roundPrice(quantileOf(pooled, phi), d);
+    const first = pooled.values[pooled.order[0]!]!;
+    const last = pooled.values[pooled.order[pooled.order.length - 1]!]!;
+    stats = { vwap: roundPrice(sumWq / sumW, d), percentiles, min: roundPrice(first, d), max: roundPrice(last, d) };
   } else if (status === 'list_price_tier') {
     value = roundPrice(listPriceValue(a.listPrices), d);
   } else if (status === 'carried_forward') value = previous!.value;
