@@ -159,7 +159,7 @@ interface Attempt {
   outlier: FixingEvidence['outlier'];
 }
 
-function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: FixingStatus, attempt: Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>): FixingResult {
+function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: FixingStatus, attempt: Attempt, previous: PreviousValue | undefined): FixingResult {
   const d = m.parameters.decimals;
   const published = status === 'normal' || status === 'extended_window';
   const agg = published ? aggregate(m, attempt.survivors) : null;
@@ -187,7 +187,7 @@ function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: Fix
     window: { from: isoDate(attempt.win.from), to: isoDate(attempt.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(attempt.rows, prefixes),
+    input_digest: inputDigest(attempt.rows),
   };
   return {
     record,
@@ -197,13 +197,13 @@ function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: Fix
 }
 
 /** Step 7's fallbacks, shared by class series and GPUIDX-COMPUTE. */
-function decide(m: Methodology, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string>): FixingResult {
-  if (sufficient(m, day.survivors)) return buildResult(m, spec, date, 'normal', day, previous, prefixes);
+function decide(m: Methodology, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined): FixingResult {
+  if (sufficient(m, day.survivors)) return buildResult(m, spec, date, 'normal', day, previous);
   const ext = extended();
-  if (sufficient(m, ext.survivors)) return buildResult(m, spec, date, 'extended_window', ext, previous, prefixes);
+  if (sufficient(m, ext.survivors)) return buildResult(m, spec, date, 'extended_window', ext, previous);
   // The day's own inputs stay the evidence when nothing is published from them.
   for (const r of day.survivors) r.wCapped = null;
-  return buildResult(m, spec, date, previous ? 'carried_forward' : 'insufficient', day, previous, prefixes);
+  return buildResult(m, spec, date, previous ? 'carried_forward' : 'insufficient', day, previous);
 }
 
 /** Step 9: pool the on-demand step-6 survivors of every class, in reference-class-equivalent units. */
@@ -260,18 +260,12 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   // builds its own rows (computeAttempt copies), so no audit row is ever shared between two series.
   const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, outlier: e.outlier });
 
-  let prefixes = new Map<ObservationInput, string>();
-  let prefixClass: string | null = null;
   for (const spec of catalog) {
     const previous = req.previous.get(spec.code);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
       const day = attempt(evalDay(cls, spec.contract), dayWin);
-      if (prefixClass !== cls.code) {
-        prefixes = new Map();
-        prefixClass = cls.code;
-      }
-      yield decide(m, spec, req.date, day, () => attempt(evalExt(cls, spec.contract), ext()), previous, prefixes);
+      yield decide(m, spec, req.date, day, () => attempt(evalExt(cls, spec.contract), ext()), previous);
       // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go.
       if (spec.contract === 'on_demand') {
         for (const cache of [onDemandDay, onDemandExt]) {
@@ -286,7 +280,7 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
         for (const c of m.classes) evalExt(c, 'on_demand');
         return computeAttempt(m, ext(), onDemandExt);
       };
-      yield decide(m, spec, req.date, day, extended, previous, new Map());
+      yield decide(m, spec, req.date, day, extended, previous);
     }
   }
 }

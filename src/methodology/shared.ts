@@ -124,7 +124,7 @@ export interface DigestOptions {
  * strings, finite numbers, booleans and nulls, whose canonical JSON is exactly JSON.stringify's, so the list is
  * hashed entry by entry instead of being built as one string (a day can hold millions of entries).
  */
-export function inputDigest(rows: readonly AuditRow[], prefixes: Map<ObservationInput, string> | null = null, options: DigestOptions = {}): string {
+export function inputDigest(rows: readonly AuditRow[], options: DigestOptions = {}): string {
   let inOrder = true;
   for (let i = 1; i < rows.length && inOrder; i++) inOrder = compareInputs(rows[i - 1]!.input, rows[i]!.input) <= 0;
   const sorted = inOrder ? rows : [...rows].sort((a, b) => compareInputs(a.input, b.input));
@@ -140,7 +140,7 @@ export function inputDigest(rows: readonly AuditRow[], prefixes: Map<Observation
       // Exactly JSON.stringify of [class, outcome, p, f, q, w, w'] without building the array: String(n) is
       // JSON's number form for every finite n, and numText gives null for the rest.
       parts.push(
-        `${inputPrefix(r.input, prefixes, jsonText, options.memory === true)},${r.classCode === null ? 'null' : jsonText(r.classCode)},${jsonText(r.reason ?? 'included')},${repeated(r.p)},${repeated(r.f)},${repeated(r.q)},${repeated(r.w)},${numText(r.wCapped)}]`,
+        `${inputPrefix(r.input, jsonText, options.memory === true)},${r.classCode === null ? 'null' : jsonText(r.classCode)},${jsonText(r.reason ?? 'included')},${repeated(r.p)},${repeated(r.f)},${repeated(r.q)},${repeated(r.w)},${numText(r.wCapped)}]`,
       );
     }
     hash.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
@@ -150,19 +150,14 @@ export function inputDigest(rows: readonly AuditRow[], prefixes: Map<Observation
 }
 
 /**
- * The observation's part of a digest entry, without its closing bracket. A class's on-demand and spot series
- * list the same inputs, so the caller keeps one class's prefixes while it computes that class's series.
+ * The observation's part of a digest entry, without its closing bracket. Built afresh for every entry: kept per
+ * input across a class's series, these strings (ropes of many small pieces) held most of a large day's heap.
  */
-function inputPrefix(o: ObservationInput, prefixes: Map<ObservationInput, string> | null, jsonText: (s: string) => string, memory: boolean): string {
-  let prefix = prefixes?.get(o);
-  if (prefix === undefined) {
-    // Exactly JSON.stringify([venue, fetched_at, sha256, seq, listing_id, gpu_raw, gpu_count, price, contract,
-    // available, perf_system, perf_score]) without its closing bracket, built without the array: numText is JSON's
-    // form of a number (null when not finite), and the strings that repeat across inputs are encoded once.
-    prefix = `[${jsonText(o.venue)},${numText(o.fetchedAt)},${jsonText(o.snapshotSha256)},${numText(o.seq)},${JSON.stringify(o.listingId)},${jsonText(o.gpuRaw)},${numText(o.gpuCount)},${numText(o.priceUsdPerHour)},${jsonText(o.contract)},${o.available ? 'true' : 'false'},${o.perfSystem === null ? 'null' : jsonText(o.perfSystem)},${numText(o.perfScorePerGpu)}${memory ? `,${numText(o.gpuMemoryGb ?? null)}` : ''}`;
-    prefixes?.set(o, prefix);
-  }
-  return prefix;
+function inputPrefix(o: ObservationInput, jsonText: (s: string) => string, memory: boolean): string {
+  // Exactly JSON.stringify([venue, fetched_at, sha256, seq, listing_id, gpu_raw, gpu_count, price, contract,
+  // available, perf_system, perf_score(, gpu_memory_gb)]) without its closing bracket, built without the array:
+  // numText is JSON's form of a number (null when not finite), and the strings that repeat are encoded once.
+  return `[${jsonText(o.venue)},${numText(o.fetchedAt)},${jsonText(o.snapshotSha256)},${numText(o.seq)},${JSON.stringify(o.listingId)},${jsonText(o.gpuRaw)},${numText(o.gpuCount)},${numText(o.priceUsdPerHour)},${jsonText(o.contract)},${o.available ? 'true' : 'false'},${o.perfSystem === null ? 'null' : jsonText(o.perfSystem)},${numText(o.perfScorePerGpu)}${memory ? `,${numText(o.gpuMemoryGb ?? null)}` : ''}`;
 }
 
 /**

@@ -344,7 +344,7 @@ function againstHistory(p: V2Parameters, history: readonly HistoryPoint[], volum
   return { ratio: mean > 0 ? volume / mean : null, missing };
 }
 
-function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, status: FixingStatus, a: Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string> | null, history: readonly HistoryPoint[]): FixingResult {
+function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, status: FixingStatus, a: Attempt, previous: PreviousValue | undefined, history: readonly HistoryPoint[]): FixingResult {
   const d = m.parameters.decimals;
   const parts = a.parts ?? [];
   const used = status === 'normal' || status === 'extended_window' ? sufficientParts(parts) : [];
@@ -398,7 +398,7 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
     window: { from: isoDate(a.win.from), to: isoDate(a.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(a.rows, prefixes, { memory: true }),
+    input_digest: inputDigest(a.rows, { memory: true }),
     coverage: {
       venues_present: new Set(included.map((r) => r.input.venue)).size,
       venues_admitted: a.win.admitted,
@@ -435,13 +435,13 @@ function listPriceValue(rows: readonly AuditRow[]): number {
 }
 
 /** Steps 9 and 10: the fallbacks, in order. */
-function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, prefixes: Map<ObservationInput, string> | null, history: readonly HistoryPoint[]): FixingResult {
-  if (enoughParts(p, day.parts!)) return buildResult(m, p, spec, date, 'normal', day, previous, prefixes, history);
+function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, history: readonly HistoryPoint[]): FixingResult {
+  if (enoughParts(p, day.parts!)) return buildResult(m, p, spec, date, 'normal', day, previous, history);
   const ext = extended();
-  if (enoughParts(p, ext.parts!)) return buildResult(m, p, spec, date, 'extended_window', ext, previous, prefixes, history);
-  if (new Set(day.listPrices.map((r) => r.input.venue)).size >= m.parameters.min_venues) return buildResult(m, p, spec, date, 'list_price_tier', day, previous, prefixes, history);
+  if (enoughParts(p, ext.parts!)) return buildResult(m, p, spec, date, 'extended_window', ext, previous, history);
+  if (new Set(day.listPrices.map((r) => r.input.venue)).size >= m.parameters.min_venues) return buildResult(m, p, spec, date, 'list_price_tier', day, previous, history);
   const carryable = previous !== undefined && Date.parse(`${date}T00:00:00Z`) - Date.parse(`${previous.date}T00:00:00Z`) <= p.max_carry_days * DAY_MS;
-  return buildResult(m, p, spec, date, carryable ? 'carried_forward' : 'insufficient', day, carryable ? previous : undefined, prefixes, history);
+  return buildResult(m, p, spec, date, carryable ? 'carried_forward' : 'insufficient', day, carryable ? previous : undefined, history);
 }
 
 /** GPUIDX-COMPUTE: the on-demand tier-1 survivors of every class, in reference-class-equivalent units, partitioned alike. */
@@ -480,19 +480,12 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     return e;
   };
   const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, listPrices: e.listPrices, fence: e.fence, parts: partitionValues(m, p, win, e.survivors) });
-  // A class's series list the same inputs: their digest entries share one prefix per input, kept for one class.
-  let prefixes = new Map<ObservationInput, string>();
-  let prefixesOf: string | null = null;
   for (const spec of seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code))) {
-    if (spec.classCode !== prefixesOf) {
-      prefixes = new Map();
-      prefixesOf = spec.classCode;
-    }
     const previous = req.previous.get(spec.code);
     const history = (req.history?.get(spec.code) ?? []).filter((h) => h.methodology_version === m.version);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
-      yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, prefixes, history);
+      yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, history);
       // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go once stored,
       // and, after the class's spot series, its prepared inputs of every window whose on-demand evaluation is kept.
       if (spec.contract === 'on_demand') {
@@ -512,8 +505,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
         const survivors = rows.filter((r) => r.reason === null);
         return { win, rows, survivors, listPrices: [], fence: null, parts: partitionValues(m, p, win, survivors) };
       };
-      // One series reads these inputs: caching their digest prefixes would only hold them all at once.
-      yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, null, history);
+      yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, history);
     }
   }
 }
