@@ -27,7 +27,7 @@ describe('configuration', () => {
       backoff_base_ms: 1_000,
       backoff_max_ms: 60_000,
       retry_after_max_ms: 300_000,
-      max_body_bytes: 33_554_432,
+      max_body_bytes: 67_108_864, // 64 MiB: a full Vast.ai search of 15,000 offers is ~41 MB
     });
   });
 
