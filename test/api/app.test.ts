@@ -214,7 +214,7 @@ describe('methodology, health, protocol', () => {
     const { body } = await getJson('/v1/methodology/1.0.0');
     expect(body.version).toBe('1.0.0');
     expect(body.parameter_hash).toBe('74fc0518b012fd89809e89c3f250675cdc6ea285b1af443511ddd02786ecc55b');
-    expect(body.text).toContain('# ');
+    expect(body.text).toBe(readFileSync(join(import.meta.dirname, '..', '..', 'methodology', 'METHODOLOGY.md'), 'utf8'));
     expect((await getJson('/v1/methodology')).body.version).toBe('1.0.0');
   });
 

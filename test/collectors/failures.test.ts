@@ -101,19 +101,22 @@ describe('retries', () => {
 describe('bad bodies are stored and marked with a reason', () => {
   it.each([
     ['an HTML error page behind a 200', () => new HttpResponse(fixtureBytes('venues/common/maintenance-200.html'), { headers: { 'content-type': 'text/html' } }),
-      "html_error_page: expected JSON, got an HTML page: <!DOCTYPE html> <html><head><title>Scheduled maintenance</title></head> <body><h1>We'll be back soon</h1><p>The console ..."],
+      "html_error_page: expected JSON, got an HTML page: <!DOCTYPE html> <html><head><title>Scheduled maintenance</title></head> <body><h1>We'll be back soon</h1><p>The console ...",
+      fixtureBytes('venues/common/maintenance-200.html')],
     ['truncated JSON', () => new HttpResponse(fixtureBytes('venues/common/truncated-json.txt'), { headers: JSON_HEADERS }),
-      'not_json: body is not valid JSON (Expected \',\' or \'}\' after property value in JSON at position 69): {"offers":[{"id":1,"gpu_name":"H100 SXM","num_gpus":1,"dph_total":1.9'],
-    ['an empty body', () => new HttpResponse('', { headers: JSON_HEADERS }), 'empty_body: the response body is empty'],
-    ['JSON of the wrong shape (schema change)', () => HttpResponse.json({ gpus: [] }), 'schema_mismatch: models: Invalid input: expected array, received undefined'],
-  ])('%s', async (_name, respond, error) => {
+      'not_json: body is not valid JSON (Expected \',\' or \'}\' after property value in JSON at position 69): {"offers":[{"id":1,"gpu_name":"H100 SXM","num_gpus":1,"dph_total":1.9',
+      fixtureBytes('venues/common/truncated-json.txt')],
+    ['an empty body', () => new HttpResponse('', { headers: JSON_HEADERS }), 'empty_body: the response body is empty', Buffer.alloc(0)],
+    ['JSON of the wrong shape (schema change)', () => HttpResponse.json({ gpus: [] }), 'schema_mismatch: models: Invalid input: expected array, received undefined', Buffer.from('{"gpus":[]}')],
+  ])('%s', async (_name, respond, error, served) => {
     sequence(respond);
     const summary = await collectVenue(testDeps(t.db), akash, venueConfig('akash'), testPolicy);
     expect(summary.outcome).toBe('failed');
     const [snap] = await snapshotsOf(t.db);
     expect(snap!.parse_outcome).toBe('rejected');
     expect(snap!.parse_error).toBe(error);
-    expect(snap!.byte_size).toBeGreaterThanOrEqual(0);
+    // The exact bytes served are kept, whatever they are.
+    expect([snap!.byte_size, Buffer.compare(snap!.body, served)]).toEqual([served.byteLength, 0]);
   });
 
   it('caps a huge body, keeps its first bytes and marks it truncated', async () => {
