@@ -74,9 +74,10 @@ describe('fixings', () => {
     expect(keys).toHaveLength(1);
     expect(body.signature.key_id).toBe(keys[0].key_id);
     // The signed bytes are the published document as canonical JSON: keys sorted at every level, no whitespace
-    // (a second, simpler implementation than the one under test: its numbers are already JSON's shortest form).
-    const sorted = (v: unknown): unknown => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : Array.isArray(v) ? v.map(sorted) : v);
-    expect(body.signature.payload).toBe(JSON.stringify(sorted(body.fixing)));
+    // (a second, simpler implementation than the one under test; JSON.stringify writes the shortest numbers).
+    const canonical = (v: unknown): string =>
+      Array.isArray(v) ? `[${v.map(canonical).join(',')}]` : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(v);
+    expect(body.signature.payload).toBe(canonical(body.fixing));
     expect(verifyPayload(keys[0].public_key_pem, body.signature.payload, body.signature.value)).toBe(true);
     // One changed digit breaks the signature.
     expect(verifyPayload(keys[0].public_key_pem, body.signature.payload.replace('2.244', '2.245'), body.signature.value)).toBe(false);
