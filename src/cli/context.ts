@@ -65,11 +65,11 @@ export function contextSigner(ctx: Context): Signer {
   return signer;
 }
 
-export function collectorDeps(ctx: Context, db: Db, shutdown?: AbortSignal): CollectorDeps {
+export async function collectorDeps(ctx: Context, db: Db, shutdown?: AbortSignal): Promise<CollectorDeps> {
   return {
     db,
     fetch: globalFetch,
-    dispatcher: createDispatcher(ctx.config.http),
+    dispatcher: await createDispatcher(ctx.config.http),
     clock: Date.now,
     sleep: realSleep,
     random: Math.random,

@@ -3,7 +3,6 @@ import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { startApi } from '../api/server.js';
 import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
 import { demoWindowEnd, runDemo } from '../demo/index.js';
 import { loadMethodologies } from '../methodology/params.js';
@@ -79,10 +78,10 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
       }
       let api;
       try {
-        api = await startApi(result.db, { ...c.config.api, port }, c.log);
+        api = await (await import('../api/server.js')).startApi(result.db, { ...c.config.api, port }, c.log);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-        api = await startApi(result.db, { ...c.config.api, port: 0 }, c.log);
+        api = await (await import('../api/server.js')).startApi(result.db, { ...c.config.api, port: 0 }, c.log);
       }
       const u = api.url;
       process.stdout.write(

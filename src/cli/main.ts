@@ -16,13 +16,15 @@ import { collectVenues, type RunSummary } from '../collectors/runner.js';
 import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/index.js';
 import { ConfigError, type Config } from '../config/index.js';
 import { scheduleCollectors } from '../scheduler/index.js';
-import { startApi } from '../api/server.js';
 import { DatabaseBusyError, DatabaseNotFoundError, isBusyError, migrateToLatest, MigrationError, openDatabase, rawGpuNames } from '../storage/index.js';
 import { collectorDeps, contextSigner, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
 import { registerKeyCommands } from './keys.js';
 import { registerDemoCommands } from './demo.js';
+
+/** The API server, loaded by the commands that serve it: the other commands (and --help) never pay for hono. */
+export const apiServer = () => import('../api/server.js');
 
 function selectVenues(config: Config, names: VenueName[] | undefined): { adapter: VenueAdapter<VenueBaseConfig>; config: VenueBaseConfig }[] {
   const chosen = names && names.length > 0 ? names : VENUE_NAMES.filter((n) => config.venues[n].enabled);
@@ -68,13 +70,13 @@ function untilSignal(controller: AbortController, ctx: Context): Promise<string>
 async function runScheduler(ctx: Context, names: VenueName[] | undefined, publish: boolean): Promise<number> {
   const db = await openContextDb(ctx);
   const controller = new AbortController();
-  const deps = collectorDeps(ctx, db, controller.signal);
+  const deps = await collectorDeps(ctx, db, controller.signal);
   const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
   // `gpuidx run` is the whole service: collectors, the daily publication and the API.
   const publisher = publish
     ? schedulePublication({ db, clock: Date.now, log: ctx.log, signer: contextSigner(ctx), publicationDelayMs: ctx.config.fixing.publication_delay_minutes * 60_000 }, ctx.config.fixing.publish_schedule)
     : null;
-  const api = publish ? await startApi(db, ctx.config.api, ctx.log) : null;
+  const api = publish ? await (await apiServer()).startApi(db, ctx.config.api, ctx.log) : null;
   ctx.log.info(`running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops cleanly`);
   await untilSignal(controller, ctx);
   await Promise.all([schedule.stop(), publisher?.stop(), api?.close()]);
@@ -139,7 +141,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         return;
       }
       const db = await openContextDb(c);
-      const summaries = await collectVenues(collectorDeps(c, db), selectVenues(c.config, opts.venue), c.config.http);
+      const summaries = await collectVenues(await collectorDeps(c, db), selectVenues(c.config, opts.venue), c.config.http);
       await db.destroy();
       printSummaries(summaries);
       // A failed or degraded venue fails the command loudly; a venue skipped for want of its key does not.
@@ -160,7 +162,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       const c = ctx();
       const port = opts.port === undefined ? c.config.api.port : parseWholeNumber('--port', opts.port, 0, 65535);
       const db = await openContextDb(c, { readOnly: true });
-      const api = await startApi(db, { ...c.config.api, port, host: opts.host ?? c.config.api.host }, c.log);
+      const api = await (await apiServer()).startApi(db, { ...c.config.api, port, host: opts.host ?? c.config.api.host }, c.log);
       process.stdout.write(`${api.url}\n`);
       const controller = new AbortController();
       await untilSignal(controller, c);

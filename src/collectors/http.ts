@@ -1,5 +1,5 @@
 // One HTTP attempt with timeouts and a body-size cap, and the retry rule (backoff with jitter, Retry-After) between attempts.
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 
 export interface HttpRequestSpec {
@@ -45,7 +45,9 @@ export type HttpResult =
     }
   | { kind: 'network_error'; code: string; message: string };
 
-export function createDispatcher(p: HttpPolicy): Agent {
+/** The connection pool collectors fetch through. undici is loaded here, on first use: commands that fetch nothing never pay for it. */
+export async function createDispatcher(p: HttpPolicy): Promise<Dispatcher> {
+  const { Agent } = await import('undici');
   return new Agent({
     connectTimeout: p.connect_timeout_ms,
     headersTimeout: p.headers_timeout_ms,

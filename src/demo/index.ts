@@ -90,7 +90,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const deps = {
       db,
       fetch: globalFetch,
-      dispatcher: createDispatcher(config.http),
+      dispatcher: await createDispatcher(config.http),
       clock: () => simTime,
       // Backoff passes in simulated time: the next run happens at the next cadence tick regardless.
       sleep: async () => {},
