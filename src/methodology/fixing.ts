@@ -2,7 +2,7 @@
 // Step numbers refer to methodology/METHODOLOGY.md.
 import type { GpuClass, Methodology } from './params.js';
 import { parameterHash } from './params.js';
-import { canonicalRecord, capVenueShares, classifier, compareInputs, countExcluded, DAY_MS, dayStart, inputDigest, inputWindow, isoDate, representedSeconds, roundPrice } from './shared.js';
+import { canonicalRecord, capVenueShares, classifier, compareInputs, countExcluded, DAY_MS, dayStart, inputDigest, inputWindow, inReferenceUnits, isoDate, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, ExclusionReason, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, ObservationInput, PreviousValue, SnapshotTime, VenueShare } from './types.js';
 import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
@@ -208,15 +208,7 @@ function decide(m: Methodology, spec: SeriesSpec, date: string, day: Attempt, ex
 
 /** Step 9: pool the on-demand step-6 survivors of every class, in reference-class-equivalent units. */
 function computeAttempt(m: Methodology, win: Window, perClass: Map<string, Evaluation>): Attempt {
-  const refTflops = m.classes.find((c) => c.code === m.parameters.reference_class)!.tflops_bf16_dense!;
-  const rows: AuditRow[] = [];
-  for (const c of m.classes) {
-    for (const s of perClass.get(c.code)?.survivors ?? []) {
-      const t = c.tflops_bf16_dense;
-      if (t === null) rows.push({ ...s, wCapped: null, reason: 'no_tflops' });
-      else rows.push({ ...s, q: s.q! * (refTflops / t), w: (s.w! * t) / refTflops, wCapped: null, reason: null });
-    }
-  }
+  const rows = inReferenceUnits(m, (code) => perClass.get(code)?.survivors ?? []);
   for (const pr of win.byClass.get(null) ?? []) {
     rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: 'unmapped_gpu' });
   }

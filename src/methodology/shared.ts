@@ -3,7 +3,7 @@
 // (methodology/METHODOLOGY.lock) covers this file for each version.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
-import type { Methodology } from './params.js';
+import type { GpuClass, Methodology } from './params.js';
 import type { AuditRow, FixingRecord, ObservationInput, SnapshotTime } from './types.js';
 
 export const DAY_MS = 86_400_000;
@@ -29,28 +29,60 @@ export function roundPrice(x: number, decimals: number): number {
   return Number(x.toFixed(decimals));
 }
 
-/** Step 1: raw GPU name → class, by the venue's aliases, then "*" aliases, then the canonical code. Case and spacing are ignored. */
-export function classifier(m: Methodology): (venue: string, raw: string) => string | null {
+/**
+ * Step 1's name lookup: a raw GPU name → the classes that list it, in class order, found by the venue's aliases,
+ * then the "*" aliases, then the class codes (the first of these that knows the name decides). Case and spacing
+ * are ignored. Version 1 takes the first class (`classifier`); version 2 chooses among them by memory.
+ */
+export function classLookup(m: Methodology): (venue: string, raw: string) => readonly GpuClass[] | null {
   const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
-  const byVenue = new Map<string, Map<string, string>>();
-  const add = (venue: string, name: string, code: string) => {
+  const byVenue = new Map<string, Map<string, GpuClass[]>>();
+  const add = (venue: string, name: string, c: GpuClass) => {
     let map = byVenue.get(venue);
     if (!map) byVenue.set(venue, (map = new Map()));
-    if (!map.has(norm(name))) map.set(norm(name), code);
+    const list = map.get(norm(name)) ?? [];
+    if (!list.includes(c)) list.push(c);
+    map.set(norm(name), list);
   };
-  for (const c of m.classes) for (const [venue, names] of Object.entries(c.aliases)) for (const n of names) add(venue, n, c.code);
-  for (const c of m.classes) add('*', c.code, c.code);
-  const cache = new Map<string, string | null>();
+  for (const c of m.classes) for (const [venue, names] of Object.entries(c.aliases)) for (const n of names) add(venue, n, c);
+  for (const c of m.classes) add('*', c.code, c);
+  // Per venue, per raw name: a million inputs hold a few hundred distinct pairs, looked up without building keys.
+  const cache = new Map<string, Map<string, GpuClass[] | null>>();
   return (venue, raw) => {
-    const key = `${venue}\u0000${raw}`;
-    let hit = cache.get(key);
-    if (hit === undefined) {
+    let names = cache.get(venue);
+    if (!names) cache.set(venue, (names = new Map()));
+    let classes = names.get(raw);
+    if (classes === undefined) {
       const n = norm(raw);
-      hit = byVenue.get(venue)?.get(n) ?? byVenue.get('*')?.get(n) ?? null;
-      cache.set(key, hit);
+      classes = byVenue.get(venue)?.get(n) ?? byVenue.get('*')?.get(n) ?? null;
+      names.set(raw, classes);
     }
-    return hit;
+    return classes;
   };
+}
+
+/** Step 1: raw GPU name → class: the first class (in class order) that the name's lookup finds. */
+export function classifier(m: Methodology): (venue: string, raw: string) => string | null {
+  const lookup = classLookup(m);
+  return (venue, raw) => lookup(venue, raw)?.[0]?.code ?? null;
+}
+
+/**
+ * Step 9's conversion: every class's on-demand survivors in reference-class-equivalent units (q per reference
+ * GPU-hour, w in reference GPU-hours); a class without a TFLOPS figure is `no_tflops`. New rows: no audit row is
+ * shared with a class series.
+ */
+export function inReferenceUnits(m: Methodology, survivorsOf: (classCode: string) => readonly AuditRow[]): AuditRow[] {
+  const refTflops = m.classes.find((c) => c.code === m.parameters.reference_class)!.tflops_bf16_dense!;
+  const rows: AuditRow[] = [];
+  for (const c of m.classes) {
+    for (const s of survivorsOf(c.code)) {
+      const t = c.tflops_bf16_dense;
+      if (t === null) rows.push({ ...s, wCapped: null, reason: 'no_tflops' });
+      else rows.push({ ...s, q: s.q! * (refTflops / t), w: (s.w! * t) / refTflops, wCapped: null, reason: null });
+    }
+  }
+  return rows;
 }
 
 /**

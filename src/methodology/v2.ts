@@ -5,7 +5,7 @@ import type { GpuClass, Methodology } from './params.js';
 import { quantileOf, weightedOrder } from './quantile.js';
 import { parameterHash } from './params.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
-import { capVenueShares as capShares, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, isoDate, representedSeconds, roundPrice } from './shared.js';
+import { capVenueShares as capShares, classLookup, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, inReferenceUnits, isoDate, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, ObservationInput, PreviousValue } from './types.js';
 
 interface V2Parameters {
@@ -53,28 +53,9 @@ type Classified = { code: string; reason: null } | { code: null; reason: 'unmapp
  * `memory_ambiguous`; a reported memory no class of the name is near is `memory_mismatch` (an unlisted variant).
  */
 export function memoryClassifier(m: Methodology, tolerance: number): (venue: string, raw: string, memoryGb: number | null | undefined) => Classified {
-  const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
-  const byVenue = new Map<string, Map<string, GpuClass[]>>();
-  const add = (venue: string, name: string, c: GpuClass) => {
-    let map = byVenue.get(venue);
-    if (!map) byVenue.set(venue, (map = new Map()));
-    const list = map.get(norm(name)) ?? [];
-    if (!list.includes(c)) list.push(c);
-    map.set(norm(name), list);
-  };
-  for (const c of m.classes) for (const [venue, names] of Object.entries(c.aliases)) for (const n of names) add(venue, n, c);
-  for (const c of m.classes) add('*', c.code, c);
-  // Per venue, per raw name: a million inputs hold a few hundred distinct pairs, looked up without building keys.
-  const cache = new Map<string, Map<string, GpuClass[] | null>>();
+  const lookup = classLookup(m);
   return (venue, raw, memoryGb) => {
-    let names = cache.get(venue);
-    if (!names) cache.set(venue, (names = new Map()));
-    let classes = names.get(raw);
-    if (classes === undefined) {
-      const n = norm(raw);
-      classes = byVenue.get(venue)?.get(n) ?? byVenue.get('*')?.get(n) ?? null;
-      names.set(raw, classes);
-    }
+    const classes = lookup(venue, raw);
     if (classes === null) return { code: null, reason: 'unmapped_gpu' };
     if (memoryGb == null) return classes.length === 1 ? { code: classes[0]!.code, reason: null } : { code: null, reason: 'memory_ambiguous' };
     let best: GpuClass | null = null;
@@ -446,15 +427,7 @@ function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string,
 
 /** GPUIDX-COMPUTE: the on-demand tier-1 survivors of every class, in reference-class-equivalent units, partitioned alike. */
 function computeRows(m: Methodology, win: Window, perClass: Map<string, Evaluation>): AuditRow[] {
-  const refTflops = m.classes.find((c) => c.code === m.parameters.reference_class)!.tflops_bf16_dense!;
-  const rows: AuditRow[] = [];
-  for (const c of m.classes) {
-    for (const s of perClass.get(c.code)?.survivors ?? []) {
-      const t = c.tflops_bf16_dense;
-      if (t === null) rows.push({ ...s, wCapped: null, reason: 'no_tflops' });
-      else rows.push({ ...s, q: s.q! * (refTflops / t), w: (s.w! * t) / refTflops, wCapped: null, reason: null });
-    }
-  }
+  const rows = inReferenceUnits(m, (code) => perClass.get(code)?.survivors ?? []);
   for (const pr of win.byClass.get(null) ?? []) rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: pr.reason ?? pr.classReason ?? 'unmapped_gpu' });
   return rows.sort((a, b) => compareInputs(a.input, b.input));
 }
