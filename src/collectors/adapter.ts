@@ -138,11 +138,15 @@ export function withMemory(mapping: RowMapping, memoryGb: number | null): RowMap
   return Array.isArray(mapping) && memoryGb !== null ? mapping.map((l) => ({ ...l, gpu_memory_gb: memoryGb })) : mapping;
 }
 
-/** The first capture of `pattern` in `text` as a positive number of GB, or null: memory stated in a venue's names. */
+/** A memory per GPU as a venue reports it: a positive, finite number of GB, or null (absent or unusable, never guessed). */
+export function memoryGb(gb: number | null | undefined): number | null {
+  return gb != null && Number.isFinite(gb) && gb > 0 ? gb : null;
+}
+
+/** The first capture of `pattern` in `text` as a memory per GPU in GB, or null: memory stated in a venue's names. */
 export function memoryIn(text: string | null | undefined, pattern: RegExp): number | null {
   const m = text ? pattern.exec(text) : null;
-  const gb = m ? Number(m[1]) : Number.NaN;
-  return Number.isFinite(gb) && gb > 0 ? gb : null;
+  return memoryGb(m ? Number(m[1]) : null);
 }
 
 /** Joins a venue's base URL and a path without doubling or losing slashes. */

@@ -1,6 +1,6 @@
 // Azure Retail Prices (public): pay-as-you-go and Spot list prices of GPU VM SKUs, per VM-hour, paginated.
 import { z } from 'zod';
-import { joinUrl, rowParser, venueBaseConfig, type RowMapping, type VenueAdapter } from '../adapter.js';
+import { joinUrl, rowParser, venueBaseConfig, withMemory, type RowMapping, type VenueAdapter } from '../adapter.js';
 import type { HttpRequestSpec } from '../http.js';
 
 /** azure/1's table: GPUs per VM. Kept so that snapshots parsed by azure/1 replay identically. */
@@ -97,7 +97,7 @@ const azureRows = {
 };
 
 /** A priced, hourly, Linux, pay-as-you-go or Spot VM item of a known SKU as a listing; anything else with its reason. */
-function vmListing(i: AzureItem, gpus: number, memoryGb: number | null, defaultQuantity: number): RowMapping {
+function vmListing(i: AzureItem, gpus: number, defaultQuantity: number): RowMapping {
   if (i.type === 'Reservation') return { ignored: 'reservation' };
   if (i.type === 'DevTestConsumption') return { ignored: 'dev_test' };
   if (i.type !== 'Consumption') return { ignored: 'not_consumption' };
@@ -121,7 +121,6 @@ function vmListing(i: AzureItem, gpus: number, memoryGb: number | null, defaultQ
       perf: null,
       region: i.armRegionName,
       quantity_reported: false,
-      ...(memoryGb === null ? {} : { gpu_memory_gb: memoryGb }),
     },
   ];
 }
@@ -136,7 +135,7 @@ const parseAzureV2 = rowParser({
   row: itemSchema,
   toListings: (i, { default_quantity }) => {
     const sku = AZURE_GPU_SKUS[i.armSkuName];
-    return sku === undefined ? { ignored: 'not_gpu_sku' } : vmListing(i, sku.gpus, sku.memory_gb, default_quantity);
+    return sku === undefined ? { ignored: 'not_gpu_sku' } : withMemory(vmListing(i, sku.gpus, default_quantity), sku.memory_gb);
   },
 });
 
@@ -148,7 +147,7 @@ export const parseAzureV1 = rowParser({
     const gpus = AZURE_GPU_SKUS_V1[i.armSkuName];
     if (gpus === undefined) return { ignored: 'not_gpu_sku' };
     if (i.type !== 'Consumption') return { ignored: 'not_consumption' };
-    return vmListing(i, gpus, null, default_quantity);
+    return vmListing(i, gpus, default_quantity);
   },
 });
 

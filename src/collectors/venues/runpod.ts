@@ -1,6 +1,6 @@
 // RunPod: GraphQL gpuTypes. Per-GPU prices per tier (secure/community, on-demand/spot); no quantity is reported.
 import { z } from 'zod';
-import { joinUrl, rowIdFrom, rowParser, venueBaseConfig, withMemory, type ListingCandidate, type RowParserSpec, type VenueAdapter } from '../adapter.js';
+import { joinUrl, rowIdFrom, rowParser, venueBaseConfig, memoryGb, withMemory, type ListingCandidate, type RowParserSpec, type VenueAdapter } from '../adapter.js';
 
 const configSchema = venueBaseConfig.extend({}).strict();
 type RunpodConfig = z.infer<typeof configSchema>;
@@ -93,5 +93,5 @@ export const runpod: VenueAdapter<RunpodConfig> = {
       },
     ];
   },
-  parse: rowParser({ ...runpodRows, row: gpuTypeSchemaV2, toListings: (g, o) => withMemory(runpodRows.toListings(g, o), g.memoryInGb != null && g.memoryInGb > 0 ? g.memoryInGb : null) }),
+  parse: rowParser({ ...runpodRows, row: gpuTypeSchemaV2, toListings: (g, o) => withMemory(runpodRows.toListings(g, o), memoryGb(g.memoryInGb)) }),
 };

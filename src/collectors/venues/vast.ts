@@ -1,6 +1,6 @@
 // Vast.ai marketplace: offer search. One observation per offer; prices and DLPerf are per machine (all num_gpus).
 import { z } from 'zod';
-import { joinUrl, rowIdFrom, rowParser, venueBaseConfig, type ListingCandidate, type VenueAdapter } from '../adapter.js';
+import { joinUrl, memoryGb, rowIdFrom, rowParser, venueBaseConfig, withMemory, type ListingCandidate, type VenueAdapter } from '../adapter.js';
 import { listingSchema } from '../listing.js';
 
 const configSchema = venueBaseConfig.extend({
@@ -38,7 +38,7 @@ const offerSchemaV4 = offerSchemaV3.extend({ gpu_ram: z.number().nullish() });
 
 /** Vast's `gpu_ram` (MB per GPU) in GB of 1024 MB; null when absent or not a positive number. */
 export function vastMemoryGb(gpuRam: number | null | undefined): number | null {
-  return gpuRam != null && Number.isFinite(gpuRam) && gpuRam > 0 ? gpuRam / 1024 : null;
+  return memoryGb(gpuRam == null ? null : gpuRam / 1024);
 }
 
 /** "Montana, US" → "US/Montana", ", US" → "US", "Norway" → "Norway". */
@@ -106,7 +106,7 @@ export const vast: VenueAdapter<VastConfig> = {
   parse: rowParser({
     ...vastRows,
     row: offerSchemaV4,
-    toListings: (o) => withBid({ ...onDemandListing(o), machine_id: machineOf(o), gpu_memory_gb: vastMemoryGb(o.gpu_ram) }, o),
+    toListings: (o) => withMemory(withBid({ ...onDemandListing(o), machine_id: machineOf(o) }, o), vastMemoryGb(o.gpu_ram)),
   }),
 };
 
