@@ -9,7 +9,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import * as tar from 'tar';
 import { z } from 'zod';
 import { fingerprintOf } from '../signing/registry.js';
-import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
+import { historyPoint, publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
 import { canonicalJson } from '../methodology/canonical.js';
 import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
@@ -119,7 +119,7 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     }
     const audit = await keyedAuditRows(db, row.id);
     const days = m.parameters.coverage_days;
-    const history = days ? ((await trailingHistory(db, opts.date, days, row.id, row.series)).get(row.series) ?? []).map((h) => ({ ...asPublished(h.row), evidence: h.row.evidence })) : undefined;
+    const history = days ? ((await trailingHistory(db, opts.date, days, row.id, row.series)).get(row.series) ?? []).map((h) => ({ ...asPublished(h), evidence: h.evidence })) : undefined;
     const file: BundleFixingFile = { ...asPublished(row), previous, ...(history ? { history } : {}), audit };
     put(`fixings/${row.series}/r${row.revision}.json`, json(file));
   }
@@ -394,11 +394,7 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
     async history(_date, run) {
       const out = new Map<string, HistoryPoint[]>();
       for (const r of run) {
-        const points = ((r.ref as BundleFixingFile).history ?? []).map((h) => {
-          const evidence = JSON.parse(h.evidence) as { venue_shares?: { venue: string; share: number }[] };
-          return { date: h.fixing.date, methodology_version: h.fixing.methodology_version, volume: h.fixing.volume, venue_shares: Object.fromEntries((evidence.venue_shares ?? []).map((v) => [v.venue, v.share])) };
-        });
-        out.set(r.fixing.series, points);
+        out.set(r.fixing.series, ((r.ref as BundleFixingFile).history ?? []).map((h) => historyPoint(h.fixing, h.evidence)));
       }
       return out;
     },

@@ -59,8 +59,8 @@ export async function collectVenue(
   const summary: RunSummary = { venue, runId: null, outcome: 'ok', attempts: 0, snapshots: 0, observations: 0, error: null, warning: null };
   const errors: string[] = [];
   let partial = false;
-  // What the run's parsed responses amount to, for the yield watch; a repeated body cannot be judged by it.
-  const yielded = { observations: 0, rowsIgnored: 0, ignoredReasons: {} as Record<string, number>, duplicates: 0 };
+  // The run's ignored rows, for the yield watch (its observations are the summary's); a repeated body cannot be judged by it.
+  const yielded = { rowsIgnored: 0, ignoredReasons: {} as Record<string, number>, duplicates: 0 };
   try {
     // Every page and request of one run is one sample of the venue: its snapshots share the run's start
     // instant as fetched_at, so that the methodology's time weights (step 5) see one instant per run.

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
-import type { HistoryPoint } from '../methodology/types.js';
+import type { FixingRecord, HistoryPoint } from '../methodology/types.js';
 import { loadMethodologies, loadMethodology, methodologyInForce, type Methodology } from '../methodology/params.js';
-import { chainHash, GENESIS_CHAIN_HASH, publishedFixing, signedPayload } from './published.js';
+import { chainHash, GENESIS_CHAIN_HASH, historyPoint, publishedFixing, signedPayload } from './published.js';
 import { publishChainHead } from './chain-head.js';
 import type { Signer } from '../signing/index.js';
 import { ensureActiveKey } from '../signing/registry.js';
@@ -183,7 +183,7 @@ function chooseMethodology(date: string, explicit: string | undefined, onRecord:
 
 /** Storage's trailing history as the engine reads it. */
 export function historyPoints(history: Awaited<ReturnType<typeof trailingHistory>>): Map<string, HistoryPoint[]> {
-  return new Map([...history].map(([series, points]) => [series, points.map(({ date, volume, venue_shares, row }) => ({ date, methodology_version: row.methodology_version, volume, venue_shares }))]));
+  return new Map([...history].map(([series, rows]) => [series, rows.map((r) => historyPoint(JSON.parse(r.record) as FixingRecord, r.evidence))]));
 }
 
 /**

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../methodology/canonical.js';
 import type { FixingRecord } from '../methodology/fixing.js';
+import type { FixingEvidence, HistoryPoint } from '../methodology/types.js';
 import type { Fixing } from '../storage/index.js';
 
 export interface PublishedFixing extends FixingRecord {
@@ -41,6 +42,15 @@ export function publishedFixing(row: FixingColumns): PublishedFixing {
     inputs_through_snapshot: row.inputs_through_snapshot,
     previous_chain_hash: row.previous_chain_hash,
   };
+}
+
+/**
+ * A published fixing as methodology v2's trailing history reads it: its date, version and published volume, and
+ * each venue's share (before the caps) from its evidence. The same for a stored row and a bundle's document.
+ */
+export function historyPoint(fixing: Pick<FixingRecord, 'date' | 'methodology_version' | 'volume'>, evidence: string): HistoryPoint {
+  const shares = (JSON.parse(evidence) as Partial<FixingEvidence>).venue_shares ?? [];
+  return { date: fixing.date, methodology_version: fixing.methodology_version, volume: fixing.volume, venue_shares: Object.fromEntries(shares.map((v) => [v.venue, v.share])) };
 }
 
 /** What a fixing's signature covers: its published fields as canonical JSON (keys sorted, no whitespace). */

@@ -167,8 +167,8 @@ export async function insertFixing<I>(trx: Db, db: Db, fixing: NewFixing, inputs
 
 /**
  * The trailing history methodology v2 compares a fixing with: per series, the latest revision of each of the
- * `days` dates before `date` whose status is volume-weighted (normal or extended_window), oldest first, with its
- * published volume and venue shares. `publishedBeforeId`: only what had been published before that revision.
+ * `days` dates before `date` whose status is volume-weighted (normal or extended_window), oldest first.
+ * `publishedBeforeId`: only what had been published before that revision.
  */
 export async function trailingHistory(
   db: Db,
@@ -176,21 +176,18 @@ export async function trailingHistory(
   days: number,
   publishedBeforeId?: number,
   series?: string,
-): Promise<Map<string, { date: string; volume: number; venue_shares: Record<string, number>; row: Fixing }[]>> {
+): Promise<Map<string, Fixing[]>> {
   const from = new Date(Date.parse(`${date}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
   let q = db.selectFrom('fixings').selectAll().where('date', '>=', from).where('date', '<', date);
   if (publishedBeforeId !== undefined) q = q.where('id', '<', publishedBeforeId);
   if (series !== undefined) q = q.where('series', '=', series);
   const rows = await q.orderBy('series').orderBy('date').orderBy('revision', 'desc').execute();
-  const out = new Map<string, { date: string; volume: number; venue_shares: Record<string, number>; row: Fixing }[]>();
+  const out = new Map<string, Fixing[]>();
   for (const r of latestRevisions(rows)) {
     if (r.status !== 'normal' && r.status !== 'extended_window') continue;
-    const record = JSON.parse(r.record) as { volume: number };
-    const evidence = JSON.parse(r.evidence) as { venue_shares?: { venue: string; share: number }[] };
-    const venue_shares = Object.fromEntries((evidence.venue_shares ?? []).map((v) => [v.venue, v.share]));
     let list = out.get(r.series);
     if (!list) out.set(r.series, (list = []));
-    list.push({ date: r.date, volume: record.volume, venue_shares, row: r });
+    list.push(r);
   }
   return out;
 }
