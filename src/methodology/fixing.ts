@@ -2,7 +2,7 @@
 // Step numbers refer to methodology/METHODOLOGY.md.
 import type { GpuClass, Methodology } from './params.js';
 import { parameterHash } from './params.js';
-import { canonicalRecord, capVenueShares, classifier, compareInputs, countExcluded, DAY_MS, dayStart, inputDigest, inputWindow, inReferenceUnits, isoDate, representedSeconds, roundPrice } from './shared.js';
+import { canonicalRecord, capVenueShares, classifier, compareInputs, countExcluded, DAY_MS, dayStart, inputDigest, inputWindow, inReferenceUnits, isoDate, normalizedPrice, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, ExclusionReason, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, ObservationInput, PreviousValue, SnapshotTime, VenueShare } from './types.js';
 import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
@@ -65,7 +65,7 @@ const weighted = (r: AuditRow, value: number, weight: number): Weighted => ({
 
 /** Steps 2 to 6 for one class and contract on one window. */
 function evaluateClass(m: Methodology, cls: GpuClass, contract: SeriesSpec['contract'], win: Window): Evaluation {
-  const { price_band: band, perf_clamp: clamp, outlier_k: k } = m.parameters;
+  const { price_band: band, outlier_k: k } = m.parameters;
   const rows: AuditRow[] = [];
   for (const pr of win.byClass.get(cls.code) ?? []) {
     const o = pr.input;
@@ -77,12 +77,10 @@ function evaluateClass(m: Methodology, cls: GpuClass, contract: SeriesSpec['cont
     else if (!Number.isFinite(o.priceUsdPerHour) || o.priceUsdPerHour <= 0 || !Number.isInteger(o.gpuCount) || o.gpuCount < 1) row.reason = 'invalid_price';
     if (row.reason === 'duplicate' || row.reason === 'invalid_price') continue;
     // Step 3 and 4: per-GPU price, throughput factor, normalized price. Step 5: GPU-hours offered.
-    const p = o.priceUsdPerHour / o.gpuCount;
-    const ref = o.perfSystem !== null ? cls.reference_scores[o.perfSystem] : undefined;
-    const f = ref !== undefined && o.perfScorePerGpu !== null && o.perfScorePerGpu > 0 ? Math.min(Math.max(ref / o.perfScorePerGpu, clamp[0]), clamp[1]) : 1;
+    const { p, f, q } = normalizedPrice(m, cls, o);
     row.p = p;
     row.f = f;
-    row.q = p * f;
+    row.q = q;
     row.w = (o.gpuCount * pr.seconds) / 3600;
     if (row.reason === null && (p < band[0] || p > band[1])) row.reason = 'price_out_of_band';
   }

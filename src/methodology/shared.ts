@@ -68,6 +68,18 @@ export function classifier(m: Methodology): (venue: string, raw: string) => stri
 }
 
 /**
+ * Steps 3 and 4: the per-GPU price p, the throughput factor f (the class's reference score over the listing's
+ * per-GPU score on the same benchmark, clamped to `perf_clamp`; 1 without a score) and the normalized price q = p × f.
+ */
+export function normalizedPrice(m: Methodology, cls: GpuClass, o: ObservationInput): { p: number; f: number; q: number } {
+  const clamp = m.parameters.perf_clamp;
+  const p = o.priceUsdPerHour / o.gpuCount;
+  const ref = o.perfSystem !== null ? cls.reference_scores[o.perfSystem] : undefined;
+  const f = ref !== undefined && o.perfScorePerGpu !== null && o.perfScorePerGpu > 0 ? Math.min(Math.max(ref / o.perfScorePerGpu, clamp[0]), clamp[1]) : 1;
+  return { p, f, q: p * f };
+}
+
+/**
  * Step 9's conversion: every class's on-demand survivors in reference-class-equivalent units (q per reference
  * GPU-hour, w in reference GPU-hours); a class without a TFLOPS figure is `no_tflops`. New rows: no audit row is
  * shared with a class series.

@@ -5,7 +5,7 @@ import type { GpuClass, Methodology } from './params.js';
 import { quantileOf, weightedOrder } from './quantile.js';
 import { parameterHash } from './params.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
-import { capVenueShares as capShares, classLookup, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, inReferenceUnits, isoDate, representedSeconds, roundPrice } from './shared.js';
+import { capVenueShares as capShares, classLookup, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, inReferenceUnits, isoDate, normalizedPrice, representedSeconds, roundPrice } from './shared.js';
 import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, ObservationInput, PreviousValue } from './types.js';
 
 interface V2Parameters {
@@ -192,7 +192,7 @@ interface Evaluation {
 
 /** Steps 4 to 6 for one class and contract on one window. */
 function evaluateClass(m: Methodology, p: V2Parameters, cls: GpuClass, contract: SeriesSpec['contract'], win: Window): Evaluation {
-  const { price_band: band, perf_clamp: clamp, outlier_k: k } = m.parameters;
+  const { price_band: band, outlier_k: k } = m.parameters;
   const rows: AuditRow[] = [];
   const tierOf = new Map<AuditRow, 1 | 2>();
   for (const pr of win.byClass.get(cls.code) ?? []) {
@@ -206,12 +206,10 @@ function evaluateClass(m: Methodology, p: V2Parameters, cls: GpuClass, contract:
       if (row.reason === null) row.reason = 'invalid_price';
       continue;
     }
-    const price = o.priceUsdPerHour / o.gpuCount;
-    const ref = o.perfSystem !== null ? cls.reference_scores[o.perfSystem] : undefined;
-    const f = ref !== undefined && o.perfScorePerGpu !== null && o.perfScorePerGpu > 0 ? Math.min(Math.max(ref / o.perfScorePerGpu, clamp[0]), clamp[1]) : 1;
+    const { p: price, f, q } = normalizedPrice(m, cls, o);
     row.p = price;
     row.f = f;
-    row.q = price * f;
+    row.q = q;
     row.w = ((o.gpuCount * pr.seconds) / 3600) * pr.overlap;
     if (row.reason === null && (price < band[0] || price > band[1])) row.reason = 'price_out_of_band';
     if (row.reason === null && pr.tier === 2) tierOf.set(row, 2);
