@@ -65,6 +65,9 @@ export function contextSigner(ctx: Context): Signer {
   return signer;
 }
 
+/** The API server, loaded by the commands that serve it: the other commands (and --help) never pay for hono. */
+export const apiServer = () => import('../api/server.js');
+
 export async function collectorDeps(ctx: Context, db: Db, shutdown?: AbortSignal): Promise<CollectorDeps> {
   return {
     db,

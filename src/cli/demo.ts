@@ -9,7 +9,7 @@ import { loadMethodologies } from '../methodology/params.js';
 import { latestFixingOf } from '../storage/index.js';
 import { simulatedLines } from '../simulator/generic.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
-import type { Context } from './context.js';
+import { apiServer, type Context } from './context.js';
 
 const stamp = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
@@ -78,10 +78,10 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
       }
       let api;
       try {
-        api = await (await import('../api/server.js')).startApi(result.db, { ...c.config.api, port }, c.log);
+        api = await (await apiServer()).startApi(result.db, { ...c.config.api, port }, c.log);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-        api = await (await import('../api/server.js')).startApi(result.db, { ...c.config.api, port: 0 }, c.log);
+        api = await (await apiServer()).startApi(result.db, { ...c.config.api, port: 0 }, c.log);
       }
       const u = api.url;
       process.stdout.write(

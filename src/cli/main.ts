@@ -17,14 +17,11 @@ import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/inde
 import { ConfigError, type Config } from '../config/index.js';
 import { scheduleCollectors } from '../scheduler/index.js';
 import { DatabaseBusyError, DatabaseNotFoundError, isBusyError, migrateToLatest, MigrationError, openDatabase, rawGpuNames } from '../storage/index.js';
-import { collectorDeps, contextSigner, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
+import { apiServer, collectorDeps, contextSigner, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
 import { registerKeyCommands } from './keys.js';
 import { registerDemoCommands } from './demo.js';
-
-/** The API server, loaded by the commands that serve it: the other commands (and --help) never pay for hono. */
-export const apiServer = () => import('../api/server.js');
 
 function selectVenues(config: Config, names: VenueName[] | undefined): { adapter: VenueAdapter<VenueBaseConfig>; config: VenueBaseConfig }[] {
   const chosen = names && names.length > 0 ? names : VENUE_NAMES.filter((n) => config.venues[n].enabled);

@@ -91,6 +91,11 @@ function summarizeIssues(p: Extract<ParsedPayload, { ok: true }>): string {
   return `${p.issues.length} of ${p.rowsTotal} rows rejected (${counts}); first: row ${first.rowIndex}${first.listingId ? ` (${first.listingId})` : ''}: ${first.detail}`;
 }
 
+/** A body rejected as a whole, with its reason: no rows, no observations. */
+export function rejectedParse(error: string): ParseRecord {
+  return { outcome: 'rejected', error, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] };
+}
+
 /** What a decoded-and-parsed body amounts to, ready to be recorded against its snapshot. */
 export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
   try {
@@ -98,18 +103,18 @@ export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'
   } catch (err) {
     // A parser fault is a fact about this payload: the bytes are stored all the same, marked with the reason.
     const detail = err instanceof Error ? err.message : String(err);
-    return { record: { outcome: 'rejected', error: `parser_failed: ${detail.replace(/\s+/g, ' ').slice(0, 300)}`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] }, json: undefined };
+    return { record: rejectedParse(`parser_failed: ${detail.replace(/\s+/g, ' ').slice(0, 300)}`), json: undefined };
   }
 }
 
 function parseRecordOf(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
   const decoded = decodeJsonBody(options.strip_bom ? { ...received, body: withoutBom(received.body) } : received);
   if (!decoded.ok) {
-    return { record: { outcome: 'rejected', error: `${decoded.code}: ${decoded.detail}`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] }, json: undefined };
+    return { record: rejectedParse(`${decoded.code}: ${decoded.detail}`), json: undefined };
   }
   const payload = parse(decoded.json, options);
   if (!payload.ok) {
-    return { record: { outcome: 'rejected', error: `${payload.code}: ${payload.detail}`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] }, json: decoded.json };
+    return { record: rejectedParse(`${payload.code}: ${payload.detail}`), json: decoded.json };
   }
   const observations = payload.listings.map((l, seq) => toObservation(l.listing, seq));
   const issues = payload.issues;

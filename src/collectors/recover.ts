@@ -2,7 +2,7 @@
 // second step, when the process died in between) is parsed now from its stored bytes, so that no stuck row can hold
 // the input watermark back; snapshots stored before content identities existed get theirs.
 import { setContentKey, pendingSnapshots, recordParse, snapshotsWithoutContentKey, type Db } from '../storage/index.js';
-import { contentKey, toParseRecord } from './ingest.js';
+import { contentKey, rejectedParse, toParseRecord } from './ingest.js';
 import { parserFor } from './parsers.js';
 import type { ParserOptions } from './adapter.js';
 
@@ -23,7 +23,7 @@ export async function recoverSnapshots(db: Db): Promise<RecoveryReport> {
     const received = { status: s.http_status, contentType: s.content_type, body: s.body, truncated: s.truncated === 1 };
     const { record } = parse
       ? toParseRecord(received, parse, options)
-      : { record: { outcome: 'rejected' as const, error: `unknown_parser: ${s.parser_version} is not registered in this software`, rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] } };
+      : { record: rejectedParse(`unknown_parser: ${s.parser_version} is not registered in this software`) };
     await recordParse(db, s.id, record);
     report.reparsed += 1;
   }
