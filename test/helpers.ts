@@ -11,7 +11,7 @@ import type { CollectorDeps } from '../src/collectors/runner.js';
 import { parseConfig } from '../src/config/index.js';
 import type { VenueName } from '../src/collectors/venues/index.js';
 import { memoryLogger } from '../src/log/index.js';
-import { openDatabase, type Db } from '../src/storage/index.js';
+import { openDatabase, snapshotBody, type Db } from '../src/storage/index.js';
 import { signerFromPrivateKey, type Signer } from '../src/signing/index.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -106,8 +106,10 @@ export async function observationsOf(db: Db) {
     .execute();
 }
 
+/** Every snapshot's metadata with its original bytes, read back through the storage layer's body reader. */
 export async function snapshotsOf(db: Db) {
-  return db.selectFrom('snapshots').selectAll().orderBy('id').execute();
+  const rows = await db.selectFrom('snapshots').selectAll().orderBy('id').execute();
+  return Promise.all(rows.map(async (s) => ({ ...s, body: (await snapshotBody(db, s.id))! })));
 }
 
 export async function issuesOf(db: Db) {

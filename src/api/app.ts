@@ -24,12 +24,12 @@ import {
   fixingsByIds,
   fixingRevisions,
   getSnapshot,
+  snapshotBody,
   degradedVenues, lastSuccessfulRuns,
   newestSnapshotAt,
   latestFixingOf,
   ping,
   seriesSummaries,
-  snapshotMeta,
   signingKeys,
   latestChainHead,
   pendingSummary,
@@ -406,7 +406,7 @@ export function createApp(deps: AppDeps) {
     createRoute({ method: 'get', path: '/v1/snapshots/{id}', summary: 'A raw snapshot\'s metadata', request: { params: s.snapshotParams, query: s.noQuery }, responses: { 200: json(s.snapshotSchema, 'the metadata'), ...errors } }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const m = await snapshotMeta(db, id);
+      const m = await getSnapshot(db, id);
       if (!m) return problem(c, 404, `no snapshot ${id}`) as never;
       c.header('cache-control', m.parse_outcome === 'pending' ? 'no-store' : IMMUTABLE);
       return c.json(
@@ -444,9 +444,10 @@ export function createApp(deps: AppDeps) {
     async (c) => {
       const { id } = c.req.valid('param');
       const snap = await getSnapshot(db, id);
-      if (!snap) return problem(c, 404, `no snapshot ${id}`) as never;
+      const body = snap && (await snapshotBody(db, id));
+      if (!snap || !body) return problem(c, 404, `no snapshot ${id}`) as never;
       // The bytes are a venue's, not ours: always a download, never rendered or sniffed from the API's origin.
-      return new Response(new Uint8Array(snap.body), {
+      return new Response(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), {
         status: 200,
         headers: {
           'content-type': 'application/octet-stream',

@@ -14,7 +14,7 @@ import { canonicalJson } from '../methodology/canonical.js';
 import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
-import { fixingAt, keyedAuditRows, latestChainHead, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, trailingHistory, type Db, type Fixing } from '../storage/index.js';
+import { fixingAt, keyedAuditRows, latestChainHead, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, snapshotBody, trailingHistory, type Db, type Fixing } from '../storage/index.js';
 import type { HistoryPoint } from '../methodology/types.js';
 import { toRawSnapshot } from './db-source.js';
 import type { PublishedAuditRow, PublishedRevision, RawSnapshot, ReplaySource } from './replay.js';
@@ -125,9 +125,8 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
   }
   for (const [v, m] of methodologies) put(`methodology/${v}.json`, json(m));
   for (const s of await rawSnapshotsInWindow(db, from, to, through)) {
-    const { body, ...meta } = s;
-    put(`snapshots/${s.id}.body`, body);
-    put(`snapshots/${s.id}.json`, json({ ...meta, parser_options: JSON.parse(meta.parser_options) as unknown }));
+    put(`snapshots/${s.id}.body`, (await snapshotBody(db, s.id)) ?? Buffer.alloc(0));
+    put(`snapshots/${s.id}.json`, json({ ...s, parser_options: JSON.parse(s.parser_options) as unknown }));
   }
   // The chain head standing at export, so that a bundle also hands over a hash to keep (verify --head).
   const head = await latestChainHead(db);
@@ -366,7 +365,7 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
     if (!meta) continue;
     const bodyPath = f.path.replace(/\.json$/, '.body');
     const body = readable(bodyPath) ? readFileSync(join(dir, bodyPath)) : Buffer.alloc(0);
-    snapshots.push(toRawSnapshot({ ...meta, truncated: meta.truncated, parser_options: JSON.stringify(meta.parser_options), body } as never));
+    snapshots.push(toRawSnapshot({ ...meta, truncated: meta.truncated, parser_options: JSON.stringify(meta.parser_options) } as never, body));
   }
   snapshots.sort((a, b) => a.id - b.id);
   // Everything is read now: a bundle opened from a tarball is extracted to a folder that is removed after opening.
@@ -377,8 +376,8 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
   }
 
   const source: ReplaySource = {
-    async snapshots(from, to, through) {
-      return snapshots.filter((s) => s.fetched_at >= from && s.fetched_at < to && s.id <= through);
+    async *snapshots(from, to, through) {
+      yield* snapshots.filter((s) => s.fetched_at >= from && s.fetched_at < to && s.id <= through);
     },
     async revisions(date, series) {
       return revisions.filter((r) => r.fixing.date === date && (!series?.length || series.includes(r.fixing.series)));

@@ -1,11 +1,11 @@
 // Replay from the database: raw snapshot bytes and published fixings, never the derived observation rows.
 import { publishedFixing } from '../fixer/published.js';
 import { loadMethodology } from '../methodology/params.js';
-import { keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, trailingHistory, type Db, type Fixing, type Snapshot } from '../storage/index.js';
+import { BodyDecodeError, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, snapshotBody, trailingHistory, type Db, type Fixing, type Snapshot } from '../storage/index.js';
 import { historyPoints } from '../fixer/index.js';
 import type { RawSnapshot, ReplaySource } from './replay.js';
 
-export function toRawSnapshot(s: Snapshot): RawSnapshot {
+export function toRawSnapshot(s: Snapshot, body: Buffer): RawSnapshot {
   return {
     id: s.id,
     venue: s.venue,
@@ -16,15 +16,26 @@ export function toRawSnapshot(s: Snapshot): RawSnapshot {
     truncated: s.truncated === 1,
     parser_version: s.parser_version,
     parser_options: JSON.parse(s.parser_options) as RawSnapshot['parser_options'],
-    body: s.body,
+    body,
     source: s.source,
   };
 }
 
 export function dbSource(db: Db): ReplaySource {
   return {
-    async snapshots(from, to, through) {
-      return (await rawSnapshotsInWindow(db, from, to, through)).map(toRawSnapshot);
+    async *snapshots(from, to, through) {
+      // Metadata first, then one body at a time: a window of Vast-sized searches does not fit in memory at once.
+      for (const s of await rawSnapshotsInWindow(db, from, to, through)) {
+        let body: Buffer | undefined;
+        try {
+          body = await snapshotBody(db, s.id);
+        } catch (err) {
+          if (!(err instanceof BodyDecodeError)) throw err;
+          yield { ...toRawSnapshot(s, Buffer.alloc(0)), unreadable: err.detail };
+          continue;
+        }
+        yield body ? toRawSnapshot(s, body) : { ...toRawSnapshot(s, Buffer.alloc(0)), unreadable: 'no stored body' };
+      }
     },
     async revisions(date, series) {
       const rows = await revisionsOfDate(db, date, series);

@@ -25,6 +25,8 @@ export interface RawSnapshot {
   parser_version: string;
   parser_options: { default_quantity: number };
   body: Buffer;
+  /** Why the stored body could not be read (absent, or not decodable); `body` is then empty. */
+  unreadable?: string;
   /** `http` or `file` (bundles written before this was carried say nothing: taken as `http`). */
   source?: string;
 }
@@ -41,8 +43,8 @@ export interface PublishedRevision {
 }
 
 export interface ReplaySource {
-  /** Raw snapshots fetched in [from, to) with id <= throughSnapshot, in id order. */
-  snapshots(from: number, to: number, throughSnapshot: number): Promise<RawSnapshot[]>;
+  /** Raw snapshots fetched in [from, to) with id <= throughSnapshot, in id order, one body at a time. */
+  snapshots(from: number, to: number, throughSnapshot: number): AsyncIterable<RawSnapshot>;
   /** Every published revision of a date (optionally only some series), in publication order. */
   revisions(date: string, series?: readonly string[]): Promise<PublishedRevision[]>;
   /**
@@ -73,15 +75,19 @@ interface Replayed {
   findings: string[];
 }
 
-/** Parses raw snapshots as the fixer's storage saw them: only ok and partial parses contribute. */
-export function reparse(raw: readonly RawSnapshot[]): Replayed {
+/** Parses raw snapshots as the fixer's storage saw them: only ok and partial parses contribute. Each body is let go once parsed. */
+export async function reparse(raw: AsyncIterable<RawSnapshot>): Promise<Replayed> {
   const observations: ObservationInput[] = [];
   const snapshots: SnapshotTime[] = [];
   const versions = new Set<string>();
   const findings: string[] = [];
   // Names repeat across a day's million listings; one shared string each keeps the replay's memory near the fixer's.
   const intern = interner();
-  for (const s of raw) {
+  for await (const s of raw) {
+    if (s.unreadable !== undefined) {
+      findings.push(`snapshot ${s.id} (${s.venue}): its body cannot be read (${s.unreadable})`);
+      continue;
+    }
     const actual = createHash('sha256').update(s.body).digest('hex');
     if (actual !== s.sha256) findings.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
     const parse = parserFor(s.parser_version);
@@ -200,7 +206,7 @@ export async function replayDate(source: ReplaySource, date: string, series?: re
     }
     const { from, to } = inputWindow(date, methodology);
     // Parsed, the raw bodies are let go; results are compared one series at a time as the engine yields them.
-    const parsed = reparse(await source.snapshots(from, to, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER));
+    const parsed = await reparse(source.snapshots(from, to, first.inputs_through_snapshot ?? Number.MAX_SAFE_INTEGER));
     const previous = await source.previous(date, group);
     const days = methodology.parameters.coverage_days;
     const history = days ? await source.history(date, group, days) : new Map();

@@ -1,7 +1,7 @@
 // Start-up recovery of raw snapshots: any snapshot still `pending` (stored by an older version that parsed in a
 // second step, when the process died in between) is parsed now from its stored bytes, so that no stuck row can hold
 // the input watermark back; snapshots stored before content identities existed get theirs.
-import { setContentKey, pendingSnapshots, recordParse, snapshotsWithoutContentKey, type Db } from '../storage/index.js';
+import { setContentKey, pendingSnapshots, recordParse, snapshotBody, snapshotsWithoutContentKey, type Db } from '../storage/index.js';
 import { contentKey, rejectedParse, toParseRecord } from './ingest.js';
 import { parserFor } from './parsers.js';
 import type { ParserOptions } from './adapter.js';
@@ -20,7 +20,8 @@ export async function recoverSnapshots(db: Db): Promise<RecoveryReport> {
   for (const s of await pendingSnapshots(db)) {
     const parse = parserFor(s.parser_version);
     const options = JSON.parse(s.parser_options) as ParserOptions;
-    const received = { status: s.http_status, contentType: s.content_type, body: s.body, truncated: s.truncated === 1 };
+    const body = (await snapshotBody(db, s.id)) ?? Buffer.alloc(0);
+    const received = { status: s.http_status, contentType: s.content_type, body, truncated: s.truncated === 1 };
     const { record } = parse
       ? toParseRecord(received, parse, options)
       : { record: rejectedParse(`unknown_parser: ${s.parser_version} is not registered in this software`) };
@@ -30,15 +31,15 @@ export async function recoverSnapshots(db: Db): Promise<RecoveryReport> {
   for (;;) {
     const batch = await snapshotsWithoutContentKey(db, 100);
     if (batch.length === 0) break;
-    for (const s of batch) {
-      const key = contentKey(s.body);
+    for (const id of batch) {
+      const key = contentKey((await snapshotBody(db, id)) ?? Buffer.alloc(0));
       try {
-        await setContentKey(db, s.id, key);
+        await setContentKey(db, id, key);
       } catch (err) {
         if (!/UNIQUE/i.test((err as Error).message)) throw err;
         // The same content was stored twice under an older version: keep both, mark the later one as the repeat.
-        await setContentKey(db, s.id, `${key}/repeat-${s.id}`);
-        report.duplicates.push(s.id);
+        await setContentKey(db, id, `${key}/repeat-${id}`);
+        report.duplicates.push(id);
       }
       report.identified += 1;
     }

@@ -2,11 +2,12 @@
 // audit rows keyed by snapshot sha256 and position (identities that hold across databases).
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
+import { BodyDecodeError, decodeBody } from './bodies.js';
 import { migrateToLatest } from './migrate.js';
 import type { Db } from './db.js';
 import type { Database, Fixing, Snapshot } from './schema.js';
 
-/** Raw snapshots fetched in [from, to) with id <= through, with their bytes, in id order. */
+/** Metadata of the snapshots fetched in [from, to) up to a watermark, in id order; bodies are read one at a time with `snapshotBody`. */
 export async function rawSnapshotsInWindow(db: Db, from: number, to: number, through: number): Promise<Snapshot[]> {
   return db
     .selectFrom('snapshots')
@@ -100,13 +101,40 @@ export async function referenceTriggerDefinitions(): Promise<Map<string, string>
   }
 }
 
-/** Every snapshot's id, recorded sha256 and size, and the sha256 of its stored bytes, in batches. */
-export async function* snapshotBodies(db: Db, batch = 200): AsyncGenerator<Pick<Snapshot, 'id' | 'venue' | 'sha256' | 'byte_size' | 'body'>[]> {
+export interface StoredBody {
+  id: number;
+  venue: string;
+  sha256: string;
+  byte_size: number;
+  /** The original bytes, or why they cannot be had: no body stored, or one that does not decode. */
+  body: Buffer | { missing: string };
+}
+
+/** Every snapshot's recorded sha256 and size with its decoded body, in id order, a few bodies in memory at a time. */
+export async function* snapshotBodies(db: Db, batch = 16): AsyncGenerator<StoredBody> {
   let after = 0;
   for (;;) {
-    const rows = await db.selectFrom('snapshots').select(['id', 'venue', 'sha256', 'byte_size', 'body']).where('id', '>', after).orderBy('id').limit(batch).execute();
+    const rows = await db
+      .selectFrom('snapshots as s')
+      .leftJoin('snapshot_bodies as b', 'b.snapshot_id', 's.id')
+      .select(['s.id', 's.venue', 's.sha256', 's.byte_size', 'b.encoding', 'b.data'])
+      .where('s.id', '>', after)
+      .orderBy('s.id')
+      .limit(batch)
+      .execute();
     if (rows.length === 0) return;
-    yield rows;
+    for (const { encoding, data, ...meta } of rows) {
+      if (encoding === null || data === null) {
+        yield { ...meta, body: { missing: 'no stored body' } };
+        continue;
+      }
+      try {
+        yield { ...meta, body: await decodeBody(meta.id, { encoding, data }, meta.byte_size) };
+      } catch (err) {
+        if (!(err instanceof BodyDecodeError)) throw err;
+        yield { ...meta, body: { missing: err.detail } };
+      }
+    }
     after = rows[rows.length - 1]!.id;
   }
 }

@@ -7,6 +7,7 @@ import * as trust from './migrations/2026-12-01T0000_trust.js';
 import * as machines from './migrations/2026-12-01T0100_machines.js';
 import * as recoveryIndexes from './migrations/2026-12-01T0200_recovery_indexes.js';
 import * as venueData from './migrations/2026-12-01T0300_venue_data.js';
+import * as snapshotBodies from './migrations/2026-12-01T0400_snapshot_bodies.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 const migrations: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-01T0100_machines': machines,
   '2026-12-01T0200_recovery_indexes': recoveryIndexes,
   '2026-12-01T0300_venue_data': venueData,
+  '2026-12-01T0400_snapshot_bodies': snapshotBodies,
 };
 
 export class MigrationError extends Error {

@@ -119,21 +119,6 @@ export async function auditCount(db: Db, fixingId: number): Promise<number> {
   return Number(r.n);
 }
 
-export type SnapshotMeta = Omit<Snapshot, 'body'>;
-
-/** A snapshot's metadata, without its body. */
-export async function snapshotMeta(db: Db, id: number): Promise<SnapshotMeta | undefined> {
-  return db
-    .selectFrom('snapshots')
-    .select([
-      'id', 'venue', 'fetched_at', 'source', 'request_method', 'request_url', 'request_body', 'http_status', 'content_type', 'sha256', 'byte_size',
-      'truncated', 'redacted', 'parser_version', 'parser_options', 'parse_outcome', 'parse_error', 'rows_total', 'rows_accepted', 'rows_rejected',
-      'rows_ignored', 'run_id', 'content_sha256', 'received_at', 'ignored_reasons',
-    ])
-    .where('id', '=', id)
-    .executeTakeFirst();
-}
-
 /** The instant of the latest successful (ok or partial) collector run of every venue. */
 export async function lastSuccessfulRuns(db: Db): Promise<{ venue: string; finished_at: number }[]> {
   const rows = await db

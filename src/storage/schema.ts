@@ -17,8 +17,7 @@ export interface SnapshotsTable {
   request_body: string | null;
   http_status: number | null;
   content_type: string | null;
-  /** The exact bytes received (at most the configured cap; see `truncated`). */
-  body: Buffer;
+  /** sha256 and size of the exact bytes received (at most the configured cap; see `truncated`); the bytes are in `snapshot_bodies`. */
   sha256: string;
   byte_size: number;
   truncated: number;
@@ -40,6 +39,17 @@ export interface SnapshotsTable {
   received_at: number | null;
   /** JSON object: the rows the parser ignored, counted per reason (not offered, reservation, ...); null before 2026-12-01. */
   ignored_reasons: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** How a body is stored: as received, or brotli-compressed. */
+export type BodyEncoding = 'identity' | 'br';
+
+/** The bytes of each snapshot, apart from its metadata, so that no query over snapshots reads them. */
+export interface SnapshotBodiesTable {
+  snapshot_id: number;
+  encoding: BodyEncoding;
+  /** The stored form; decoded it is exactly `byte_size` bytes hashing to the snapshot's `sha256`. */
+  data: Buffer;
 }
 
 export interface ObservationsTable {
@@ -153,6 +163,7 @@ export interface Database {
   fixings: FixingsTable;
   fixing_inputs: FixingInputsTable;
   snapshots: SnapshotsTable;
+  snapshot_bodies: SnapshotBodiesTable;
   observations: ObservationsTable;
   snapshot_issues: SnapshotIssuesTable;
   collector_runs: CollectorRunsTable;

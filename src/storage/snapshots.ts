@@ -1,4 +1,5 @@
 // Repository for raw snapshots and what parsing made of them: observations and per-row issues.
+import { encodeBody, insertBody, type EncodedBody } from './bodies.js';
 import { insertChunked } from './bulk-insert.js';
 import type { Db } from './db.js';
 import type { NewObservation, ParseOutcome, Snapshot } from './schema.js';
@@ -44,7 +45,6 @@ function snapshotRow(s: RawSnapshotInput) {
     request_body: s.requestBody,
     http_status: s.httpStatus,
     content_type: s.contentType,
-    body: s.body,
     sha256: s.sha256,
     byte_size: s.body.byteLength,
     truncated: s.truncated ? 1 : 0,
@@ -62,8 +62,10 @@ function snapshotRow(s: RawSnapshotInput) {
  * process dies at, a snapshot is either wholly stored (bytes, observations, outcome) or absent, never left
  * `pending`. The parse is computed before (it is pure), so a parser fault becomes a `rejected` outcome, not a loss.
  * A duplicate stores nothing; one found still `pending` (left by an older version) gets this parse recorded.
+ * The body is compressed before the write lock is taken.
  */
 export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRecord): Promise<StoredSnapshot> {
+  const body = await encodeBody(s.body);
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('snapshots')
@@ -86,6 +88,7 @@ export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRec
       .values({ ...snapshotRow(s), ...outcomeColumns(parse) })
       .returning('id')
       .executeTakeFirstOrThrow();
+    await insertBody(trx, id, body);
     await writeRows(trx, db, id, parse);
     return { id, duplicate: false, outcome: parse.outcome, error: parse.error };
   });
@@ -98,7 +101,12 @@ export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRec
 export async function insertRawSnapshot(db: Db, s: Omit<RawSnapshotInput, 'contentSha256' | 'receivedAt'> & Partial<Pick<RawSnapshotInput, 'contentSha256' | 'receivedAt'>>): Promise<{ id: number; duplicate: boolean }> {
   const row = { ...snapshotRow({ contentSha256: s.sha256, receivedAt: s.fetchedAt, ...s }) };
   if (s.contentSha256 === undefined) Object.assign(row, { content_sha256: null, received_at: null });
-  const inserted = await db.insertInto('snapshots').values(row).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+  const body: EncodedBody = await encodeBody(s.body);
+  const inserted = await db.transaction().execute(async (trx) => {
+    const r = await trx.insertInto('snapshots').values(row).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+    if (r) await insertBody(trx, r.id, body);
+    return r;
+  });
   if (inserted) return { id: inserted.id, duplicate: false };
   const existing = await db
     .selectFrom('snapshots')
@@ -195,11 +203,11 @@ export async function recordParse(db: Db, snapshotId: number, p: ParseRecord): P
   await db.transaction().execute((trx) => writeParse(trx, db, snapshotId, p));
 }
 
-/** Snapshots still `pending`: stored by an older version (or a crash) whose parse was never recorded. */
-export async function pendingSnapshots(db: Db): Promise<Pick<Snapshot, 'id' | 'venue' | 'fetched_at' | 'parser_version' | 'parser_options' | 'http_status' | 'content_type' | 'truncated' | 'body'>[]> {
+/** Snapshots still `pending`: stored by an older version (or a crash) whose parse was never recorded. Bodies are read one at a time with `snapshotBody`. */
+export async function pendingSnapshots(db: Db): Promise<Pick<Snapshot, 'id' | 'venue' | 'fetched_at' | 'parser_version' | 'parser_options' | 'http_status' | 'content_type' | 'truncated'>[]> {
   return db
     .selectFrom('snapshots')
-    .select(['id', 'venue', 'fetched_at', 'parser_version', 'parser_options', 'http_status', 'content_type', 'truncated', 'body'])
+    .select(['id', 'venue', 'fetched_at', 'parser_version', 'parser_options', 'http_status', 'content_type', 'truncated'])
     .where('parse_outcome', '=', 'pending')
     .orderBy('id')
     .execute();
@@ -215,9 +223,10 @@ export async function pendingSummary(db: Db): Promise<{ count: number; oldest: n
   return { count: Number(r.n), oldest: r.oldest === null ? null : Number(r.oldest) };
 }
 
-/** Snapshots stored before content identities were recorded, a batch at a time (for the backfill on start). */
-export async function snapshotsWithoutContentKey(db: Db, limit: number): Promise<Pick<Snapshot, 'id' | 'body'>[]> {
-  return db.selectFrom('snapshots').select(['id', 'body']).where('content_sha256', 'is', null).orderBy('id').limit(limit).execute();
+/** Ids of snapshots stored before content identities were recorded, a batch at a time (for the backfill on start). */
+export async function snapshotsWithoutContentKey(db: Db, limit: number): Promise<number[]> {
+  const rows = await db.selectFrom('snapshots').select('id').where('content_sha256', 'is', null).orderBy('id').limit(limit).execute();
+  return rows.map((r) => r.id);
 }
 
 export async function setContentKey(db: Db, id: number, contentSha256: string): Promise<void> {

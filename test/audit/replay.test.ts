@@ -1,6 +1,7 @@
 // Replay, export and tamper evidence on multi-day fixture data through the real import and fixing path.
 import { createHash, createPublicKey } from 'node:crypto';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { brotliDecompressSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -78,17 +79,19 @@ describe('replay from the database', () => {
   });
 
   it('names the snapshot whose body had a byte flipped, in verify and in replay', async () => {
-    const db = await tampered(['snapshots_body_immutable'], (raw) => {
-      const body = raw.prepare('SELECT body FROM snapshots WHERE id = 23').pluck().get() as Buffer;
+    // The forger decodes the stored form, edits the bytes and stores them back as plain bytes.
+    const db = await tampered(['snapshot_bodies_no_update'], (raw) => {
+      const stored = raw.prepare('SELECT encoding, data FROM snapshot_bodies WHERE snapshot_id = 23').get() as { encoding: string; data: Buffer };
+      const body = stored.encoding === 'br' ? brotliDecompressSync(stored.data) : stored.data;
       const i = body.indexOf('"price_usd_per_hour":2.346');
       expect(i).toBeGreaterThan(0);
       body[i + 25] = '9'.charCodeAt(0); // b-2's price 2.346 → 2.349
-      raw.prepare('UPDATE snapshots SET body = ? WHERE id = 23').run(body);
+      raw.prepare("UPDATE snapshot_bodies SET encoding = 'identity', data = ? WHERE snapshot_id = 23").run(body);
     });
     try {
       const report = await verifyDatabase(db);
       expect(report.problems).toEqual([
-        'append-only trigger snapshots_body_immutable is missing: stored rows could be changed silently',
+        'append-only trigger snapshot_bodies_no_update is missing: stored rows could be changed silently',
         expect.stringMatching(/^snapshot 23 \(partner-b\): body sha256 [0-9a-f]{12}… differs from the recorded [0-9a-f]{12}…$/),
       ]);
       const [v] = await replayDate(dbSource(db), '2026-11-20', ['GPUIDX-H100-SXM']);
@@ -96,6 +99,26 @@ describe('replay from the database', () => {
       // The changed price moves the VWAP and the row's numbers; the digest names the changed input.
       expect(v!.differences).toContain('vwap: published 2.3044, replayed 2.3045');
       expect(v!.differences.some((d) => d.startsWith('input partner-b b-2 ') && d.includes('p published 2.346, replayed 2.349'))).toBe(true);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('names a snapshot whose stored body no longer decodes, or was removed, and replay reads no rows from it', async () => {
+    const db = await tampered(['snapshot_bodies_no_update', 'snapshot_bodies_no_delete'], (raw) => {
+      raw.prepare("UPDATE snapshot_bodies SET encoding = 'br', data = ? WHERE snapshot_id = 23").run(Buffer.from('not brotli at all'));
+      raw.prepare('DELETE FROM snapshot_bodies WHERE snapshot_id = 24').run();
+    });
+    try {
+      const report = await verifyDatabase(db);
+      expect(report.problems.slice(2)).toEqual([
+        expect.stringMatching(/^snapshot 23 \(partner-b\): its body cannot be read \(.+\)$/),
+        expect.stringMatching(/^snapshot 24 \([a-z-]+\): its body cannot be read \(no stored body\)$/),
+      ]);
+      // Replay says so too, instead of failing: the inputs of the unreadable snapshot are missing from the replay.
+      const [v] = await replayDate(dbSource(db), '2026-11-20', ['GPUIDX-H100-SXM']);
+      expect(v!.match).toBe(false);
+      expect(v!.differences[0]).toMatch(/^snapshot 23 \(partner-b\): its body cannot be read \(.+\)$/);
     } finally {
       await db.destroy();
     }

@@ -63,9 +63,14 @@ describe('append-only storage', () => {
 
   it('refuses to update a stored body or delete a snapshot', async () => {
     const { id } = await insertRawSnapshot(t.db, raw());
-    await expect(t.db.updateTable('snapshots').set({ body: Buffer.from('{}') }).where('id', '=', id).execute()).rejects.toThrow(
+    await expect(t.db.updateTable('snapshots').set({ byte_size: 2 }).where('id', '=', id).execute()).rejects.toThrow(
       'snapshots are append-only: the stored body and its metadata cannot be updated',
     );
+    // The bytes themselves live in snapshot_bodies, append-only as well.
+    await expect(t.db.updateTable('snapshot_bodies').set({ data: Buffer.from('{}') }).where('snapshot_id', '=', id).execute()).rejects.toThrow(
+      'snapshot bodies are append-only: UPDATE refused',
+    );
+    await expect(sql`DELETE FROM snapshot_bodies`.execute(t.db)).rejects.toThrow('snapshot bodies are append-only: DELETE refused');
     await expect(t.db.updateTable('snapshots').set({ sha256: 'f'.repeat(64) }).where('id', '=', id).execute()).rejects.toThrow('append-only');
     await expect(t.db.deleteFrom('snapshots').where('id', '=', id).execute()).rejects.toThrow('snapshots are append-only: DELETE refused');
     // Even raw SQL, bypassing the repositories, is refused.

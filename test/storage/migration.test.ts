@@ -1,0 +1,122 @@
+// Migrating a database written by an earlier release, one that already holds published fixings: bodies move out
+// of `snapshots` compressed, and no hash, fixing, signature or replay changes. Also when the migration is cut off.
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect, type KyselyPlugin } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { dbSource } from '../../src/audit/db-source.js';
+import { replayDate } from '../../src/audit/replay.js';
+import { verifyDatabase } from '../../src/audit/verify.js';
+import { bodyStorage, migrateToLatest, openDatabase, snapshotBody } from '../../src/storage/index.js';
+import { FIXTURES } from '../helpers.js';
+
+// Written by gpuidx 0.1.0 (commit 44a8f8a), as fixtures/databases/README.md describes: bodies inline in `snapshots`.
+const OLD = join(FIXTURES, 'databases', 'gpuidx-0.1.0-inline-bodies.db');
+
+interface Before {
+  bodies: Map<number, Buffer>;
+  snapshots: unknown[];
+  fixings: unknown[];
+  chainHeads: unknown[];
+}
+
+/** What the old file holds, read with plain SQL, before gpuidx touches it. */
+function readBefore(path: string): Before {
+  const raw = new SqliteDatabase(path, { readonly: true });
+  try {
+    const rows = raw.prepare('SELECT id, body FROM snapshots ORDER BY id').all() as { id: number; body: Buffer }[];
+    return {
+      bodies: new Map(rows.map((r) => [r.id, r.body])),
+      snapshots: raw.prepare('SELECT id, sha256, byte_size, content_sha256, parse_outcome FROM snapshots ORDER BY id').all(),
+      fixings: raw.prepare('SELECT id, series, date, revision, value, record, signature, input_digest FROM fixings ORDER BY id').all(),
+      chainHeads: raw.prepare('SELECT * FROM chain_heads ORDER BY id').all(),
+    };
+  } finally {
+    raw.close();
+  }
+}
+
+let dir: string;
+let path: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gpuidx-migrate-'));
+  path = join(dir, 'old.db');
+  copyFileSync(OLD, path);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function expectMigratedIntact(before: Before): Promise<void> {
+  const db = await openDatabase(path);
+  try {
+    // Every body reads back byte for byte, and hashes to the sha256 recorded when it was first stored.
+    for (const [id, bytes] of before.bodies) {
+      const now = await snapshotBody(db, id);
+      expect(now && Buffer.compare(now, bytes)).toBe(0);
+    }
+    const snapshots = await db.selectFrom('snapshots').select(['id', 'sha256', 'byte_size', 'content_sha256', 'parse_outcome']).orderBy('id').execute();
+    expect(snapshots).toEqual(before.snapshots);
+    for (const s of snapshots) expect(createHash('sha256').update(before.bodies.get(s.id)!).digest('hex')).toBe(s.sha256);
+    expect(await db.selectFrom('fixings').select(['id', 'series', 'date', 'revision', 'value', 'record', 'signature', 'input_digest']).orderBy('id').execute()).toEqual(before.fixings);
+    expect(await db.selectFrom('chain_heads').selectAll().orderBy('id').execute()).toEqual(before.chainHeads);
+
+    // The body column is gone from the rows every metadata query scans.
+    const raw = new SqliteDatabase(path, { readonly: true });
+    const columns = (raw.prepare("SELECT name FROM pragma_table_info('snapshots')").pluck().all() as string[]);
+    raw.close();
+    expect(columns).not.toContain('body');
+
+    // 29 snapshots, 34,539 bytes: 28 partner lines and one Vast search. Bodies under 256 bytes stay as they are;
+    // the Vast search (repetitive JSON) is stored brotli-compressed in under a quarter of its size.
+    const storage = await bodyStorage(db);
+    expect(storage.reduce((n, e) => n + e.bodies, 0)).toBe(29);
+    expect(storage.reduce((n, e) => n + e.original_bytes, 0)).toBe(34_539);
+    const stored = await db.selectFrom('snapshot_bodies as b').innerJoin('snapshots as s', 's.id', 'b.snapshot_id').select(['s.venue', 's.byte_size', 'b.encoding', (eb) => eb.fn<number>('length', ['b.data']).as('stored')]).execute();
+    for (const b of stored) if (b.byte_size < 256) expect([b.encoding, b.stored]).toEqual(['identity', b.byte_size]);
+    const vast = stored.find((b) => b.venue === 'vast')!;
+    expect(vast.encoding).toBe('br');
+    expect(vast.stored).toBeLessThan(vast.byte_size / 4);
+
+    const report = await verifyDatabase(db);
+    expect(report.problems).toEqual([]);
+    expect([report.snapshots, report.fixings, report.unsigned]).toEqual([29, 126, 0]);
+    const verdicts = [];
+    for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) verdicts.push(...(await replayDate(dbSource(db), date)));
+    // 41 series on three dates, and the restated 2026-11-19 revisions of the series the late file touched.
+    expect(verdicts).toHaveLength(126);
+    expect(verdicts.filter((v) => !v.match)).toEqual([]);
+  } finally {
+    await db.destroy();
+  }
+}
+
+describe('migrating a database of gpuidx 0.1.0 that holds signed fixings', () => {
+  it('moves every body out of snapshots, compressed, changing no hash, fixing, signature or replay', async () => {
+    await expectMigratedIntact(readBefore(path));
+  });
+
+  it('completes on the next start after being cut off in the middle of copying bodies', async () => {
+    const before = readBefore(path);
+    // A crash is simulated by refusing the 10th body insert: the migration stops there, as a killed process would.
+    let inserts = 0;
+    const crashAt: KyselyPlugin = {
+      transformQuery(args) {
+        const sqlText = JSON.stringify(args.node);
+        if (sqlText.includes('snapshot_bodies') && sqlText.includes('INSERT OR IGNORE') && ++inserts === 10) throw new Error('killed');
+        return args.node;
+      },
+      async transformResult(args) {
+        return args.result;
+      },
+    };
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(path) }), plugins: [crashAt] });
+    await expect(migrateToLatest(db)).rejects.toThrow('killed');
+    await db.destroy();
+    const raw = new SqliteDatabase(path, { readonly: true });
+    expect(raw.prepare('SELECT count(*) FROM snapshot_bodies').pluck().get()).toBe(9);
+    raw.close();
+    await expectMigratedIntact(before);
+  });
+});
