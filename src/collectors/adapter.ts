@@ -85,6 +85,17 @@ function idOf(raw: unknown, key: string): string | null {
   return null;
 }
 
+// A candidate object is checked once: an adapter that checks its candidates itself (Vast, to decide on the bid
+// listing) hands the same objects to rowParser, which would otherwise run the schema over them a second time.
+const checked = new WeakMap<object, ReturnType<typeof listingSchema.safeParse>>();
+
+/** The listing schema's verdict on a candidate, computed once per candidate object. */
+export function checkListing(candidate: ListingCandidate): ReturnType<typeof listingSchema.safeParse> {
+  let r = checked.get(candidate);
+  if (!r) checked.set(candidate, (r = listingSchema.safeParse(candidate)));
+  return r;
+}
+
 export const rowIdFrom = (key: string) => (raw: unknown) => idOf(raw, key);
 
 /** Builds an adapter's `parse` from its envelope schema, row schema and row mapping. */
@@ -116,7 +127,7 @@ export function rowParser<E, R>(spec: RowParserSpec<E, R>): (json: unknown, opti
         return;
       }
       for (const candidate of mapped) {
-        const checked = listingSchema.safeParse(candidate);
+        const checked = checkListing(candidate);
         if (checked.success) listings.push({ row: index, listing: checked.data });
         else {
           const first = checked.error.issues[0]!;

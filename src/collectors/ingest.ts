@@ -1,7 +1,7 @@
 // Raw-first ingestion of one received body: store the exact bytes, then parse them, then record what parsing found.
 import { createHash } from 'node:crypto';
 import type { Db, ParseRecord } from '../storage/index.js';
-import { storeSnapshot } from '../storage/index.js';
+import { encodeBody, storeSnapshot } from '../storage/index.js';
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { decodeJsonBody, type ReceivedBody } from './body.js';
 import type { Listing } from './listing.js';
@@ -138,6 +138,8 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
   const received = redacted
     ? { ...input.received, body: Buffer.from(input.redactor.text(input.received.body.toString('latin1')), 'latin1') }
     : input.received;
+  // Compression runs on the thread pool while this thread parses.
+  const encoded = encodeBody(received.body);
   const { record, json } = toParseRecord(received, input.parse, input.parserOptions);
   const error = record.error === null ? null : input.redactor.text(record.error);
   const stored = await storeSnapshot(
@@ -152,8 +154,10 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
       httpStatus: received.status,
       contentType: received.contentType,
       body: received.body,
+      encoded,
       sha256: sha256Hex(received.body),
-      contentSha256: contentKey(received.body, input.parserOptions.strip_bom ? json : undefined),
+      // A body that decoded is hashed from its decoded value: the same value a second parse would give.
+      contentSha256: contentKey(received.body, json),
       receivedAt: input.receivedAt,
       truncated: received.truncated,
       redacted,

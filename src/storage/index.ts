@@ -1,7 +1,7 @@
 // Public surface of the storage layer.
 export { openDatabase, DEFAULT_DB_PATH, DatabaseBusyError, DatabaseNotFoundError, isBusyError, type Db } from './db.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
-export { snapshotBody, bodyStorage, BodyDecodeError, BROTLI_QUALITY } from './bodies.js';
+export { snapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody } from './bodies.js';
 export { storeSnapshot, insertRawSnapshot, recordParse, getSnapshot, pendingSnapshots, pendingSummary, snapshotsWithoutContentKey, setContentKey, type RawSnapshotInput, type ParseRecord, type RowIssue, type StoredSnapshot } from './snapshots.js';
 export { startRun, finishRun, recordSkippedRun, listRuns, recentYields, type RunEnd } from './runs.js';
 export type * from './schema.js';

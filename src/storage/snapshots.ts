@@ -14,6 +14,8 @@ export interface RawSnapshotInput {
   httpStatus: number | null;
   contentType: string | null;
   body: Buffer;
+  /** The body's stored form, when the caller started encoding it already (to overlap it with parsing). */
+  encoded?: Promise<EncodedBody>;
   sha256: string;
   /** sha256 of the canonical content: two snapshots of one venue and instant with the same content are one. */
   contentSha256: string;
@@ -65,7 +67,7 @@ function snapshotRow(s: RawSnapshotInput) {
  * The body is compressed before the write lock is taken.
  */
 export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRecord): Promise<StoredSnapshot> {
-  const body = await encodeBody(s.body);
+  const body = await (s.encoded ?? encodeBody(s.body));
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('snapshots')

@@ -1,7 +1,6 @@
 // Vast.ai marketplace: offer search. One observation per offer; prices and DLPerf are per machine (all num_gpus).
 import { z } from 'zod';
-import { joinUrl, memoryGb, rowIdFrom, rowParser, venueBaseConfig, withMemory, type ListingCandidate, type VenueAdapter } from '../adapter.js';
-import { listingSchema } from '../listing.js';
+import { checkListing, joinUrl, memoryGb, rowIdFrom, rowParser, venueBaseConfig, type ListingCandidate, type VenueAdapter } from '../adapter.js';
 
 const configSchema = venueBaseConfig.extend({
   /** Only these Vast `gpu_name` values; empty means every GPU model. */
@@ -106,7 +105,14 @@ export const vast: VenueAdapter<VastConfig> = {
   parse: rowParser({
     ...vastRows,
     row: offerSchemaV4,
-    toListings: (o) => withMemory(withBid({ ...onDemandListing(o), machine_id: machineOf(o) }, o), vastMemoryGb(o.gpu_ram)),
+    // Memory goes on the on-demand candidate, which the bid copies, so both are checked once each (checkListing).
+    // Set on the fresh candidate rather than spread into a copy: this runs for every offer of a 20k-offer search.
+    toListings: (o) => {
+      const onDemand = onDemandListing(o);
+      onDemand.machine_id = machineOf(o);
+      onDemand.gpu_memory_gb = vastMemoryGb(o.gpu_ram);
+      return withBid(onDemand, o);
+    },
   }),
 };
 
@@ -126,5 +132,5 @@ export const parseVastV2 = rowParser({ ...vastRows, row: offerSchemaV2, toListin
 function withBid(onDemand: ListingCandidate, o: { id: number; min_bid?: number | null | undefined }): ListingCandidate[] {
   if (o.min_bid == null || o.min_bid <= 0) return [onDemand];
   const bid: ListingCandidate = { ...onDemand, listing_id: `${o.id}/bid`, price_usd_per_hour: o.min_bid, contract: 'interruptible' };
-  return listingSchema.safeParse(onDemand).success && listingSchema.safeParse(bid).success ? [onDemand, bid] : [onDemand];
+  return checkListing(onDemand).success && checkListing(bid).success ? [onDemand, bid] : [onDemand];
 }
