@@ -55,10 +55,17 @@ describe('gpuidx CLI', () => {
     const w = workdir();
     const file = join(w.dir, 'names.jsonl');
     const listing = (id: string, gpu: string) => ({ listing_id: id, gpu, gpu_count: 1, price_usd_per_hour: 2, contract: 'on_demand', available: true });
-    writeFileSync(file, [
-      JSON.stringify({ venue: 'partner-a', fetched_at: '2026-11-20T00:00:00Z', listings: [listing('a1', 'Mystery X'), listing('a2', 'Mystery X'), listing('a3', 'H100 SXM')] }),
-      JSON.stringify({ venue: 'partner-b', fetched_at: '2026-11-20T01:00:00Z', listings: [listing('b1', 'GB300'), listing('b2', 'A100 SXM4')] }),
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        JSON.stringify({
+          venue: 'partner-a',
+          fetched_at: '2026-11-20T00:00:00Z',
+          listings: [listing('a1', 'Mystery X'), listing('a2', 'Mystery X'), listing('a3', 'H100 SXM')],
+        }),
+        JSON.stringify({ venue: 'partner-b', fetched_at: '2026-11-20T01:00:00Z', listings: [listing('b1', 'GB300'), listing('b2', 'A100 SXM4')] }),
+      ].join('\n'),
+    );
     expect((await gpuidx(['--db', w.db, 'import', file])).status).toBe(0);
     const r = await gpuidx(['--db', w.db, 'venues', '--unmapped']);
     expect(r.status).toBe(0);
@@ -74,9 +81,7 @@ describe('gpuidx CLI', () => {
     const w = workdir();
     const r = await gpuidx(['--db', w.db, '--config', w.config, 'collect', '--once']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe(
-      'venue  outcome  snapshots  observations  attempts  error\n' + 'akash  ok       1          3             1\n',
-    );
+    expect(r.stdout).toBe('venue  outcome  snapshots  observations  attempts  error\n' + 'akash  ok       1          3             1\n');
   });
 
   it('exits 2 with the problems named when the configuration is invalid', async () => {
@@ -128,7 +133,10 @@ describe('gpuidx CLI', () => {
     const child = spawn(process.execPath, [BIN, '--db', w.db, 'serve', '--port', '0'], { env });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
-    const body = (await (await fetch(`${url}/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18`)).json()) as { fixing: { value: number }; signature: { algorithm: string } };
+    const body = (await (await fetch(`${url}/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18`)).json()) as {
+      fixing: { value: number };
+      signature: { algorithm: string };
+    };
     expect(body.fixing.value).toBe(2.2);
     expect(body.signature.algorithm).toBe('Ed25519');
     child.kill('SIGTERM');
@@ -147,7 +155,9 @@ describe('gpuidx CLI', () => {
     // Replaying a date with nothing published proves nothing: it is not a success.
     const nothing = await gpuidx(['--db', w.db, 'replay', '--date', '2026-11-25']);
     expect(nothing.status).toBe(1);
-    expect(nothing.stdout).toBe('none      no published fixing for 2026-11-25\nreplayed 0 fixing revision(s) over 1 date(s): 0 match, 0 mismatch\nnothing was replayed: no fixing is published for the date(s) asked\n');
+    expect(nothing.stdout).toBe(
+      'none      no published fixing for 2026-11-25\nreplayed 0 fixing revision(s) over 1 date(s): 0 match, 0 mismatch\nnothing was replayed: no fixing is published for the date(s) asked\n',
+    );
 
     const verify = await gpuidx(['--db', w.db, 'verify']);
     expect(verify.status).toBe(0);
@@ -163,9 +173,13 @@ describe('gpuidx CLI', () => {
     const exported = await gpuidx(['--db', w.db, 'export', '--date', '2026-11-19', '--series', 'GPUIDX-H100-SXM', '--out', out]);
     expect(exported.status).toBe(0);
     // 40 files: 18 snapshots (body and metadata), the fixing, the methodology, the public key and the chain head.
-    expect(exported.stdout).toMatch(new RegExp(`^${out}: 40 files, \\d+ bytes, 1 series of 2026-11-19; check it with: gpuidx replay --bundle ${out} --fingerprint ${fingerprint}\n$`));
+    expect(exported.stdout).toMatch(
+      new RegExp(`^${out}: 40 files, \\d+ bytes, 1 series of 2026-11-19; check it with: gpuidx replay --bundle ${out} --fingerprint ${fingerprint}\n$`),
+    );
     const fromBundle = await gpuidx(['--db', join(w.dir, 'absent', 'none.db'), 'replay', '--bundle', out, '--fingerprint', fingerprint]);
-    expect(fromBundle.stdout).toBe(`key       ${fingerprint.slice(0, 16)}  fingerprint ${fingerprint}  (pinned)\nmatch     GPUIDX-H100-SXM 2026-11-19 r1\nreplayed 1 fixing revision(s) over 1 date(s): 1 match, 0 mismatch\n`);
+    expect(fromBundle.stdout).toBe(
+      `key       ${fingerprint.slice(0, 16)}  fingerprint ${fingerprint}  (pinned)\nmatch     GPUIDX-H100-SXM 2026-11-19 r1\nreplayed 1 fixing revision(s) over 1 date(s): 1 match, 0 mismatch\n`,
+    );
     expect(fromBundle.status).toBe(0);
     expect(existsSync(join(w.dir, 'absent'))).toBe(false);
     const again = await gpuidx(['--db', w.db, 'export', '--date', '2026-11-19', '--out', out]);

@@ -41,7 +41,10 @@ describe('configuration', () => {
     let error: ConfigError | undefined;
     try {
       parseConfig(
-        { venues: { vastai: {}, azure: { schedule: 'hourly', regions: [] }, lambda: { base_url: 'not a url', default_quantity: 0 } }, http: { max_attempts: 0, retries: 3 } },
+        {
+          venues: { vastai: {}, azure: { schedule: 'hourly', regions: [] }, lambda: { base_url: 'not a url', default_quantity: 0 } },
+          http: { max_attempts: 0, retries: 3 },
+        },
         'gpuidx.config.json',
       );
     } catch (e) {

@@ -35,7 +35,11 @@ const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 if (args.serve) {
   // Child: the API and the hello-world app in one process, each on its own port.
   const db = await openDatabase(args.serve);
-  const api = await startApi(db, { host: '127.0.0.1', port: 0, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, NULL_LOG);
+  const api = await startApi(
+    db,
+    { host: '127.0.0.1', port: 0, max_range_days: 3660, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } },
+    NULL_LOG,
+  );
   const hello = new Hono().get('/hello', (c) => c.text('hello'));
   const server = serve({ fetch: hello.fetch, hostname: '127.0.0.1', port: 0 });
   await once(server, 'listening');
@@ -50,7 +54,14 @@ if (args.serve) {
     const lines: string[] = [];
     for (let d = 0; d < DAYS; d++) {
       for (const [v, venue] of ['partner-a', 'partner-b', 'partner-c'].entries()) {
-        const listings = [0, 1, 2, 3].map((k) => ({ listing_id: `${venue}-${k}`, gpu: 'H100 SXM', gpu_count: 1 + k, price_usd_per_hour: Number(((2 + 0.1 * v + 0.05 * k + 0.001 * d) * (1 + k)).toFixed(4)), contract: 'on_demand', available: true }));
+        const listings = [0, 1, 2, 3].map((k) => ({
+          listing_id: `${venue}-${k}`,
+          gpu: 'H100 SXM',
+          gpu_count: 1 + k,
+          price_usd_per_hour: Number(((2 + 0.1 * v + 0.05 * k + 0.001 * d) * (1 + k)).toFixed(4)),
+          contract: 'on_demand',
+          available: true,
+        }));
         lines.push(JSON.stringify({ venue, fetched_at: FIRST + d * 86_400_000 + v * 60_000, listings }));
       }
     }
@@ -61,7 +72,9 @@ if (args.serve) {
     for (let d = 0; d < DAYS; d++) await fixDate(deps, { date: iso(FIRST + d * 86_400_000), series: ['GPUIDX-H100-SXM'] });
     await db.destroy();
 
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--serve', dbPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--serve', dbPath], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const [first] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
     const urls = JSON.parse(first) as { api: string; hello: string };
     const seconds = Number(args.seconds);
@@ -86,7 +99,9 @@ if (args.serve) {
     console.log(row(`baseline: Hono hello world (${connections} connections)`, hello));
     console.log(row(`GET .../fixings/latest (${connections} connections)`, latest));
     console.log(row('GET .../fixings one-year history (1 connection)', history));
-    console.log(`latest rate / hello-world rate = ${((latest.rps / hello.rps) * 100).toFixed(0)}% (target >= 50%)   latest p99 ${latest.p99} ms (target <= 10 ms)   history median ${history.p50} ms (target <= 5 ms)`);
+    console.log(
+      `latest rate / hello-world rate = ${((latest.rps / hello.rps) * 100).toFixed(0)}% (target >= 50%)   latest p99 ${latest.p99} ms (target <= 10 ms)   history median ${history.p50} ms (target <= 5 ms)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -52,9 +52,15 @@ function phaseRead(path: string): { seconds: number; count: number } {
 async function phaseFix(path: string): Promise<{ seconds: number; count: number }> {
   const db = await openDatabase(path);
   const start = performance.now();
-  const outcomes = await fixDate({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger(), signer: benchSigner() }, { date: DATE, ...(args.methodology ? { methodologyVersion: args.methodology } : {}) });
+  const outcomes = await fixDate(
+    { db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger(), signer: benchSigner() },
+    { date: DATE, ...(args.methodology ? { methodologyVersion: args.methodology } : {}) },
+  );
   const seconds = (performance.now() - start) / 1000;
-  const audit = await db.selectFrom('fixing_inputs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const audit = await db
+    .selectFrom('fixing_inputs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   await db.destroy();
   const published = outcomes.filter((o) => o.action === 'published').length;
   if (published !== outcomes.length || published === 0) throw new Error(`expected every series published, got ${JSON.stringify(outcomes.slice(0, 3))}`);
@@ -89,17 +95,25 @@ if (args.phase) {
     await db.destroy(); // closes the connection, which checkpoints the WAL into the file we copy
     if (args.methodology && !args.methodology.startsWith('1.')) markCollected(base);
     if (summary.observations !== day.observations) throw new Error(`imported ${summary.observations} of ${day.observations} observations`);
-    console.log(`setup: ${day.snapshots} snapshots, ${day.observations} observations imported in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`);
+    console.log(
+      `setup: ${day.snapshots} snapshots, ${day.observations} observations imported in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`,
+    );
 
     const heap = args['heap-mb'] ? [`--max-old-space-size=${args['heap-mb']}`] : [];
     const extra = args.methodology ? ['--methodology', args.methodology] : [];
-    const { read, fix } = alternate(Number(args.runs), ['read', 'fix'] as const, (phase) => runPhaseOnCopy(import.meta.filename, base, phase, phase === 'fix' ? heap : [], extra));
+    const { read, fix } = alternate(Number(args.runs), ['read', 'fix'] as const, (phase) =>
+      runPhaseOnCopy(import.meta.filename, base, phase, phase === 'fix' ? heap : [], extra),
+    );
     const fmt = (label: string, m: Measure, what: string) =>
       `${label.padEnd(46)} ${m.seconds.toFixed(2).padStart(7)} s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  (${m.count} ${what})`;
-    console.log(`bench/fixing (median of ${args.runs} alternating runs, peak RSS = max): ${DATE}, ${day.observations} observations, 8 venues, 20 classes, methodology ${args.methodology ?? 'in force (1.0.0)'}`);
+    console.log(
+      `bench/fixing (median of ${args.runs} alternating runs, peak RSS = max): ${DATE}, ${day.observations} observations, 8 venues, 20 classes, methodology ${args.methodology ?? 'in force (1.0.0)'}`,
+    );
     console.log(fmt('baseline: bare read of the observation rows', read, 'rows read'));
     console.log(fmt('gpuidx fix (read, compute all series, store)', fix, 'audit rows stored'));
-    console.log(`fix time / bare read time = ${(fix.seconds / read.seconds).toFixed(2)}x (target <= 3x)   peak RSS ${fix.peakRssMb.toFixed(0)} MB (target <= 1536 MB)`);
+    console.log(
+      `fix time / bare read time = ${(fix.seconds / read.seconds).toFixed(2)}x (target <= 3x)   peak RSS ${fix.peakRssMb.toFixed(0)} MB (target <= 1536 MB)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

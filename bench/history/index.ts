@@ -45,7 +45,10 @@ async function phaseFix(path: string, date: string): Promise<void> {
   const db = await openDatabase(path);
   const before = bytesRead();
   const start = performance.now();
-  const outcomes = await fixDate({ db, clock: () => Date.parse(`${date}T00:00:00Z`) + DAY_MS + 1_800_000, log: memoryLogger(), signer: benchSigner() }, { date });
+  const outcomes = await fixDate(
+    { db, clock: () => Date.parse(`${date}T00:00:00Z`) + DAY_MS + 1_800_000, log: memoryLogger(), signer: benchSigner() },
+    { date },
+  );
   const seconds = (performance.now() - start) / 1000;
   const read = bytesRead() - before;
   await db.destroy();
@@ -64,9 +67,19 @@ async function build(dir: string): Promise<Map<number, { path: string; date: str
     for (let k = 0; k < PER_DAY; k++) {
       const at = FIRST_DAY + day * DAY_MS + Math.floor(((k + 0.5) * DAY_MS) / PER_DAY);
       await ingestBody(db, {
-        venue: 'vast', fetchedAt: at, source: 'http', requestMethod: 'POST', requestUrl: 'https://console.vast.ai/api/v0/bundles/', requestBody: null,
+        venue: 'vast',
+        fetchedAt: at,
+        source: 'http',
+        requestMethod: 'POST',
+        requestUrl: 'https://console.vast.ai/api/v0/bundles/',
+        requestBody: null,
         received: { status: 200, contentType: 'application/json', body: bodies[n++ % bodies.length]!, truncated: false },
-        parserVersion: vast.parserVersion, parserOptions: { default_quantity: 1 }, parse: vast.parse, runId: null, redactor, receivedAt: at,
+        parserVersion: vast.parserVersion,
+        parserOptions: { default_quantity: 1 },
+        parse: vast.parse,
+        runId: null,
+        redactor,
+        receivedAt: at,
       });
     }
     const days = day + 1;
@@ -110,7 +123,12 @@ if (args.phase) {
     const results: Record<string, FixMeasure> = {};
     for (const [d, ms] of all) {
       if (ms.some((m) => m.count !== ms[0]!.count)) throw new Error(`${d} days: runs published different counts`);
-      results[`days-${d}`] = { seconds: median(ms.map((m) => m.seconds)), bytesRead: median(ms.map((m) => m.bytesRead)), count: ms[0]!.count, peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)) };
+      results[`days-${d}`] = {
+        seconds: median(ms.map((m) => m.seconds)),
+        bytesRead: median(ms.map((m) => m.bytesRead)),
+        count: ms[0]!.count,
+        peakRssMb: Math.max(...ms.map((m) => m.peakRssMb)),
+      };
     }
     const base = results['days-3']!;
     console.log(`(median of ${args.runs} alternating runs)\n`);
@@ -119,7 +137,9 @@ if (args.phase) {
     for (const d of POINTS) {
       const m = results[`days-${d}`]!;
       const c = copies.get(d)!;
-      console.log(`| ${d} days | ${(c.bytes / 1024 ** 2).toFixed(0)} MiB | ${m.seconds.toFixed(2)} s | ${(m.seconds / base.seconds).toFixed(2)}x | ${(m.bytesRead / 1024 ** 2).toFixed(0)} MiB | ${(m.bytesRead / base.bytesRead).toFixed(2)}x | ${m.peakRssMb.toFixed(0)} MB |`);
+      console.log(
+        `| ${d} days | ${(c.bytes / 1024 ** 2).toFixed(0)} MiB | ${m.seconds.toFixed(2)} s | ${(m.seconds / base.seconds).toFixed(2)}x | ${(m.bytesRead / 1024 ** 2).toFixed(0)} MiB | ${(m.bytesRead / base.bytesRead).toFixed(2)}x | ${m.peakRssMb.toFixed(0)} MB |`,
+      );
     }
     const worst = Math.max(results['days-30']!.seconds / base.seconds, results['days-30']!.bytesRead / base.bytesRead);
     console.log(`\n30 days against 3: ${worst.toFixed(2)}x at worst (target <= 1.2x)`);

@@ -68,7 +68,9 @@ async function phaseIngest(dir: string): Promise<{ seconds: number; count: numbe
 async function phaseBare(dir: string): Promise<{ seconds: number; count: number }> {
   // The same observation rows, prepared outside the timed loop, inserted with one prepared statement.
   const all = bodies();
-  const rows = all.map((b) => toParseRecord({ status: 200, contentType: null, body: b, truncated: false }, vast.parse, { default_quantity: 1 }).record.observations);
+  const rows = all.map(
+    (b) => toParseRecord({ status: 200, contentType: null, body: b, truncated: false }, vast.parse, { default_quantity: 1 }).record.observations,
+  );
   const schemaDb = await openDatabase(join(dir, 'bare.db'));
   await schemaDb.destroy();
   const db = new SqliteDatabase(join(dir, 'bare.db'));
@@ -88,7 +90,23 @@ async function phaseBare(dir: string): Promise<{ seconds: number; count: number 
     const id = Number(snap.run(T0 + i * 600_000, String(i), all[i]!.byteLength).lastInsertRowid);
     body.run(id, all[i]!);
     for (const o of rows[i]!) {
-      obs.run(id, o.seq, o.listing_id, o.host_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available, o.perf_system, o.perf_score_per_gpu, o.region, o.quantity_reported, o.machine_id ?? null, o.gpu_memory_gb ?? null);
+      obs.run(
+        id,
+        o.seq,
+        o.listing_id,
+        o.host_id,
+        o.gpu_raw,
+        o.gpu_count,
+        o.price_usd_per_hour,
+        o.contract,
+        o.available,
+        o.perf_system,
+        o.perf_score_per_gpu,
+        o.region,
+        o.quantity_reported,
+        o.machine_id ?? null,
+        o.gpu_memory_gb ?? null,
+      );
     }
   });
   const start = performance.now();
@@ -107,13 +125,17 @@ if (args.phase) {
   }
 } else {
   const phaseArgs = ['--snapshots', String(SNAPSHOTS), '--offers', String(OFFERS), '--shape', SHAPE];
-  const { bare, ingest } = alternate(Number(args.runs), ['bare', 'ingest'] as const, (phase) => runPhase(import.meta.filename, ['--phase', phase, ...phaseArgs]));
+  const { bare, ingest } = alternate(Number(args.runs), ['bare', 'ingest'] as const, (phase) =>
+    runPhase(import.meta.filename, ['--phase', phase, ...phaseArgs]),
+  );
   if (bare.count !== ingest.count) throw new Error(`bare stored ${bare.count} rows, ingest ${ingest.count}`);
   const n = OBSERVATIONS;
   const rate = (s: number) => Math.round(n / s);
   const fmt = (label: string, m: Measure) =>
     `${label.padEnd(38)} ${m.seconds.toFixed(2).padStart(7)} s  ${String(rate(m.seconds)).padStart(9)} obs/s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB`;
-  console.log(`bench/ingest (median of ${args.runs} alternating runs, peak RSS = max): ${SNAPSHOTS} Vast-shaped snapshots x ${OFFERS} offers = ${n} observations (vast/2: on-demand and bid) (${SHAPE} offers, ${snapshotBody(0).byteLength} bytes per snapshot)`);
+  console.log(
+    `bench/ingest (median of ${args.runs} alternating runs, peak RSS = max): ${SNAPSHOTS} Vast-shaped snapshots x ${OFFERS} offers = ${n} observations (vast/2: on-demand and bid) (${SHAPE} offers, ${snapshotBody(0).byteLength} bytes per snapshot)`,
+  );
   console.log(fmt('baseline: bare prepared-insert loop', bare));
   console.log(fmt('gpuidx ingest (store raw, parse, store)', ingest));
   const ratio = bare.seconds / ingest.seconds;

@@ -60,12 +60,18 @@ if (args.phase) {
     await importFile(deps, file);
     await fixDate(deps, { date: DATE });
     await db.destroy();
-    console.log(`setup: ${day.snapshots} snapshots, ${day.observations} observations imported and fixed in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`);
+    console.log(
+      `setup: ${day.snapshots} snapshots, ${day.observations} observations imported and fixed in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`,
+    );
 
     const { compute, replay } = alternate(Number(args.runs), ['compute', 'replay'] as const, (name) => runPhaseOnCopy(import.meta.filename, base, name));
     console.log(`bench/replay (median of ${args.runs} alternating runs, peak RSS = max): ${DATE}, ${day.observations} observations`);
-    console.log(`${'baseline: compute the fixings from stored observations'.padEnd(58)} ${compute.seconds.toFixed(2).padStart(7)} s  peak RSS ${compute.peakRssMb.toFixed(0).padStart(5)} MB  (${compute.count} audit rows)`);
-    console.log(`${'gpuidx replay (re-parse raw bodies, recompute, compare)'.padEnd(58)} ${replay.seconds.toFixed(2).padStart(7)} s  peak RSS ${replay.peakRssMb.toFixed(0).padStart(5)} MB  (${replay.count} revisions matched)`);
+    console.log(
+      `${'baseline: compute the fixings from stored observations'.padEnd(58)} ${compute.seconds.toFixed(2).padStart(7)} s  peak RSS ${compute.peakRssMb.toFixed(0).padStart(5)} MB  (${compute.count} audit rows)`,
+    );
+    console.log(
+      `${'gpuidx replay (re-parse raw bodies, recompute, compare)'.padEnd(58)} ${replay.seconds.toFixed(2).padStart(7)} s  peak RSS ${replay.peakRssMb.toFixed(0).padStart(5)} MB  (${replay.count} revisions matched)`,
+    );
     console.log(`replay time / compute time = ${(replay.seconds / compute.seconds).toFixed(2)}x (target <= 2x)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

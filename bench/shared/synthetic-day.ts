@@ -7,9 +7,26 @@ export const VENUES = ['vast', 'runpod', 'lambda', 'tensordock', 'akash', 'azure
 
 /** Raw names (matched by the taxonomy's "*" aliases) and a typical USD per GPU-hour level for each class. */
 const CLASSES: [string, number][] = [
-  ['H100 SXM', 2.4], ['H100 PCIE', 2.0], ['H100 NVL', 2.2], ['H200', 3.3], ['H200 NVL', 3.1], ['B200', 5.0], ['A100 SXM4', 1.2],
-  ['A100 PCIE', 1.1], ['NVIDIA A100-SXM4-40GB', 0.9], ['L40S', 0.85], ['L40', 0.75], ['L4', 0.4], ['RTX A6000', 0.45], ['A40', 0.4],
-  ['RTX 6000 Ada', 0.75], ['RTX 4090', 0.35], ['RTX 3090', 0.2], ['RTX 5090', 0.65], ['MI300X', 2.1], ['Tesla V100', 0.25],
+  ['H100 SXM', 2.4],
+  ['H100 PCIE', 2.0],
+  ['H100 NVL', 2.2],
+  ['H200', 3.3],
+  ['H200 NVL', 3.1],
+  ['B200', 5.0],
+  ['A100 SXM4', 1.2],
+  ['A100 PCIE', 1.1],
+  ['NVIDIA A100-SXM4-40GB', 0.9],
+  ['L40S', 0.85],
+  ['L40', 0.75],
+  ['L4', 0.4],
+  ['RTX A6000', 0.45],
+  ['A40', 0.4],
+  ['RTX 6000 Ada', 0.75],
+  ['RTX 4090', 0.35],
+  ['RTX 3090', 0.2],
+  ['RTX 5090', 0.65],
+  ['MI300X', 2.1],
+  ['Tesla V100', 0.25],
 ];
 
 /** Deterministic PRNG (mulberry32). */
@@ -45,7 +62,15 @@ export async function writeSyntheticDay(path: string, dayStart: number, observat
       const [gpu, level] = CLASSES[Math.floor(r() * CLASSES.length)]!;
       const n = [1, 1, 2, 4, 8][Math.floor(r() * 5)]!;
       const junk = r() < 0.005 ? (r() < 0.5 ? 0.01 : 250) : null;
-      return { id: `${venue}-${k}`, host: `h${Math.floor(k / 4)}`, gpu, n, contract: r() < 0.2 ? 'interruptible' : 'on_demand', level: junk ?? level * (0.7 + r() * 0.6), score: gpu === 'H100 SXM' && venue === 'vast' ? 200 + r() * 200 : null };
+      return {
+        id: `${venue}-${k}`,
+        host: `h${Math.floor(k / 4)}`,
+        gpu,
+        n,
+        contract: r() < 0.2 ? 'interruptible' : 'on_demand',
+        level: junk ?? level * (0.7 + r() * 0.6),
+        score: gpu === 'H100 SXM' && venue === 'vast' ? 200 + r() * 200 : null,
+      };
     });
     for (let s = 0; s < 144; s++) {
       if (count >= observations) break;

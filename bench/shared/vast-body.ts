@@ -5,11 +5,42 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from './synthetic-day.js';
 
-const recorded = (JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/venues/vast/offers.json'), 'utf8')) as { offers: Record<string, unknown>[] }).offers;
-const COMPACT_FIELDS = ['id', 'ask_contract_id', 'host_id', 'machine_id', 'gpu_name', 'num_gpus', 'gpu_ram', 'dph_total', 'dph_base', 'dlperf', 'rentable', 'rented',
-  'geolocation', 'reliability2', 'verification', 'hosting_type', 'min_bid', 'cpu_cores', 'disk_space', 'cuda_max_good'];
-const GPUS: [string, number, number][] = [['H100 SXM', 2.2, 81559], ['H100 NVL', 2.1, 95830], ['A100 SXM4', 1.1, 81920], ['A100 SXM4', 0.7, 40960], ['RTX 4090', 0.35, 24564],
-  ['RTX 3090', 0.2, 24576], ['L40S', 0.8, 46068], ['RTX A6000', 0.45, 49140], ['H200', 3.2, 143771]];
+const recorded = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/venues/vast/offers.json'), 'utf8')) as { offers: Record<string, unknown>[] }
+).offers;
+const COMPACT_FIELDS = [
+  'id',
+  'ask_contract_id',
+  'host_id',
+  'machine_id',
+  'gpu_name',
+  'num_gpus',
+  'gpu_ram',
+  'dph_total',
+  'dph_base',
+  'dlperf',
+  'rentable',
+  'rented',
+  'geolocation',
+  'reliability2',
+  'verification',
+  'hosting_type',
+  'min_bid',
+  'cpu_cores',
+  'disk_space',
+  'cuda_max_good',
+];
+const GPUS: [string, number, number][] = [
+  ['H100 SXM', 2.2, 81559],
+  ['H100 NVL', 2.1, 95830],
+  ['A100 SXM4', 1.1, 81920],
+  ['A100 SXM4', 0.7, 40960],
+  ['RTX 4090', 0.35, 24564],
+  ['RTX 3090', 0.2, 24576],
+  ['L40S', 0.8, 46068],
+  ['RTX A6000', 0.45, 49140],
+  ['H200', 3.2, 143771],
+];
 const PLACES = ['Montana, US', 'Texas, US', 'Japan, JP', 'Romania, RO', 'Norway, NO', 'Taiwan, TW', 'Quebec, CA', 'Bavaria, DE'];
 
 /** `full`: all ~100 fields of a recorded offer (~2.7 KB each); `compact`: 20 of them (~350 B). */

@@ -80,9 +80,13 @@ async function measure(path: string, fill: (db: Db) => Promise<number>): Promise
 
 const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-storage-'));
 try {
-  console.log(`bench/storage: bodies stored brotli quality ${BROTLI_QUALITY}; "before" is the same database with the bodies stored as received (growth - stored + raw)\n`);
+  console.log(
+    `bench/storage: bodies stored brotli quality ${BROTLI_QUALITY}; "before" is the same database with the bodies stored as received (growth - stored + raw)\n`,
+  );
   console.log('1. Recorded-shape fixtures, 144 runs a day\n');
-  console.log('| venue | body bytes per run | observations per run | snapshots per day | raw bodies per day | stored bodies per day | growth per day before | growth per day now | growth per year now |');
+  console.log(
+    '| venue | body bytes per run | observations per run | snapshots per day | raw bodies per day | stored bodies per day | growth per day before | growth per day now | growth per year now |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const [name, pages] of Object.entries(PAGES) as [VenueName, string[]][]) {
     const bodies = pages.map((p) => readFileSync(join(FIXTURES, p)));
@@ -92,7 +96,9 @@ try {
       return n;
     });
     const before = m.growth - m.stored + m.raw;
-    console.log(`| ${name} | ${bodies.reduce((n, b) => n + b.length, 0)} | ${m.observations / RUNS_PER_DAY} | ${bodies.length * RUNS_PER_DAY} | ${KiB(m.raw)} | ${KiB(m.stored)} | ${KiB(before)} | ${KiB(m.growth)} | ${MiB(m.growth * 365)} |`);
+    console.log(
+      `| ${name} | ${bodies.reduce((n, b) => n + b.length, 0)} | ${m.observations / RUNS_PER_DAY} | ${bodies.length * RUNS_PER_DAY} | ${KiB(m.raw)} | ${KiB(m.stored)} | ${KiB(before)} | ${KiB(m.growth)} | ${MiB(m.growth * 365)} |`,
+    );
   }
 
   console.log(`\n2. A ${OFFERS}-offer Vast-shaped search (full offers), ${SNAPSHOTS} snapshots stored, scaled to a day\n`);
@@ -107,9 +113,13 @@ try {
   console.log('| cadence | snapshot body | stored body | growth per snapshot before | now | per venue-day before | now | per year before | now |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const runs of [144, 24]) {
-    console.log(`| ${runs} a day | ${MiB(perSnapshot.raw)} | ${MiB(perSnapshot.stored)} (1/${(perSnapshot.raw / perSnapshot.stored).toFixed(1)}) | ${MiB(beforeEach)} | ${MiB(perSnapshot.growth)} | ${GiB(beforeEach * runs)} | ${GiB(perSnapshot.growth * runs)} | ${GiB(beforeEach * runs * 365)} | ${GiB(perSnapshot.growth * runs * 365)} |`);
+    console.log(
+      `| ${runs} a day | ${MiB(perSnapshot.raw)} | ${MiB(perSnapshot.stored)} (1/${(perSnapshot.raw / perSnapshot.stored).toFixed(1)}) | ${MiB(beforeEach)} | ${MiB(perSnapshot.growth)} | ${GiB(beforeEach * runs)} | ${GiB(perSnapshot.growth * runs)} | ${GiB(beforeEach * runs * 365)} | ${GiB(perSnapshot.growth * runs * 365)} |`,
+    );
   }
-  console.log(`(${m.observations / SNAPSHOTS} observations per snapshot: each offer's ask and its bid floor; the rest of the growth is observation rows and indexes)`);
+  console.log(
+    `(${m.observations / SNAPSHOTS} observations per snapshot: each offer's ask and its bid floor; the rest of the growth is observation rows and indexes)`,
+  );
 
   console.log('\n3. Compression of one such body, beside the bytes as received\n');
   const body = searches[0]!;

@@ -25,7 +25,8 @@ import {
   fixingRevisions,
   getSnapshot,
   snapshotBody,
-  degradedVenues, lastSuccessfulRuns,
+  degradedVenues,
+  lastSuccessfulRuns,
   newestSnapshotAt,
   latestFixingOf,
   ping,
@@ -122,7 +123,10 @@ export function createApp(deps: AppDeps) {
   const signed = (row: Fixing) => {
     const p = published(row);
     if (!p.signed) {
-      const signature = row.signature !== null && row.key_id !== null ? { algorithm: 'Ed25519' as const, key_id: row.key_id, value: row.signature, payload: signedPayload(p.fixing) } : null;
+      const signature =
+        row.signature !== null && row.key_id !== null
+          ? { algorithm: 'Ed25519' as const, key_id: row.key_id, value: row.signature, payload: signedPayload(p.fixing) }
+          : null;
       const body = `{"fixing":${p.json},"signature":${JSON.stringify(signature)}}`;
       p.signed = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
     }
@@ -145,7 +149,7 @@ export function createApp(deps: AppDeps) {
     const missing = ids.filter((_, i) => !found[i]);
     if (missing.length) {
       const rows = new Map((await fixingsByIds(db, missing)).map((r) => [r.id, r]));
-      ids.forEach((id, i) => (found[i] ??= published(rows.get(id)!)));
+      for (const [i, id] of ids.entries()) found[i] ??= published(rows.get(id)!);
     }
     return found as Published[];
   };
@@ -183,11 +187,23 @@ export function createApp(deps: AppDeps) {
     }
     const accept = c.req.header('accept');
     if (accept && !acceptable(accept)) {
-      return problem(c, 406, `cannot answer with any type in Accept: ${accept.slice(0, 200)}; this API serves application/json, text/csv (history), application/octet-stream (raw snapshots) and text/html (reference)`);
+      return problem(
+        c,
+        406,
+        `cannot answer with any type in Accept: ${accept.slice(0, 200)}; this API serves application/json, text/csv (history), application/octet-stream (raw snapshots) and text/html (reference)`,
+      );
     }
     await next();
   });
-  for (const path of ['/openapi.json', '/v1/series', '/v1/series/:code/fixings', '/v1/series/:code/fixings/:date/audit', '/v1/methodology', '/v1/methodology/:version', '/v1/health']) {
+  for (const path of [
+    '/openapi.json',
+    '/v1/series',
+    '/v1/series/:code/fixings',
+    '/v1/series/:code/fixings/:date/audit',
+    '/v1/methodology',
+    '/v1/methodology/:version',
+    '/v1/health',
+  ]) {
     app.use(path, compress());
   }
   // Hash bodies synchronously: the default WebCrypto digest waits on the thread pool for every response.
@@ -204,7 +220,13 @@ export function createApp(deps: AppDeps) {
 
   // --- series ------------------------------------------------------------------------------------------------
   app.openapi(
-    createRoute({ method: 'get', path: '/v1/series', summary: 'Every series with its first and latest fixing', request: { query: s.noQuery }, responses: { 200: json(s.z.object({ series: s.z.array(s.seriesSchema) }), 'the series'), 400: errors[400] } }),
+    createRoute({
+      method: 'get',
+      path: '/v1/series',
+      summary: 'Every series with its first and latest fixing',
+      request: { query: s.noQuery },
+      responses: { 200: json(s.z.object({ series: s.z.array(s.seriesSchema) }), 'the series'), 400: errors[400] },
+    }),
     async (c) => {
       const summaries = await seriesSummaries(db);
       const series = [...catalog.values()].map((x) => {
@@ -232,7 +254,10 @@ export function createApp(deps: AppDeps) {
       path: '/v1/series/{code}/fixings',
       summary: 'History: the latest revision of each date in [from, to]; CSV with Accept: text/csv or ?format=csv',
       request: { params: s.seriesParams, query: s.historyQuery },
-      responses: { 200: { description: 'the history', content: { 'application/json': { schema: s.historySchema }, 'text/csv': { schema: s.z.string() } } }, ...errors },
+      responses: {
+        200: { description: 'the history', content: { 'application/json': { schema: s.historySchema }, 'text/csv': { schema: s.z.string() } } },
+        ...errors,
+      },
     }),
     async (c) => {
       const { code } = c.req.valid('param');
@@ -243,13 +268,16 @@ export function createApp(deps: AppDeps) {
       const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
       if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`) as never;
       const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
-      if (days > maxRangeDays) return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`) as never;
+      if (days > maxRangeDays)
+        return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`) as never;
       const ids = await fixingHistoryIds(db, code, from, to);
       const rows = await publishedByIds(ids);
       c.header('cache-control', SHORT);
       const wantsCsv = q.format === 'csv' || (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
       // The body follows from the revisions listed, the range and the format, so those make its ETag.
-      const tag = createHash('sha1').update(`${code}|${from}|${to}|${ids.join(',')}|${wantsCsv ? 'csv' : 'json'}`).digest('hex');
+      const tag = createHash('sha1')
+        .update(`${code}|${from}|${to}|${ids.join(',')}|${wantsCsv ? 'csv' : 'json'}`)
+        .digest('hex');
       c.header('etag', `"${tag}"`);
       c.header('vary', 'Accept');
       if (wantsCsv) {
@@ -403,7 +431,13 @@ export function createApp(deps: AppDeps) {
 
   // --- snapshots -----------------------------------------------------------------------------------------------
   app.openapi(
-    createRoute({ method: 'get', path: '/v1/snapshots/{id}', summary: 'A raw snapshot\'s metadata', request: { params: s.snapshotParams, query: s.noQuery }, responses: { 200: json(s.snapshotSchema, 'the metadata'), ...errors } }),
+    createRoute({
+      method: 'get',
+      path: '/v1/snapshots/{id}',
+      summary: "A raw snapshot's metadata",
+      request: { params: s.snapshotParams, query: s.noQuery },
+      responses: { 200: json(s.snapshotSchema, 'the metadata'), ...errors },
+    }),
     async (c) => {
       const { id } = c.req.valid('param');
       const m = await getSnapshot(db, id);
@@ -425,7 +459,15 @@ export function createApp(deps: AppDeps) {
           redacted: m.redacted === 1,
           parser_version: m.parser_version,
           parser_options: JSON.parse(m.parser_options) as Record<string, unknown>,
-          parse: { outcome: m.parse_outcome, error: m.parse_error, rows_total: m.rows_total, rows_accepted: m.rows_accepted, rows_rejected: m.rows_rejected, rows_ignored: m.rows_ignored, ignored_reasons: m.ignored_reasons === null ? null : (JSON.parse(m.ignored_reasons) as Record<string, number>) },
+          parse: {
+            outcome: m.parse_outcome,
+            error: m.parse_error,
+            rows_total: m.rows_total,
+            rows_accepted: m.rows_accepted,
+            rows_rejected: m.rows_rejected,
+            rows_ignored: m.rows_ignored,
+            ignored_reasons: m.ignored_reasons === null ? null : (JSON.parse(m.ignored_reasons) as Record<string, number>),
+          },
           raw: `/v1/snapshots/${m.id}/raw`,
         },
         200,
@@ -439,7 +481,10 @@ export function createApp(deps: AppDeps) {
       path: '/v1/snapshots/{id}/raw',
       summary: 'The exact bytes stored for a snapshot, with their original content type and sha256',
       request: { params: s.snapshotParams, query: s.noQuery },
-      responses: { 200: { description: 'the stored bytes', content: { 'application/octet-stream': { schema: s.z.string().openapi({ format: 'binary' }) } } }, ...errors },
+      responses: {
+        200: { description: 'the stored bytes', content: { 'application/octet-stream': { schema: s.z.string().openapi({ format: 'binary' }) } } },
+        ...errors,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -472,11 +517,23 @@ export function createApp(deps: AppDeps) {
     text: methodologyText,
   });
   const methodologySchema = s.z
-    .object({ version: s.z.string(), effective_from: s.z.string(), parameter_hash: s.z.string(), document: s.z.record(s.z.string(), s.z.unknown()), text: s.z.string() })
+    .object({
+      version: s.z.string(),
+      effective_from: s.z.string(),
+      parameter_hash: s.z.string(),
+      document: s.z.record(s.z.string(), s.z.unknown()),
+      text: s.z.string(),
+    })
     .openapi('Methodology');
 
   app.openapi(
-    createRoute({ method: 'get', path: '/v1/methodology', summary: 'The methodology in force today: parameters, taxonomy and text', request: { query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] } }),
+    createRoute({
+      method: 'get',
+      path: '/v1/methodology',
+      summary: 'The methodology in force today: parameters, taxonomy and text',
+      request: { query: s.noQuery },
+      responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] },
+    }),
     (c) => {
       c.header('cache-control', SHORT);
       // The version in force today (by the injected clock), not merely the newest file: a version announced for a
@@ -487,7 +544,13 @@ export function createApp(deps: AppDeps) {
     },
   );
   app.openapi(
-    createRoute({ method: 'get', path: '/v1/methodology/{version}', summary: 'One methodology version', request: { params: s.methodologyParams, query: s.noQuery }, responses: { 200: json(methodologySchema, 'the methodology'), ...errors } }),
+    createRoute({
+      method: 'get',
+      path: '/v1/methodology/{version}',
+      summary: 'One methodology version',
+      request: { params: s.methodologyParams, query: s.noQuery },
+      responses: { 200: json(methodologySchema, 'the methodology'), ...errors },
+    }),
     (c) => {
       const { version } = c.req.valid('param');
       const m = byVersion.get(version);
@@ -498,7 +561,13 @@ export function createApp(deps: AppDeps) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/v1/keys', summary: 'Public keys that verify fixing signatures', request: { query: s.noQuery }, responses: { 200: json(s.keysSchema, 'the keys'), 400: errors[400] } }),
+    createRoute({
+      method: 'get',
+      path: '/v1/keys',
+      summary: 'Public keys that verify fixing signatures',
+      request: { query: s.noQuery },
+      responses: { 200: json(s.keysSchema, 'the keys'), 400: errors[400] },
+    }),
     async (c) => {
       c.header('cache-control', SHORT);
       const keys = (await signingKeys(db)).map((k) => ({
@@ -525,7 +594,13 @@ export function createApp(deps: AppDeps) {
       const head = await latestChainHead(db);
       if (!head) return problem(c, 404, 'no chain head published yet') as never;
       c.header('cache-control', 'no-cache');
-      return c.json({ head: JSON.parse(head.payload), signature: { algorithm: 'Ed25519' as const, key_id: head.key_id, value: head.signature, payload: head.payload } } as never, 200);
+      return c.json(
+        {
+          head: JSON.parse(head.payload),
+          signature: { algorithm: 'Ed25519' as const, key_id: head.key_id, value: head.signature, payload: head.payload },
+        } as never,
+        200,
+      );
     },
   );
 
@@ -551,13 +626,18 @@ export function createApp(deps: AppDeps) {
       // A venue whose latest run collapsed in yield is down in all but name: say so, with the run's own words.
       for (const d of await degradedVenues(db)) problems.push(`${d.venue}: latest run (${ISO(d.finished_at)}) is degraded: ${d.warning}`);
       if (pending.count > 0) {
-        problems.push(`${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`);
+        problems.push(
+          `${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`,
+        );
       }
       if (newestData === -Infinity) problems.push('no data collected or imported yet');
-      else if (now - newestData > health.max_collection_age_minutes * 60_000) problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
+      else if (now - newestData > health.max_collection_age_minutes * 60_000)
+        problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
+      // biome-ignore lint/complexity/useMathMinMax: ISO date strings, compared as text; Math.max would make them NaN
       const newestDate = series.reduce((m, x) => (x.latest_date > m ? x.latest_date : m), '');
       if (!newestDate) problems.push('no fixing published yet');
-      else if (now - (Date.parse(`${newestDate}T00:00:00Z`) + DAY_MS) > health.max_fixing_age_hours * 3_600_000) problems.push(`newest fixing is for ${newestDate}, which ended more than ${health.max_fixing_age_hours} hours ago`);
+      else if (now - (Date.parse(`${newestDate}T00:00:00Z`) + DAY_MS) > health.max_fixing_age_hours * 3_600_000)
+        problems.push(`newest fixing is for ${newestDate}, which ended more than ${health.max_fixing_age_hours} hours ago`);
       c.header('cache-control', 'no-store');
       const body = {
         status: problems.length ? ('stale' as const) : ('ok' as const),
@@ -617,11 +697,51 @@ const DOCS_PAGE = `<!doctype html>
 <body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script></body></html>`;
 
-const CSV_COLUMNS = ['date', 'series', 'value', 'status', 'revision', 'unit', 'vwap', 'p10', 'p25', 'p75', 'p90', 'min', 'max', 'listings', 'venues', 'volume_gpu_hours', 'carried_from', 'methodology_version', 'input_digest'] as const;
+const CSV_COLUMNS = [
+  'date',
+  'series',
+  'value',
+  'status',
+  'revision',
+  'unit',
+  'vwap',
+  'p10',
+  'p25',
+  'p75',
+  'p90',
+  'min',
+  'max',
+  'listings',
+  'venues',
+  'volume_gpu_hours',
+  'carried_from',
+  'methodology_version',
+  'input_digest',
+] as const;
 
 function historyCsv(rows: readonly PublishedFixing[]): string {
   return stringify(
-    rows.map((f) => [f.date, f.series, f.value, f.status, f.revision, f.unit, f.vwap, f.percentiles?.p10 ?? null, f.percentiles?.p25 ?? null, f.percentiles?.p75 ?? null, f.percentiles?.p90 ?? null, f.min, f.max, f.listings, f.venues, f.volume, f.carried_from, f.methodology_version, f.input_digest]),
+    rows.map((f) => [
+      f.date,
+      f.series,
+      f.value,
+      f.status,
+      f.revision,
+      f.unit,
+      f.vwap,
+      f.percentiles?.p10 ?? null,
+      f.percentiles?.p25 ?? null,
+      f.percentiles?.p75 ?? null,
+      f.percentiles?.p90 ?? null,
+      f.min,
+      f.max,
+      f.listings,
+      f.venues,
+      f.volume,
+      f.carried_from,
+      f.methodology_version,
+      f.input_digest,
+    ]),
     { header: true, columns: [...CSV_COLUMNS], record_delimiter: 'windows', cast: { number: (n) => String(n) } },
   );
 }

@@ -43,10 +43,17 @@ export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(1000).openapi({ description: 'rows per page, 1 to 1000 (follow next for more)', type: 'integer' }),
 });
 export const snapshotParams = z.object({
-  id: z.coerce.number().int().min(1).openapi({ param: { name: 'id', in: 'path' }, example: 1, type: 'integer' }),
+  id: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 1, type: 'integer' }),
 });
 export const methodologyParams = z.object({
-  version: z.string().regex(/^\d+\.\d+\.\d+$/, 'a methodology version looks like 1.0.0').openapi({ param: { name: 'version', in: 'path' }, example: '1.0.0' }),
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'a methodology version looks like 1.0.0')
+    .openapi({ param: { name: 'version', in: 'path' }, example: '1.0.0' }),
 });
 
 export const problemSchema = z
@@ -97,7 +104,10 @@ export const fixingSchema = z
     previous_input_digest: z.string().nullable(),
     parser_versions: z.array(z.string()).openapi({ description: 'parser versions of the snapshots read; replay uses the same' }),
     inputs_through_snapshot: z.number().int().nullable().openapi({ description: 'newest snapshot id the inputs could include' }),
-    previous_chain_hash: z.string().nullable().openapi({ description: 'sha256 of the canonical JSON of the revision published just before this one (hash chain)' }),
+    previous_chain_hash: z
+      .string()
+      .nullable()
+      .openapi({ description: 'sha256 of the canonical JSON of the revision published just before this one (hash chain)' }),
     coverage: z
       .object({
         venues_present: z.number().int(),
@@ -108,18 +118,29 @@ export const fixingSchema = z
         trailing_days: z.number().int(),
       })
       .optional()
-      .openapi({ description: 'methodology v2: admitted venues with included inputs, of those admitted; sufficient hourly partitions, of those in the window; the volume against the mean of the trailing fixings (trailing_days of them)' }),
+      .openapi({
+        description:
+          'methodology v2: admitted venues with included inputs, of those admitted; sufficient hourly partitions, of those in the window; the volume against the mean of the trailing fixings (trailing_days of them)',
+      }),
     degraded: z.boolean().optional().openapi({ description: 'methodology v2: a venue that usually carries a large share of the series is missing' }),
     missing_venues: z.array(z.string()).optional().openapi({ description: 'methodology v2: those venues' }),
-    key_id: z.string().optional().openapi({ description: 'the key that signed this revision when it was published (absent on revisions published before signatures were stored)' }),
-    evidence_sha256: z.string().optional().openapi({ description: 'sha256 of the stored evidence JSON (venue shares, outlier fences) published with this revision' }),
+    key_id: z
+      .string()
+      .optional()
+      .openapi({ description: 'the key that signed this revision when it was published (absent on revisions published before signatures were stored)' }),
+    evidence_sha256: z
+      .string()
+      .optional()
+      .openapi({ description: 'sha256 of the stored evidence JSON (venue shares, outlier fences) published with this revision' }),
   })
   .openapi('Fixing');
 
 export const signedFixingSchema = z
   .object({
     fixing: fixingSchema,
-    signature: signatureSchema.nullable().openapi({ description: 'the signature made when the revision was published, served as stored; null only for revisions published before signatures were stored' }),
+    signature: signatureSchema.nullable().openapi({
+      description: 'the signature made when the revision was published, served as stored; null only for revisions published before signatures were stored',
+    }),
   })
   .openapi('SignedFixing');
 
@@ -137,9 +158,7 @@ export const seriesSchema = z
   })
   .openapi('Series');
 
-export const historySchema = z
-  .object({ series: z.string(), from: z.string(), to: z.string(), fixings: z.array(fixingSchema) })
-  .openapi('FixingHistory');
+export const historySchema = z.object({ series: z.string(), from: z.string(), to: z.string(), fixings: z.array(fixingSchema) }).openapi('FixingHistory');
 
 export const revisionsSchema = z
   .object({
@@ -215,10 +234,17 @@ export const snapshotSchema = z
       outcome: z.string(),
       error: z.string().nullable(),
       rows_total: z.number().int().nullable(),
-      rows_accepted: z.number().int().nullable().openapi({ description: 'payload rows that gave at least one observation (a Vast.ai offer gives its ask and its bid)' }),
+      rows_accepted: z
+        .number()
+        .int()
+        .nullable()
+        .openapi({ description: 'payload rows that gave at least one observation (a Vast.ai offer gives its ask and its bid)' }),
       rows_rejected: z.number().int().nullable(),
       rows_ignored: z.number().int().nullable(),
-      ignored_reasons: z.record(z.string(), z.number().int()).nullable().openapi({ description: 'the ignored rows counted per reason (null on snapshots stored before it was kept)' }),
+      ignored_reasons: z
+        .record(z.string(), z.number().int())
+        .nullable()
+        .openapi({ description: 'the ignored rows counted per reason (null on snapshots stored before it was kept)' }),
     }),
     raw: z.string().openapi({ description: 'URL of the exact stored bytes' }),
   })
@@ -243,7 +269,9 @@ export const chainHeadSchema = z
   .object({
     head: z.object({
       format: z.literal('gpuidx-chain-head/1'),
-      chain_hash: z.string().openapi({ description: 'sha256 of the canonical published document of the newest revision; keep it and check later with gpuidx verify --head' }),
+      chain_hash: z
+        .string()
+        .openapi({ description: 'sha256 of the canonical published document of the newest revision; keep it and check later with gpuidx verify --head' }),
       fixing_id: z.number().int(),
       series: z.string(),
       date: z.string(),

@@ -14,7 +14,19 @@ import { canonicalJson } from '../methodology/canonical.js';
 import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
-import { fixingAt, keyedAuditRows, latestChainHead, previousValues, rawSnapshotsInWindow, revisionsOfDate, signingKeys, snapshotBody, trailingHistory, type Db, type Fixing } from '../storage/index.js';
+import {
+  fixingAt,
+  keyedAuditRows,
+  latestChainHead,
+  previousValues,
+  rawSnapshotsInWindow,
+  revisionsOfDate,
+  signingKeys,
+  snapshotBody,
+  trailingHistory,
+  type Db,
+  type Fixing,
+} from '../storage/index.js';
 import type { HistoryPoint } from '../methodology/types.js';
 import { toRawSnapshot } from './db-source.js';
 import type { PublishedAuditRow, PublishedRevision, RawSnapshot, ReplaySource } from './replay.js';
@@ -98,7 +110,13 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
   const asPublished = (row: Fixing): SignedDoc => {
     const fixing = publishedFixing(row);
     if (row.key_id) signers.add(row.key_id);
-    return { fixing, signature: row.signature !== null && row.key_id !== null ? { algorithm: 'Ed25519', key_id: row.key_id, value: row.signature, payload: signedPayload(fixing) } : null };
+    return {
+      fixing,
+      signature:
+        row.signature !== null && row.key_id !== null
+          ? { algorithm: 'Ed25519', key_id: row.key_id, value: row.signature, payload: signedPayload(fixing) }
+          : null,
+    };
   };
 
   const methodologies = new Map<string, Methodology>();
@@ -119,7 +137,9 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     }
     const audit = await keyedAuditRows(db, row.id);
     const days = m.parameters.coverage_days;
-    const history = days ? ((await trailingHistory(db, opts.date, days, row.id, row.series)).get(row.series) ?? []).map((h) => ({ ...asPublished(h), evidence: h.evidence })) : undefined;
+    const history = days
+      ? ((await trailingHistory(db, opts.date, days, row.id, row.series)).get(row.series) ?? []).map((h) => ({ ...asPublished(h), evidence: h.evidence }))
+      : undefined;
     const file: BundleFixingFile = { ...asPublished(row), previous, ...(history ? { history } : {}), audit };
     put(`fixings/${row.series}/r${row.revision}.json`, json(file));
   }
@@ -132,7 +152,13 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
   const head = await latestChainHead(db);
   if (head) {
     signers.add(head.key_id);
-    put('chain-head.json', json({ head: JSON.parse(head.payload) as unknown, signature: { algorithm: 'Ed25519', key_id: head.key_id, value: head.signature, payload: head.payload } }));
+    put(
+      'chain-head.json',
+      json({
+        head: JSON.parse(head.payload) as unknown,
+        signature: { algorithm: 'Ed25519', key_id: head.key_id, value: head.signature, payload: head.payload },
+      }),
+    );
   }
   for (const keyId of signers) {
     const pem = keyId === signer.keyId ? signer.publicKeyPem : registry.find((k) => k.key_id === keyId)?.public_key_pem;
@@ -201,7 +227,10 @@ const manifestSchema = z.object({
   key_id: z.string().regex(KEY_ID, 'a key id is 16 lower-case hex digits'),
   files: z.array(
     z.object({
-      path: z.string().regex(SAFE_PATH, 'a relative path inside the bundle (no "..", no leading "/", plain characters)').refine((p) => !p.split('/').includes('..'), 'no ".." segments'),
+      path: z
+        .string()
+        .regex(SAFE_PATH, 'a relative path inside the bundle (no "..", no leading "/", plain characters)')
+        .refine((p) => !p.split('/').includes('..'), 'no ".." segments'),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
       bytes: z.number().int().nonnegative(),
     }),
@@ -244,7 +273,8 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
   if (!existsSync(manifestPath)) throw new BundleError(`${dir} holds no manifest.json: not an audit bundle`);
   const manifestStat = lstatSync(manifestPath);
   if (!manifestStat.isFile()) throw new BundleError('manifest.json is not a regular file (links are not followed)');
-  if (manifestStat.size > limits.maxManifestBytes) throw new BundleError(`manifest.json is ${manifestStat.size} bytes, over the ${limits.maxManifestBytes}-byte cap`);
+  if (manifestStat.size > limits.maxManifestBytes)
+    throw new BundleError(`manifest.json is ${manifestStat.size} bytes, over the ${limits.maxManifestBytes}-byte cap`);
   const manifestBytes = readFileSync(manifestPath);
   let parsedJson: unknown;
   try {
@@ -255,7 +285,13 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
   const formatSeen = (parsedJson as { format?: unknown } | null)?.format;
   if (formatSeen !== BUNDLE_FORMAT) throw new BundleError(`unknown bundle format ${JSON.stringify(formatSeen ?? null)}; this replayer reads ${BUNDLE_FORMAT}`);
   const checked = manifestSchema.safeParse(parsedJson);
-  if (!checked.success) throw new BundleError(`manifest.json is malformed: ${checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!checked.success)
+    throw new BundleError(
+      `manifest.json is malformed: ${checked.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   const manifest = checked.data as Manifest;
   const total = manifest.files.reduce((n, f) => n + f.bytes, 0);
   if (total > limits.maxTotalBytes) throw new BundleError(`the manifest lists ${total} bytes, over the ${limits.maxTotalBytes}-byte cap`);
@@ -280,7 +316,8 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
       } catch {
         problems.push(`keys/${keyId}.pem is not a public key`);
       }
-      if (fingerprint !== null && keyIdOfFingerprint(fingerprint) !== keyId) problems.push(`keys/${keyId}.pem holds a key whose id is ${keyIdOfFingerprint(fingerprint)}, not ${keyId}`);
+      if (fingerprint !== null && keyIdOfFingerprint(fingerprint) !== keyId)
+        problems.push(`keys/${keyId}.pem holds a key whose id is ${keyIdOfFingerprint(fingerprint)}, not ${keyId}`);
       else if (fingerprint !== null && trust !== 'bundle-key' && !trust.fingerprints.includes(fingerprint)) {
         problems.push(`signed by key ${keyId} (fingerprint ${fingerprint}), which is not a trusted key: refusing the bundle`);
       } else if (fingerprint !== null) ok = pem;
@@ -293,7 +330,8 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
   const sigPath = join(dir, 'manifest.sig');
   if (manifestKey) {
     const sig = existsSync(sigPath) && lstatSync(sigPath).isFile() && lstatSync(sigPath).size < 1024 ? readFileSync(sigPath, 'utf8').trim() : null;
-    if (!sig || !verifyPayload(manifestKey, manifestBytes.toString('utf8'), sig)) problems.push('manifest.sig does not verify: the manifest was changed or not signed by the key it names');
+    if (!sig || !verifyPayload(manifestKey, manifestBytes.toString('utf8'), sig))
+      problems.push('manifest.sig does not verify: the manifest was changed or not signed by the key it names');
   }
   const listed = new Map(manifest.files.map((f) => [f.path, f]));
   for (const path of listFiles(dir, problems)) {
@@ -317,7 +355,12 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
   for (const path of missing) problems.push(`${path}: listed in the manifest but missing (or not a regular file)`);
 
   // Only files that are listed, present, regular and within the cap are ever read.
-  const readable = (path: string) => manifest.files.some((f) => f.path === path) && !missing.has(path) && existsSync(join(dir, path)) && lstatSync(join(dir, path)).isFile() && lstatSync(join(dir, path)).size <= limits.maxFileBytes;
+  const readable = (path: string) =>
+    manifest.files.some((f) => f.path === path) &&
+    !missing.has(path) &&
+    existsSync(join(dir, path)) &&
+    lstatSync(join(dir, path)).isFile() &&
+    lstatSync(join(dir, path)).size <= limits.maxFileBytes;
   const readJson = <T>(path: string): T | null => {
     if (!readable(path)) return null;
     try {
@@ -332,7 +375,8 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
       problems.push(`${where}: carries no signature (published before signatures were stored)`);
       return;
     }
-    if (doc.signature.payload !== signedPayload(doc.fixing)) problems.push(`${where}: the signed payload is not the fixing's canonical JSON (the fixing was edited)`);
+    if (doc.signature.payload !== signedPayload(doc.fixing))
+      problems.push(`${where}: the signed payload is not the fixing's canonical JSON (the fixing was edited)`);
     const pem = keyFor(doc.signature.key_id, where);
     if (pem && !verifyPayload(pem, doc.signature.payload, doc.signature.value)) problems.push(`${where}: signature does not verify`);
   };
@@ -352,7 +396,8 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
     for (const [series, doc] of Object.entries(file.previous)) checkSigned(doc, `${path} (previous value of ${series})`);
     for (const doc of file.history ?? []) {
       checkSigned(doc, `${path} (history ${doc.fixing.date})`);
-      if (doc.fixing.evidence_sha256 !== sha256(doc.evidence)) problems.push(`${path} (history ${doc.fixing.date}): its evidence does not hash to the signed evidence_sha256`);
+      if (doc.fixing.evidence_sha256 !== sha256(doc.evidence))
+        problems.push(`${path} (history ${doc.fixing.date}): its evidence does not hash to the signed evidence_sha256`);
     }
     revisions.push({ fixing: file.fixing, audit: async () => file.audit, ref: file });
   }
@@ -386,14 +431,18 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
       // Each fixing file carries its own series' previous value; the run's map is their union.
       const out = new Map<string, { date: string; value: number }>();
       for (const r of run) {
-        for (const [s, d] of Object.entries((r.ref as BundleFixingFile).previous)) out.set(s, { date: d.fixing.carried_from ?? d.fixing.date, value: d.fixing.value! });
+        for (const [s, d] of Object.entries((r.ref as BundleFixingFile).previous))
+          out.set(s, { date: d.fixing.carried_from ?? d.fixing.date, value: d.fixing.value! });
       }
       return out;
     },
     async history(_date, run) {
       const out = new Map<string, HistoryPoint[]>();
       for (const r of run) {
-        out.set(r.fixing.series, ((r.ref as BundleFixingFile).history ?? []).map((h) => historyPoint(h.fixing, h.evidence)));
+        out.set(
+          r.fixing.series,
+          ((r.ref as BundleFixingFile).history ?? []).map((h) => historyPoint(h.fixing, h.evidence)),
+        );
       }
       return out;
     },
@@ -421,9 +470,16 @@ async function openTarball(file: string, trust: BundleTrust, limits: BundleLimit
       filter: (path, entry) => {
         const e = entry as tar.ReadEntry;
         const size = e.size ?? 0;
-        const ok = (e.type === 'File' || e.type === 'Directory') && SAFE_PATH.test(path.replace(/\/$/, '')) && size <= limits.maxFileBytes && total + size <= limits.maxTotalBytes;
+        const ok =
+          (e.type === 'File' || e.type === 'Directory') &&
+          SAFE_PATH.test(path.replace(/\/$/, '')) &&
+          size <= limits.maxFileBytes &&
+          total + size <= limits.maxTotalBytes;
         if (ok) total += size;
-        else refused.push(`${path}: ${e.type !== 'File' && e.type !== 'Directory' ? `a ${e.type} entry` : size > limits.maxFileBytes ? 'over the file cap' : 'an unsafe path'}; not extracted`);
+        else
+          refused.push(
+            `${path}: ${e.type !== 'File' && e.type !== 'Directory' ? `a ${e.type} entry` : size > limits.maxFileBytes ? 'over the file cap' : 'an unsafe path'}; not extracted`,
+          );
         return ok;
       },
     });
@@ -453,7 +509,8 @@ export function methodologyChanges(bundled: Methodology): string[] {
   const walkDiff = (a: unknown, b: unknown, path: string) => {
     if (canonicalJson(a) === canonicalJson(b)) return;
     if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-      for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) walkDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+      for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+        walkDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
       return;
     }
     out.push(`${path}: published ${canonicalJson(a ?? null)}, bundle ${canonicalJson(b ?? null)}`);
@@ -461,4 +518,3 @@ export function methodologyChanges(bundled: Methodology): string[] {
   walkDiff(published, bundled, '');
   return out;
 }
-

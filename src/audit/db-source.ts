@@ -1,7 +1,18 @@
 // Replay from the database: raw snapshot bytes and published fixings, never the derived observation rows.
 import { publishedFixing } from '../fixer/published.js';
 import { loadMethodology } from '../methodology/params.js';
-import { BodyDecodeError, keyedAuditRows, previousValues, rawSnapshotsInWindow, revisionsOfDate, snapshotBody, trailingHistory, type Db, type Fixing, type Snapshot } from '../storage/index.js';
+import {
+  BodyDecodeError,
+  keyedAuditRows,
+  previousValues,
+  rawSnapshotsInWindow,
+  revisionsOfDate,
+  snapshotBody,
+  trailingHistory,
+  type Db,
+  type Fixing,
+  type Snapshot,
+} from '../storage/index.js';
 import { historyPoints } from '../fixer/index.js';
 import type { RawSnapshot, ReplaySource } from './replay.js';
 

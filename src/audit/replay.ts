@@ -89,7 +89,8 @@ export async function reparse(raw: AsyncIterable<RawSnapshot>): Promise<Replayed
       continue;
     }
     const actual = createHash('sha256').update(s.body).digest('hex');
-    if (actual !== s.sha256) findings.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
+    if (actual !== s.sha256)
+      findings.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
     const parse = parserFor(s.parser_version);
     if (!parse) {
       findings.push(`snapshot ${s.id}: parser ${s.parser_version} is not registered in this software`);
@@ -173,7 +174,9 @@ function auditDifferences(published: readonly PublishedAuditRow[], replayed: rea
     if (bad.length) {
       differing += 1;
       if (differing <= MAX_ROW_DIFFERENCES) {
-        out.push(`input ${r.input.venue} ${r.input.listingId} (snapshot ${p.snapshot_id} row ${p.seq}): ${bad.map(([k, a, b]) => `${k} published ${show(a)}, replayed ${show(b)}`).join('; ')}`);
+        out.push(
+          `input ${r.input.venue} ${r.input.listingId} (snapshot ${p.snapshot_id} row ${p.seq}): ${bad.map(([k, a, b]) => `${k} published ${show(a)}, replayed ${show(b)}`).join('; ')}`,
+        );
       }
     }
   }
@@ -211,14 +214,24 @@ export async function replayDate(source: ReplaySource, date: string, series?: re
     const days = methodology.parameters.coverage_days;
     const history = days ? await source.history(date, group, days) : new Map();
     const bySeries = new Map(group.map((r) => [r.fixing.series, r]));
-    const engine = engineFor(methodology)({ methodology, date, observations: parsed.observations, snapshots: parsed.snapshots, previous, history, series: [...bySeries.keys()] });
+    const engine = engineFor(methodology)({
+      methodology,
+      date,
+      observations: parsed.observations,
+      snapshots: parsed.snapshots,
+      previous,
+      history,
+      series: [...bySeries.keys()],
+    });
     for (const mine of engine) {
       const r = bySeries.get(mine.record.series);
       if (!r) continue;
       bySeries.delete(mine.record.series);
       const differences = [...parsed.findings];
       if (parameterHash(methodology) !== r.fixing.parameter_hash) {
-        differences.push(`methodology ${methodology.version} parameters hash to ${parameterHash(methodology).slice(0, 12)}…, the fixing names ${r.fixing.parameter_hash.slice(0, 12)}…`);
+        differences.push(
+          `methodology ${methodology.version} parameters hash to ${parameterHash(methodology).slice(0, 12)}…, the fixing names ${r.fixing.parameter_hash.slice(0, 12)}…`,
+        );
       }
       if (canonicalJson(parsed.parserVersions) !== canonicalJson(r.fixing.parser_versions)) {
         differences.push(`parser versions: published ${show(r.fixing.parser_versions)}, replayed ${show(parsed.parserVersions)}`);
@@ -227,7 +240,13 @@ export async function replayDate(source: ReplaySource, date: string, series?: re
       verdicts.push({ series: r.fixing.series, date, revision: r.fixing.revision, match: differences.length === 0, differences });
     }
     for (const r of bySeries.values()) {
-      verdicts.push({ series: r.fixing.series, date, revision: r.fixing.revision, match: false, differences: ['the methodology produced no fixing for this series'] });
+      verdicts.push({
+        series: r.fixing.series,
+        date,
+        revision: r.fixing.revision,
+        match: false,
+        differences: ['the methodology produced no fixing for this series'],
+      });
     }
   }
   return verdicts.sort((a, b) => (a.series < b.series ? -1 : a.series > b.series ? 1 : a.revision - b.revision));

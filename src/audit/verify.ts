@@ -72,7 +72,8 @@ async function triggerProblems(db: Db): Promise<string[]> {
   for (const [name, text] of expected) {
     const actual = present.get(name);
     if (actual === undefined) out.push(`append-only trigger ${name} is missing: stored rows could be changed silently`);
-    else if (normalizeSql(actual) !== normalizeSql(text)) out.push(`append-only trigger ${name} has been redefined: its SQL is not the one this software creates`);
+    else if (normalizeSql(actual) !== normalizeSql(text))
+      out.push(`append-only trigger ${name} has been redefined: its SQL is not the one this software creates`);
   }
   for (const name of present.keys()) if (!expected.has(name)) out.push(`unexpected trigger ${name}: not created by this software`);
   return out;
@@ -90,13 +91,19 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
       continue;
     }
     const actual = createHash('sha256').update(s.body).digest('hex');
-    if (actual !== s.sha256) problems.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
+    if (actual !== s.sha256)
+      problems.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
   }
   const pending = await pendingSummary(db);
   if (pending.count > 0) {
-    problems.push(`${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings read no data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (collect, import, fix) recovers them`);
+    problems.push(
+      `${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings read no data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (collect, import, fix) recovers them`,
+    );
   }
-  for (const id of await repeatedSnapshots(db)) problems.push(`snapshot ${id} repeats the content of an earlier snapshot of the same venue and instant (stored twice by an older version; fixings of its window counted it twice)`);
+  for (const id of await repeatedSnapshots(db))
+    problems.push(
+      `snapshot ${id} repeats the content of an earlier snapshot of the same venue and instant (stored twice by an older version; fixings of its window counted it twice)`,
+    );
   for (const m of await missingAuditSnapshots(db)) problems.push(`snapshot ${m.snapshot_id} is missing, yet the audit of fixing id ${m.fixing_id} names it`);
 
   const keys = await signingKeys(db);
@@ -107,7 +114,8 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     const fingerprint = fingerprintOf(key.public_key_pem);
     if (trusted && !trusted.has(fingerprint)) return `${label(f)}: signed by key ${f.key_id} (fingerprint ${fingerprint}), which is not a trusted key`;
     usedKeys.set(key.key_id, fingerprint);
-    if (!verifyPayload(key.public_key_pem, signedPayload(publishedFixing(f)), f.signature!)) return `${label(f)}: signature does not verify: the revision was changed after it was published`;
+    if (!verifyPayload(key.public_key_pem, signedPayload(publishedFixing(f)), f.signature!))
+      return `${label(f)}: signature does not verify: the revision was changed after it was published`;
     return null;
   };
 
@@ -123,10 +131,14 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     const before = problems.length;
     problems.push(...columnProblems(f));
     const expectedId = previous ? previous.id + 1 : 1;
-    if (f.id !== expectedId) problems.push(`${label(f)}: fixing ids jump from ${previous?.id ?? 0} to ${f.id}: ${f.id > expectedId ? 'revisions were removed' : 'the order was altered'}`);
+    if (f.id !== expectedId)
+      problems.push(
+        `${label(f)}: fixing ids jump from ${previous?.id ?? 0} to ${f.id}: ${f.id > expectedId ? 'revisions were removed' : 'the order was altered'}`,
+      );
     const key = `${f.series}\u0000${f.date}`;
     const expectedRevision = (revisionsSeen.get(key) ?? 0) + 1;
-    if (f.revision !== expectedRevision) problems.push(`${label(f)}: revision ${f.revision} follows revision ${expectedRevision - 1} of its date: a revision is missing or inserted`);
+    if (f.revision !== expectedRevision)
+      problems.push(`${label(f)}: revision ${f.revision} follows revision ${expectedRevision - 1} of its date: a revision is missing or inserted`);
     revisionsSeen.set(key, f.revision);
 
     const expectedLink = previous ? chainHash(publishedFixing(previous)) : GENESIS_CHAIN_HASH;
@@ -140,7 +152,8 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     }
     if (problems.length > before) firstBreak = Math.min(firstBreak, f.id);
     if (f.key_id === null || f.signature === null) {
-      if (signingStarted || f.key_id !== null || f.signature !== null) problems.push(`${label(f)}: signature missing, yet revisions before it were signed at publication`);
+      if (signingStarted || f.key_id !== null || f.signature !== null)
+        problems.push(`${label(f)}: signature missing, yet revisions before it were signed at publication`);
       else unsigned += 1;
     } else {
       signingStarted = true;
@@ -157,9 +170,14 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     const covered = byId.get(h.fixing_id);
     const key = keyValidAt(keys, h.key_id, h.created_at);
     if (!covered) problems.push(`chain head ${h.id}: names fixing id ${h.fixing_id}, which is missing`);
-    else if (hashes.get(h.chain_hash) !== covered) problems.push(`chain head ${h.id} (${new Date(h.created_at).toISOString()}): ${label(covered)} no longer hashes to the signed head ${h.chain_hash.slice(0, 12)}…`);
-    if (!key || !verifyPayload(key.public_key_pem, h.payload, h.signature)) problems.push(`chain head ${h.id}: signature does not verify with a key valid at ${new Date(h.created_at).toISOString()}`);
-    else if (trusted && !trusted.has(fingerprintOf(key.public_key_pem))) problems.push(`chain head ${h.id}: signed by key ${h.key_id}, which is not a trusted key`);
+    else if (hashes.get(h.chain_hash) !== covered)
+      problems.push(
+        `chain head ${h.id} (${new Date(h.created_at).toISOString()}): ${label(covered)} no longer hashes to the signed head ${h.chain_hash.slice(0, 12)}…`,
+      );
+    if (!key || !verifyPayload(key.public_key_pem, h.payload, h.signature))
+      problems.push(`chain head ${h.id}: signature does not verify with a key valid at ${new Date(h.created_at).toISOString()}`);
+    else if (trusted && !trusted.has(fingerprintOf(key.public_key_pem)))
+      problems.push(`chain head ${h.id}: signed by key ${h.key_id}, which is not a trusted key`);
     else if (JSON.parse(h.payload).chain_hash !== h.chain_hash) problems.push(`chain head ${h.id}: its chain_hash column differs from its signed payload`);
   }
   const lastHead = heads[heads.length - 1];
@@ -170,8 +188,19 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
   }
   for (const head of options.heads ?? []) {
     const found = hashes.get(head.toLowerCase());
-    if (!found) problems.push(`kept chain head ${head.slice(0, 12)}… is not a link of the current chain: a revision published up to it was rewritten, removed or inserted`);
-    else if (found.id >= firstBreak) problems.push(`kept chain head ${head.slice(0, 12)}… (${label(found)}) lies after a break of the chain at fixing id ${firstBreak}`);
+    if (!found)
+      problems.push(
+        `kept chain head ${head.slice(0, 12)}… is not a link of the current chain: a revision published up to it was rewritten, removed or inserted`,
+      );
+    else if (found.id >= firstBreak)
+      problems.push(`kept chain head ${head.slice(0, 12)}… (${label(found)}) lies after a break of the chain at fixing id ${firstBreak}`);
   }
-  return { snapshots, fixings: fixings.length, unsigned, chainHeads: heads.length, keys: [...usedKeys].map(([key_id, fingerprint]) => ({ key_id, fingerprint })), problems };
+  return {
+    snapshots,
+    fixings: fixings.length,
+    unsigned,
+    chainHeads: heads.length,
+    keys: [...usedKeys].map(([key_id, fingerprint]) => ({ key_id, fingerprint })),
+    problems,
+  };
 }

@@ -32,7 +32,10 @@ function printVerdict(v: Verdict): void {
 /** Replays dates one by one: a progress bar on a terminal for several dates, plain lines otherwise. */
 async function replayDates(source: ReplaySource, dates: string[], series: string[] | undefined): Promise<Verdict[]> {
   const all: Verdict[] = [];
-  const bar = dates.length > 1 && process.stderr.isTTY ? new SingleBar({ format: 'replay {bar} {value}/{total} days  {date}', stream: process.stderr, hideCursor: true }) : null;
+  const bar =
+    dates.length > 1 && process.stderr.isTTY
+      ? new SingleBar({ format: 'replay {bar} {value}/{total} days  {date}', stream: process.stderr, hideCursor: true })
+      : null;
   bar?.start(dates.length, 0, { date: dates[0] });
   for (const date of dates) {
     const verdicts = await replayDate(source, date, series);
@@ -74,8 +77,8 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .option('--series <code...>', 'only these series')
     .option('--all', 'every series (the default)')
     .option('--bundle <dir|file.tar.gz>', 'replay an exported audit bundle instead of the database (no database needed)')
-    .option('--key <file...>', 'with --bundle: the publisher\'s public key (PEM) to trust')
-    .option('--fingerprint <sha256...>', 'with --bundle: the fingerprint of the publisher\'s key to trust (as /v1/keys shows it)')
+    .option('--key <file...>', "with --bundle: the publisher's public key (PEM) to trust")
+    .option('--fingerprint <sha256...>', "with --bundle: the fingerprint of the publisher's key to trust (as /v1/keys shows it)")
     .option('--trust-bundle-key', 'with --bundle: trust whatever key the bundle carries (proves nothing against a forger)')
     .action(async (opts: ReplayOptions) => {
       if (opts.series && opts.all) throw new UsageError('--series and --all exclude each other');
@@ -87,20 +90,25 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
       if (opts.bundle) {
         const pinned = trustedFingerprints(opts);
         if (!pinned && !opts.trustBundleKey) {
-          throw new UsageError('--bundle needs the publisher\'s key to trust: --key FILE or --fingerprint SHA256 (from /v1/keys), or --trust-bundle-key to accept the bundle\'s own key');
+          throw new UsageError(
+            "--bundle needs the publisher's key to trust: --key FILE or --fingerprint SHA256 (from /v1/keys), or --trust-bundle-key to accept the bundle's own key",
+          );
         }
         if (pinned && opts.trustBundleKey) throw new UsageError('--trust-bundle-key and --key/--fingerprint exclude each other');
         if (opts.trustBundleKey) {
-          process.stderr.write('WARNING  --trust-bundle-key: trusting the key the bundle itself carries; a bundle forged end to end and re-signed would pass\n');
+          process.stderr.write(
+            'WARNING  --trust-bundle-key: trusting the key the bundle itself carries; a bundle forged end to end and re-signed would pass\n',
+          );
         }
-        let bundle;
+        let bundle: Awaited<ReturnType<typeof openBundle>>;
         try {
           bundle = await openBundle(opts.bundle, pinned ? { fingerprints: pinned } : 'bundle-key');
         } catch (err) {
           if (err instanceof BundleError) throw new UsageError(err.message);
           throw err;
         }
-        for (const k of bundle.keys) process.stdout.write(`key       ${k.key_id}  fingerprint ${k.fingerprint}${pinned ? '  (pinned)' : '  (the bundle\'s own: NOT pinned)'}\n`);
+        for (const k of bundle.keys)
+          process.stdout.write(`key       ${k.key_id}  fingerprint ${k.fingerprint}${pinned ? '  (pinned)' : "  (the bundle's own: NOT pinned)"}\n`);
         problems = [...bundle.problems];
         for (const path of bundle.manifest.files.map((f) => f.path).filter((p) => p.startsWith('methodology/'))) {
           try {
@@ -147,9 +155,17 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
       const db = await openContextDb(c, { readOnly: true });
       try {
         const { signer } = loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(c.dbPath));
-        const manifest = await exportBundle(db, signer, { date, out: opts.out, softwareVersion: SOFTWARE_VERSION, clock: Date.now, ...(opts.series ? { series: opts.series } : {}) });
+        const manifest = await exportBundle(db, signer, {
+          date,
+          out: opts.out,
+          softwareVersion: SOFTWARE_VERSION,
+          clock: Date.now,
+          ...(opts.series ? { series: opts.series } : {}),
+        });
         const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
-        process.stdout.write(`${opts.out}: ${manifest.files.length} files, ${bytes} bytes, ${manifest.series.length} series of ${date}; check it with: gpuidx replay --bundle ${opts.out} --fingerprint ${fingerprintOf(signer.publicKeyPem)}\n`);
+        process.stdout.write(
+          `${opts.out}: ${manifest.files.length} files, ${bytes} bytes, ${manifest.series.length} series of ${date}; check it with: gpuidx replay --bundle ${opts.out} --fingerprint ${fingerprintOf(signer.publicKeyPem)}\n`,
+        );
         setExitCode(0);
       } catch (err) {
         if (err instanceof BundleError) throw new UsageError(err.message);
@@ -162,7 +178,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
   program
     .command('verify')
     .description('check tamper evidence: append-only triggers, body hashes, signatures, the fixings hash chain and chain heads, audit references')
-    .option('--key <file...>', 'trust only these public keys (PEM) to have signed; default: the database\'s key registry')
+    .option('--key <file...>', "trust only these public keys (PEM) to have signed; default: the database's key registry")
     .option('--fingerprint <sha256...>', 'trust only keys with these fingerprints (as /v1/keys shows them)')
     .option('--head <hash...>', 'chain hashes kept from /v1/chain/head: prove nothing published up to them changed')
     .action(async (opts: { key?: string[]; fingerprint?: string[]; head?: string[] }) => {
@@ -171,7 +187,10 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
       try {
         const report = await verifyDatabase(db, { ...(trusted ? { trustedFingerprints: trusted } : {}), ...(opts.head ? { heads: opts.head } : {}) });
         for (const p of report.problems) process.stdout.write(`PROBLEM  ${p}\n`);
-        for (const k of report.keys) process.stdout.write(`key      ${k.key_id}  fingerprint ${k.fingerprint}${trusted ? '  (pinned)' : '  (from the database registry; pin it with --fingerprint)'}\n`);
+        for (const k of report.keys)
+          process.stdout.write(
+            `key      ${k.key_id}  fingerprint ${k.fingerprint}${trusted ? '  (pinned)' : '  (from the database registry; pin it with --fingerprint)'}\n`,
+          );
         process.stdout.write(
           report.problems.length
             ? `${report.problems.length} problem(s) in ${report.snapshots} snapshots and ${report.fixings} fixing revisions\n`

@@ -24,7 +24,11 @@ export interface Context {
 
 export function createContext(opts: GlobalOptions, env: Record<string, string | undefined> = process.env): Context {
   const envParse = envSchema.safeParse(env);
-  if (!envParse.success) throw new ConfigError('the environment', envParse.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  if (!envParse.success)
+    throw new ConfigError(
+      'the environment',
+      envParse.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
   const parsedEnv = envParse.data;
   const config = loadConfig(opts.config ?? parsedEnv.GPUIDX_CONFIG);
   const redactor = createRedactor(apiKeyValues(env));
@@ -49,7 +53,8 @@ export async function openContextDb(ctx: Context, options: { readOnly?: boolean 
   try {
     const r = await recoverSnapshots(db);
     if (r.reparsed) ctx.log.warn(`recovered ${r.reparsed} snapshot(s) left pending by an interrupted run: parsed from their stored bytes`);
-    if (r.duplicates.length) ctx.log.warn(`snapshots ${r.duplicates.join(', ')} repeat the content of earlier snapshots (stored twice by an older version); see gpuidx verify`);
+    if (r.duplicates.length)
+      ctx.log.warn(`snapshots ${r.duplicates.join(', ')} repeat the content of earlier snapshots (stored twice by an older version); see gpuidx verify`);
   } catch (err) {
     await db.destroy();
     throw err;

@@ -13,7 +13,12 @@ import { apiServer, type Context } from './context.js';
 
 const stamp = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
-export function registerDemoCommands(program: Command, ctx: () => Context, setExitCode: (code: number) => void, untilSignal: (c: Context) => Promise<unknown>): void {
+export function registerDemoCommands(
+  program: Command,
+  ctx: () => Context,
+  setExitCode: (code: number) => void,
+  untilSignal: (c: Context) => Promise<unknown>,
+): void {
   program
     .command('demo')
     .description('simulate a month of GPU rental markets, collect it with the real collectors, publish every day, serve the API')
@@ -33,7 +38,9 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
       // The demo keeps its own database unless one is named, so it never mixes with collected data.
       const dbPath = program.opts<{ db?: string }>().db ?? c.env.GPUIDX_DB ?? './data/demo.db';
       const tty = process.stderr.isTTY;
-      const bars = tty ? new MultiBar({ format: '{phase} {bar} {value}/{total} {detail}', hideCursor: true, stream: process.stderr }, Presets.shades_classic) : null;
+      const bars = tty
+        ? new MultiBar({ format: '{phase} {bar} {value}/{total} {detail}', hideCursor: true, stream: process.stderr }, Presets.shades_classic)
+        : null;
       const collectBar = bars?.create(days * 144, 0, { phase: 'collect', detail: '' });
       const fixBar = bars?.create(days, 0, { phase: 'publish', detail: '' });
       let lastLine = 0;
@@ -76,7 +83,7 @@ export function registerDemoCommands(program: Command, ctx: () => Context, setEx
         setExitCode(0);
         return;
       }
-      let api;
+      let api: Awaited<ReturnType<Awaited<ReturnType<typeof apiServer>>['startApi']>>;
       try {
         api = await (await apiServer()).startApi(result.db, { ...c.config.api, port }, c.log);
       } catch (err) {

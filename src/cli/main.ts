@@ -28,8 +28,6 @@ function selectVenues(config: Config, names: VenueName[] | undefined): { adapter
   return chosen.map((n) => ({ adapter: getVenue(n), config: config.venues[n] }));
 }
 
-
-
 function printFixOutcomes(outcomes: FixOutcome[]): void {
   for (const o of outcomes) {
     const head = `${o.series.padEnd(26)} revision ${o.revision}  `;
@@ -47,7 +45,11 @@ function printSummaries(summaries: RunSummary[]): void {
   const rows = summaries.map((s) => [s.venue, s.outcome, String(s.snapshots), String(s.observations), String(s.attempts), s.error ?? s.warning ?? '']);
   const head = ['venue', 'outcome', 'snapshots', 'observations', 'attempts', 'error'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (i < 5 ? r[i]!.length : 0))));
-  const fmt = (r: string[]) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${[fmt(head), ...rows.map(fmt)].join('\n')}\n`);
 }
 
@@ -71,7 +73,10 @@ async function runScheduler(ctx: Context, names: VenueName[] | undefined, publis
   const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
   // `gpuidx run` is the whole service: collectors, the daily publication and the API.
   const publisher = publish
-    ? schedulePublication({ db, clock: Date.now, log: ctx.log, signer: contextSigner(ctx), publicationDelayMs: ctx.config.fixing.publication_delay_minutes * 60_000 }, ctx.config.fixing.publish_schedule)
+    ? schedulePublication(
+        { db, clock: Date.now, log: ctx.log, signer: contextSigner(ctx), publicationDelayMs: ctx.config.fixing.publication_delay_minutes * 60_000 },
+        ctx.config.fixing.publish_schedule,
+      )
     : null;
   const api = publish ? await (await apiServer()).startApi(db, ctx.config.api, ctx.log) : null;
   ctx.log.info(`running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops cleanly`);
@@ -112,8 +117,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .exitOverride();
 
   const ctx = (): Context => createContext(program.opts<GlobalOptions>());
-  const venueOption = () =>
-    new Option('--venue <name...>', 'only these venues').choices(VENUE_NAMES);
+  const venueOption = () => new Option('--venue <name...>', 'only these venues').choices(VENUE_NAMES);
 
   program
     .command('migrate')
@@ -147,7 +151,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('run')
-    .description('run the collectors on their schedules and publish each day\'s fixings after it ends, until SIGTERM')
+    .description("run the collectors on their schedules and publish each day's fixings after it ends, until SIGTERM")
     .action(async () => setExitCode(await runScheduler(ctx(), undefined, true)));
 
   program
@@ -225,7 +229,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       const p = m.parameters;
       process.stdout.write(
         `GPUIDX methodology ${m.version} (effective ${m.effective_from}), parameter hash ${parameterHash(m)}\n` +
-          Object.entries(p).map(([k, v]) => `  ${k.padEnd(22)} ${JSON.stringify(v)}`).join('\n') +
+          Object.entries(p)
+            .map(([k, v]) => `  ${k.padEnd(22)} ${JSON.stringify(v)}`)
+            .join('\n') +
           `\n  ${m.classes.length} GPU classes; series: ${seriesCatalog(m).length}. Full text: methodology/METHODOLOGY.md\n`,
       );
     });
@@ -260,7 +266,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
           if (lines.length === 0) process.stdout.write(`every raw GPU name maps to a class of methodology ${m.version}\n`);
           for (const r of lines) {
             const memory = r.reason === 'unmapped_gpu' ? '' : ` ${r.memory === null ? 'no memory reported' : `${r.memory} GB`}: ${r.reason}`;
-            process.stdout.write(`${String(r.n).padStart(9)}  ${r.venue.padEnd(11)} ${JSON.stringify(r.raw)}${memory}  last seen ${new Date(r.lastSeen).toISOString()}\n`);
+            process.stdout.write(
+              `${String(r.n).padStart(9)}  ${r.venue.padEnd(11)} ${JSON.stringify(r.raw)}${memory}  last seen ${new Date(r.lastSeen).toISOString()}\n`,
+            );
           }
           setExitCode(0);
         } finally {
@@ -281,7 +289,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
 /** An expected condition, as one line and its documented exit code; undefined for a fault. */
 function expectedFailure(err: unknown): { message: string; code: number } | undefined {
-  if (err instanceof ConfigError || err instanceof MigrationError || err instanceof UsageError || err instanceof UnknownSeriesError || err instanceof UnknownMethodologyError || err instanceof DatabaseNotFoundError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof MigrationError ||
+    err instanceof UsageError ||
+    err instanceof UnknownSeriesError ||
+    err instanceof UnknownMethodologyError ||
+    err instanceof DatabaseNotFoundError
+  ) {
     return { message: err.message, code: EXIT.usage };
   }
   if (err instanceof DatabaseBusyError) return { message: err.message, code: EXIT.busy };

@@ -59,7 +59,7 @@ export interface VenueAdapter<C extends VenueBaseConfig = VenueBaseConfig> {
   readonly apiKeyEnv: string | null;
   /** True when the venue refuses anonymous calls; false when the key is optional. */
   readonly keyRequired: boolean;
-  readonly configSchema: z.ZodType<C, any>;
+  readonly configSchema: z.ZodType<C>;
   buildRequests(config: C, apiKey: string | undefined): HttpRequestSpec[];
   /** The next page to fetch after a successful page, if the venue paginates. */
   nextPage?(json: unknown, current: HttpRequestSpec): HttpRequestSpec | null;

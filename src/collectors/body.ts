@@ -1,10 +1,5 @@
 // Turns a stored response into JSON, or into a recorded reason why it cannot be: HTTP error, HTML page, truncation, not JSON.
-export type BodyRejection =
-  | 'http_error'
-  | 'body_too_large'
-  | 'empty_body'
-  | 'html_error_page'
-  | 'not_json';
+export type BodyRejection = 'http_error' | 'body_too_large' | 'empty_body' | 'html_error_page' | 'not_json';
 
 export type DecodedBody = { ok: true; json: unknown } | { ok: false; code: BodyRejection; detail: string };
 

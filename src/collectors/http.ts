@@ -22,7 +22,11 @@ export const httpPolicySchema = z
     /** Longest Retry-After we honour; a venue asking for more is treated as down for this run. */
     retry_after_max_ms: z.number().int().min(0).default(300_000),
     // A full Vast.ai search of 15,000 offers is ~41 MB; the cap only keeps a runaway body out of memory.
-    max_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+    max_body_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
   })
   .strict();
 export type HttpPolicy = z.infer<typeof httpPolicySchema>;

@@ -56,7 +56,9 @@ export async function* readLines(path: string, maxLineBytes = DEFAULT_MAX_LINE_B
     size += piece.length;
   };
   const finish = (): Line => {
-    const line: Line = oversized ? { kind: 'oversized', bytes: size } : { kind: 'line', bytes: parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts, size) };
+    const line: Line = oversized
+      ? { kind: 'oversized', bytes: size }
+      : { kind: 'line', bytes: parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts, size) };
     parts = [];
     size = 0;
     oversized = false;

@@ -128,16 +128,17 @@ function parseRecordOf(received: ReceivedBody, parse: IngestInput['parse'], opti
   // A payload row is accepted when it gave at least one observation (a Vast.ai offer gives two: its ask and its bid).
   const rowsAccepted = new Set(payload.listings.map((l) => l.row)).size;
   const ignoredReasons = Object.fromEntries(Object.entries(payload.ignoredReasons).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { record: { outcome, error, rowsTotal: payload.rowsTotal, rowsAccepted, rowsIgnored: payload.ignored, ignoredReasons, observations, issues }, json: decoded.json };
+  return {
+    record: { outcome, error, rowsTotal: payload.rowsTotal, rowsAccepted, rowsIgnored: payload.ignored, ignoredReasons, observations, issues },
+    json: decoded.json,
+  };
 }
 
 export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResult> {
   // Raw bytes are stored as received, with one exception: a venue echoing one of our API keys back.
   // The key is replaced before storage and the snapshot says so; everything else stays byte-exact.
   const redacted = input.redactor.containsSecret(input.received.body);
-  const received = redacted
-    ? { ...input.received, body: Buffer.from(input.redactor.text(input.received.body.toString('latin1')), 'latin1') }
-    : input.received;
+  const received = redacted ? { ...input.received, body: Buffer.from(input.redactor.text(input.received.body.toString('latin1')), 'latin1') } : input.received;
   // Compression runs on the thread pool while this thread parses.
   const encoded = encodeBody(received.body);
   const { record, json } = toParseRecord(received, input.parse, input.parserOptions);

@@ -49,14 +49,7 @@ export const listingSchema = z
 export type Listing = z.infer<typeof listingSchema>;
 
 /** Row-level reason codes recorded in `snapshot_issues.code`. */
-export type RowIssueCode =
-  | 'row_schema'
-  | 'not_a_number'
-  | 'non_positive_price'
-  | 'absurd_price'
-  | 'invalid_gpu_count'
-  | 'missing_field'
-  | 'invalid_field';
+export type RowIssueCode = 'row_schema' | 'not_a_number' | 'non_positive_price' | 'absurd_price' | 'invalid_gpu_count' | 'missing_field' | 'invalid_field';
 
 /** Names the first problem of a listing that failed `listingSchema`, as a stable reason code. */
 export function classifyListingIssue(issue: z.core.$ZodIssue, candidate: Record<string, unknown>): RowIssueCode {

@@ -42,7 +42,15 @@ export function createRedactor(secrets: Iterable<string | undefined>): Redactor 
   const anyCase = values.flatMap((v) => [...new Set([v, encodeURIComponent(v)])]);
   const exact = values.flatMap((v) => base64Forms(v));
   const anyCasePattern = anyCase.length ? new RegExp(anyCase.map(escapeRegExp).join('|'), 'gi') : null;
-  const exactPattern = exact.length ? new RegExp(exact.sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g') : null;
+  const exactPattern = exact.length
+    ? new RegExp(
+        exact
+          .sort((a, b) => b.length - a.length)
+          .map(escapeRegExp)
+          .join('|'),
+        'g',
+      )
+    : null;
   const text = (s: string): string => {
     let out = s;
     if (anyCasePattern) out = out.replace(anyCasePattern, REDACTED);

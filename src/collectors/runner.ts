@@ -133,7 +133,10 @@ export async function collectVenue(
   if (summary.outcome !== 'failed' && summary.runId !== null && yielded.duplicates === 0) {
     try {
       const trailing = await recentYields(deps.db, venue, summary.runId, YIELD_WATCH.trailingRuns);
-      summary.warning = yieldWarning({ observations: summary.observations, rowsIgnored: yielded.rowsIgnored, ignoredReasons: yielded.ignoredReasons }, trailing);
+      summary.warning = yieldWarning(
+        { observations: summary.observations, rowsIgnored: yielded.rowsIgnored, ignoredReasons: yielded.ignoredReasons },
+        trailing,
+      );
       if (summary.warning) summary.outcome = 'degraded';
     } catch (err) {
       deps.log.error(`${venue}: could not compare the run's yield: ${(err as Error).message}`);

@@ -99,7 +99,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       redactor: createRedactor(Object.values(DEMO_KEYS)),
       env: DEMO_KEYS,
     };
-    const venues = (Object.keys(VENUES) as VenueName[]).map((name) => ({ adapter: VENUES[name] as unknown as VenueAdapter<VenueBaseConfig>, config: config.venues[name] as VenueBaseConfig }));
+    const venues = (Object.keys(VENUES) as VenueName[]).map((name) => ({
+      adapter: VENUES[name] as unknown as VenueAdapter<VenueBaseConfig>,
+      config: config.venues[name] as VenueBaseConfig,
+    }));
     const runs: DemoResult['runs'] = { ok: 0, partial: 0, degraded: 0, failed: 0, skipped: 0 };
     let snapshots = 0;
     let observations = 0;
@@ -117,7 +120,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     for (let d = 0; d < opts.days; d++) {
       const date = iso(firstDay + d * MS.DAY);
       // Published 30 minutes after the day ends, as `gpuidx run` would.
-      const outcomes = await fixDate({ db, clock: () => firstDay + (d + 1) * MS.DAY + 30 * 60_000, log: opts.log, signer: opts.signer }, { date, ...(opts.methodologyVersion ? { methodologyVersion: opts.methodologyVersion } : {}) });
+      const outcomes = await fixDate(
+        { db, clock: () => firstDay + (d + 1) * MS.DAY + 30 * 60_000, log: opts.log, signer: opts.signer },
+        { date, ...(opts.methodologyVersion ? { methodologyVersion: opts.methodologyVersion } : {}) },
+      );
       published += outcomes.filter((o) => o.action === 'published').length;
       opts.progress?.('fix', d + 1, opts.days, date);
     }

@@ -23,7 +23,11 @@ export interface ChainHeadDocument {
 }
 
 export async function publishChainHead(db: Db, signer: Signer, newest: Fixing, now: number): Promise<ChainHead> {
-  const counted = await db.selectFrom('fixings').select((eb) => eb.fn.countAll<number>().as('n')).where('id', '<=', newest.id).executeTakeFirstOrThrow();
+  const counted = await db
+    .selectFrom('fixings')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('id', '<=', newest.id)
+    .executeTakeFirstOrThrow();
   const doc: ChainHeadDocument = {
     format: CHAIN_HEAD_FORMAT,
     chain_hash: chainHash(publishedFixing(newest)),

@@ -24,7 +24,8 @@ import {
   type ObservationRow,
 } from '../storage/index.js';
 
-export const SOFTWARE_VERSION: string = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+export const SOFTWARE_VERSION: string = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 export interface FixDeps {
   db: Db;
@@ -151,7 +152,11 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
   const throughSnapshot = await snapshotWatermark(db);
   const observations = await readInputs(db, from, to, throughSnapshot);
   const days = methodology.parameters.coverage_days;
-  const [snaps, previous, history] = await Promise.all([snapshotTimesInWindow(db, from, to, throughSnapshot), previousValues(db, date), days ? trailingHistory(db, date, days) : new Map()]);
+  const [snaps, previous, history] = await Promise.all([
+    snapshotTimesInWindow(db, from, to, throughSnapshot),
+    previousValues(db, date),
+    days ? trailingHistory(db, date, days) : new Map(),
+  ]);
   const results = engineFor(methodology)({
     methodology,
     date,
@@ -256,7 +261,17 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
       fixing,
       {
         rows: r.audit,
-        row: (a) => ({ observation_id: a.input.observationId, snapshot_id: a.input.snapshotId, class: a.classCode, reason: a.reason, p: a.p, f: a.f, q: a.q, w: a.w, w_capped: a.wCapped }),
+        row: (a) => ({
+          observation_id: a.input.observationId,
+          snapshot_id: a.input.snapshotId,
+          class: a.classCode,
+          reason: a.reason,
+          p: a.p,
+          f: a.f,
+          q: a.q,
+          w: a.w,
+          w_capped: a.wCapped,
+        }),
       },
       (last) => {
         const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };

@@ -50,7 +50,12 @@ export function publishedFixing(row: FixingColumns): PublishedFixing {
  */
 export function historyPoint(fixing: Pick<FixingRecord, 'date' | 'methodology_version' | 'volume'>, evidence: string): HistoryPoint {
   const shares = (JSON.parse(evidence) as Partial<FixingEvidence>).venue_shares ?? [];
-  return { date: fixing.date, methodology_version: fixing.methodology_version, volume: fixing.volume, venue_shares: Object.fromEntries(shares.map((v) => [v.venue, v.share])) };
+  return {
+    date: fixing.date,
+    methodology_version: fixing.methodology_version,
+    volume: fixing.volume,
+    venue_shares: Object.fromEntries(shares.map((v) => [v.venue, v.share])),
+  };
 }
 
 /** What a fixing's signature covers: its published fields as canonical JSON (keys sorted, no whitespace). */

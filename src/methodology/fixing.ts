@@ -2,11 +2,37 @@
 // Step numbers refer to methodology/METHODOLOGY.md.
 import type { GpuClass, Methodology } from './params.js';
 import { parameterHash } from './params.js';
-import { canonicalRecord, capVenueShares, classifier, compareInputs, countExcluded, DAY_MS, dayStart, inputDigest, inputWindow, inReferenceUnits, isoDate, normalizedPrice, representedSeconds, roundPrice } from './shared.js';
-import type { AuditRow, ExclusionReason, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, ObservationInput, PreviousValue, SnapshotTime, VenueShare } from './types.js';
+import {
+  canonicalRecord,
+  capVenueShares,
+  classifier,
+  compareInputs,
+  countExcluded,
+  DAY_MS,
+  dayStart,
+  inputDigest,
+  inputWindow,
+  inReferenceUnits,
+  isoDate,
+  normalizedPrice,
+  representedSeconds,
+  roundPrice,
+} from './shared.js';
+import type {
+  AuditRow,
+  ExclusionReason,
+  FixingEvidence,
+  FixingRecord,
+  FixingRequest,
+  FixingResult,
+  FixingStatus,
+  ObservationInput,
+  PreviousValue,
+  SnapshotTime,
+  VenueShare,
+} from './types.js';
 import { compareWeighted, weightedQuantileSorted, type Weighted } from './quantile.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
-
 
 interface Prepared {
   input: ObservationInput;
@@ -24,7 +50,14 @@ interface Window {
 }
 
 /** Steps 1 and 5, and duplicate detection, for one window. */
-function prepareWindow(m: Methodology, from: number, to: number, obs: readonly ObservationInput[], snaps: readonly SnapshotTime[], classify: (v: string, r: string) => string | null): Window {
+function prepareWindow(
+  m: Methodology,
+  from: number,
+  to: number,
+  obs: readonly ObservationInput[],
+  snaps: readonly SnapshotTime[],
+  classify: (v: string, r: string) => string | null,
+): Window {
   const inWindow = obs.filter((o) => o.fetchedAt >= from && o.fetchedAt < to).sort(compareInputs);
   // Step 5: each venue's distinct instants in W; snapshot i represents min(t(i+1), W end) - t(i), capped.
   const seconds = representedSeconds(m, from, to, snaps, inWindow);
@@ -157,7 +190,14 @@ interface Attempt {
   outlier: FixingEvidence['outlier'];
 }
 
-function buildResult(m: Methodology, spec: SeriesSpec, date: string, status: FixingStatus, attempt: Attempt, previous: PreviousValue | undefined): FixingResult {
+function buildResult(
+  m: Methodology,
+  spec: SeriesSpec,
+  date: string,
+  status: FixingStatus,
+  attempt: Attempt,
+  previous: PreviousValue | undefined,
+): FixingResult {
   const d = m.parameters.decimals;
   const published = status === 'normal' || status === 'extended_window';
   const agg = published ? aggregate(m, attempt.survivors) : null;
@@ -278,4 +318,16 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
 export { COMPUTE_SERIES, seriesCatalog };
 // Earlier importers reach the shared pieces through this module.
 export { canonicalRecord, capVenueShares, classifier, dayStart, inputDigest, inputWindow, isoDate, roundPrice };
-export type { AuditRow, ExclusionReason, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, ObservationInput, PreviousValue, SnapshotTime, VenueShare };
+export type {
+  AuditRow,
+  ExclusionReason,
+  FixingEvidence,
+  FixingRecord,
+  FixingRequest,
+  FixingResult,
+  FixingStatus,
+  ObservationInput,
+  PreviousValue,
+  SnapshotTime,
+  VenueShare,
+};

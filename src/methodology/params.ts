@@ -120,6 +120,10 @@ export function loadMethodology(version?: string, dir = METHODOLOGY_DIR): Method
   const all = loadMethodologies(dir);
   if (!version) return all[all.length - 1]!;
   const found = all.find((m) => m.version === version);
-  if (!found) throw new UnknownMethodologyError(version, all.map((m) => m.version));
+  if (!found)
+    throw new UnknownMethodologyError(
+      version,
+      all.map((m) => m.version),
+    );
   return found;
 }

@@ -52,7 +52,11 @@ export interface WeightedOrder {
   order: Uint32Array;
 }
 
-export function weightedOrder<R extends { input: { venue: string; listingId: string; fetchedAt: number } }>(rows: readonly R[], value: (r: R) => number, weight: (r: R) => number): WeightedOrder {
+export function weightedOrder<R extends { input: { venue: string; listingId: string; fetchedAt: number } }>(
+  rows: readonly R[],
+  value: (r: R) => number,
+  weight: (r: R) => number,
+): WeightedOrder {
   const n = rows.length;
   const values = new Float64Array(n);
   const weights = new Float64Array(n);

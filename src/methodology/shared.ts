@@ -102,7 +102,13 @@ export function inReferenceUnits(m: Methodology, survivorsOf: (classCode: string
  * the inputs; an instant represents min(next instant, window end) − itself, in seconds, capped at max_gap_seconds.
  * Keyed by venue and instant.
  */
-export function representedSeconds(m: Methodology, from: number, to: number, snaps: readonly SnapshotTime[], inputs: readonly ObservationInput[]): Map<string, number> {
+export function representedSeconds(
+  m: Methodology,
+  from: number,
+  to: number,
+  snaps: readonly SnapshotTime[],
+  inputs: readonly ObservationInput[],
+): Map<string, number> {
   const instants = new Map<string, number[]>();
   const addInstant = (venue: string, t: number) => {
     if (t < from || t >= to) return;
@@ -235,4 +241,3 @@ function jsonTexts(): (s: string) => string {
 export function canonicalRecord(record: FixingRecord): string {
   return canonicalJson(record);
 }
-

@@ -96,7 +96,14 @@ export interface FixingRecord {
   parameter_hash: string;
   input_digest: string;
   /** Methodology v2: admitted venues present with included inputs, of those admitted on the date; hours; volume against its trailing mean. */
-  coverage?: { venues_present: number; venues_admitted: number; partitions_sufficient: number; partitions: number; volume_vs_trailing_mean: number | null; trailing_days: number };
+  coverage?: {
+    venues_present: number;
+    venues_admitted: number;
+    partitions_sufficient: number;
+    partitions: number;
+    volume_vs_trailing_mean: number | null;
+    trailing_days: number;
+  };
   /** Methodology v2: a venue that usually carries a large share of the series is missing today. */
   degraded?: boolean;
   missing_venues?: string[];
@@ -146,4 +153,3 @@ export interface FixingRequest {
   /** Methodology v2: per series, its volume-weighted fixings of the trailing `coverage_days` dates, oldest first, as published before this run. */
   history?: ReadonlyMap<string, readonly HistoryPoint[]>;
 }
-

@@ -5,8 +5,31 @@ import type { GpuClass, Methodology } from './params.js';
 import { quantileOf, weightedOrder } from './quantile.js';
 import { parameterHash } from './params.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
-import { capVenueShares as capShares, classLookup, compareInputs, countExcluded, DAY_MS, inputDigest, inputWindow, inReferenceUnits, isoDate, normalizedPrice, representedSeconds, roundPrice } from './shared.js';
-import type { AuditRow, FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, ObservationInput, PreviousValue } from './types.js';
+import {
+  capVenueShares as capShares,
+  classLookup,
+  compareInputs,
+  countExcluded,
+  DAY_MS,
+  inputDigest,
+  inputWindow,
+  inReferenceUnits,
+  isoDate,
+  normalizedPrice,
+  representedSeconds,
+  roundPrice,
+} from './shared.js';
+import type {
+  AuditRow,
+  FixingEvidence,
+  FixingRecord,
+  FixingRequest,
+  FixingResult,
+  FixingStatus,
+  HistoryPoint,
+  ObservationInput,
+  PreviousValue,
+} from './types.js';
 
 interface V2Parameters {
   host_cap: number;
@@ -96,7 +119,15 @@ interface Window {
 const listingKey = (o: ObservationInput) => `${o.venue}\u0000${o.listingId}`;
 
 /** Steps 1 to 3 and the time weights, for one window. */
-function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: number, to: number, req: FixingRequest, classify: ReturnType<typeof memoryClassifier>): Window {
+function prepareWindow(
+  m: Methodology,
+  p: V2Parameters,
+  date: string,
+  from: number,
+  to: number,
+  req: FixingRequest,
+  classify: ReturnType<typeof memoryClassifier>,
+): Window {
   const venues = m.venues ?? {};
   const admittedOn = (venue: string) => {
     const a = venues[venue];
@@ -124,7 +155,8 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
   // Inputs are in canonical order, so each snapshot's inputs are contiguous: the per-snapshot rules (duplicates,
   // bids against asks, overlapping offers of one machine) are judged one snapshot at a time, with small maps.
   const byClass = new Map<string | null, Prepared[]>();
-  const sameSnapshot = (a: ObservationInput, b: ObservationInput) => a.venue === b.venue && a.fetchedAt === b.fetchedAt && a.snapshotSha256 === b.snapshotSha256;
+  const sameSnapshot = (a: ObservationInput, b: ObservationInput) =>
+    a.venue === b.venue && a.fetchedAt === b.fetchedAt && a.snapshotSha256 === b.snapshotSha256;
   const baseId = (o: ObservationInput) => (o.listingId.endsWith('/bid') ? o.listingId.slice(0, -4) : o.listingId);
   for (let start = 0; start < inWindow.length; ) {
     let end = start + 1;
@@ -159,7 +191,13 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
     // V2-3: offers of one machine listed in the same snapshot (and contract) overlap: together they count the
     // machine's GPUs once, as many as its largest offer, each offer in proportion to its own GPU count.
     const machineKey = (pr: Prepared) => `${pr.input.contract}\u0000${pr.input.machineId}`;
-    const counted = (pr: Prepared) => pr.input.machineId != null && pr.reason !== 'venue_not_admitted' && pr.reason !== 'provenance_mismatch' && pr.reason !== 'duplicate' && Number.isInteger(pr.input.gpuCount) && pr.input.gpuCount >= 1;
+    const counted = (pr: Prepared) =>
+      pr.input.machineId != null &&
+      pr.reason !== 'venue_not_admitted' &&
+      pr.reason !== 'provenance_mismatch' &&
+      pr.reason !== 'duplicate' &&
+      Number.isInteger(pr.input.gpuCount) &&
+      pr.input.gpuCount >= 1;
     const machines = new Map<string, { sum: number; max: number }>();
     for (const pr of prepared) {
       if (!counted(pr)) continue;
@@ -179,7 +217,6 @@ function prepareWindow(m: Methodology, p: V2Parameters, date: string, from: numb
   const admitted = Object.values(venues).filter((a) => a.admitted_from <= date).length;
   return { from, to, byClass, admitted };
 }
-
 
 interface Evaluation {
   rows: AuditRow[];
@@ -226,7 +263,17 @@ function evaluateClass(m: Methodology, p: V2Parameters, cls: GpuClass, contract:
   let fence: FixingEvidence['fence'] = null;
   if (byVenue.size >= m.parameters.min_venues) {
     const venueMedians = [...byVenue.keys()].sort().map((venue) => {
-      return { venue, median: quantileOf(weightedOrder(byVenue.get(venue)!, (r) => Math.log(r.q!), (r) => r.w!), 0.5) };
+      return {
+        venue,
+        median: quantileOf(
+          weightedOrder(
+            byVenue.get(venue)!,
+            (r) => Math.log(r.q!),
+            (r) => r.w!,
+          ),
+          0.5,
+        ),
+      };
     });
     const centre = lowerMedian(venueMedians.map((v) => v.median));
     const mad = lowerMedian(venueMedians.map((v) => Math.abs(v.median - centre)));
@@ -280,7 +327,14 @@ function partitionValues(m: Methodology, p: V2Parameters, win: Window, survivors
     for (const r of part.rows) byVenue.set(r.input.venue, (byVenue.get(r.input.venue) ?? 0) + afterHost.get(r)!);
     const venueCapped = capShares(byVenue, m.parameters.venue_cap).capped;
     for (const r of part.rows) r.wCapped = (afterHost.get(r)! / byVenue.get(r.input.venue)!) * venueCapped.get(r.input.venue)!;
-    part.value = quantileOf(weightedOrder(part.rows, (r) => r.q!, (r) => r.wCapped!), 0.5);
+    part.value = quantileOf(
+      weightedOrder(
+        part.rows,
+        (r) => r.q!,
+        (r) => r.wCapped!,
+      ),
+      0.5,
+    );
   }
   return parts;
 }
@@ -312,7 +366,12 @@ const sufficientParts = (parts: readonly Partition[]) => parts.filter((x) => x.v
 const enoughParts = (p: V2Parameters, parts: readonly Partition[]) => sufficientParts(parts).length >= Math.ceil(p.min_partition_share * parts.length);
 
 /** V2-9: today's volume against the trailing mean, and the venues that usually carry a large share but are missing. */
-function againstHistory(p: V2Parameters, history: readonly HistoryPoint[], volume: number, present: ReadonlySet<string>): { ratio: number | null; missing: string[] } {
+function againstHistory(
+  p: V2Parameters,
+  history: readonly HistoryPoint[],
+  volume: number,
+  present: ReadonlySet<string>,
+): { ratio: number | null; missing: string[] } {
   if (history.length === 0) return { ratio: null, missing: [] };
   let sum = 0;
   for (const h of history) sum += h.volume;
@@ -323,7 +382,16 @@ function againstHistory(p: V2Parameters, history: readonly HistoryPoint[], volum
   return { ratio: mean > 0 ? volume / mean : null, missing };
 }
 
-function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, status: FixingStatus, a: Attempt, previous: PreviousValue | undefined, history: readonly HistoryPoint[]): FixingResult {
+function buildResult(
+  m: Methodology,
+  p: V2Parameters,
+  spec: SeriesSpec,
+  date: string,
+  status: FixingStatus,
+  a: Attempt,
+  previous: PreviousValue | undefined,
+  history: readonly HistoryPoint[],
+): FixingResult {
   const d = m.parameters.decimals;
   const parts = a.parts ?? [];
   const used = status === 'normal' || status === 'extended_window' ? sufficientParts(parts) : [];
@@ -339,7 +407,11 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
     for (const v of kept) sum += v;
     value = roundPrice(sum / kept.length, d);
     // Statistics pool the used partitions, each partition's weights summing to 1 (so each hour counts alike).
-    const pooled = weightedOrder(used.flatMap((part) => part.rows), (r) => r.q!, (r) => r.wCapped!);
+    const pooled = weightedOrder(
+      used.flatMap((part) => part.rows),
+      (r) => r.q!,
+      (r) => r.wCapped!,
+    );
     let sumW = 0;
     let sumWq = 0;
     for (const i of pooled.order) {
@@ -400,7 +472,12 @@ function buildResult(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: st
       venue_cap: used.length > 0 ? m.parameters.venue_cap : null,
       outlier: null,
       fence: a.fence,
-      partitions: parts.map((x) => ({ from: new Date(x.from).toISOString(), value: x.value === null ? null : roundPrice(x.value, d), listings: x.listings, venues: x.venues })),
+      partitions: parts.map((x) => ({
+        from: new Date(x.from).toISOString(),
+        value: x.value === null ? null : roundPrice(x.value, d),
+        listings: x.listings,
+        venues: x.venues,
+      })),
     },
     audit: a.rows,
   };
@@ -414,11 +491,21 @@ function listPriceValue(rows: readonly AuditRow[]): number {
 }
 
 /** Steps 9 and 10: the fallbacks, in order. */
-function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string, day: Attempt, extended: () => Attempt, previous: PreviousValue | undefined, history: readonly HistoryPoint[]): FixingResult {
+function decide(
+  m: Methodology,
+  p: V2Parameters,
+  spec: SeriesSpec,
+  date: string,
+  day: Attempt,
+  extended: () => Attempt,
+  previous: PreviousValue | undefined,
+  history: readonly HistoryPoint[],
+): FixingResult {
   if (enoughParts(p, day.parts!)) return buildResult(m, p, spec, date, 'normal', day, previous, history);
   const ext = extended();
   if (enoughParts(p, ext.parts!)) return buildResult(m, p, spec, date, 'extended_window', ext, previous, history);
-  if (new Set(day.listPrices.map((r) => r.input.venue)).size >= m.parameters.min_venues) return buildResult(m, p, spec, date, 'list_price_tier', day, previous, history);
+  if (new Set(day.listPrices.map((r) => r.input.venue)).size >= m.parameters.min_venues)
+    return buildResult(m, p, spec, date, 'list_price_tier', day, previous, history);
   const carryable = previous !== undefined && Date.parse(`${date}T00:00:00Z`) - Date.parse(`${previous.date}T00:00:00Z`) <= p.max_carry_days * DAY_MS;
   return buildResult(m, p, spec, date, carryable ? 'carried_forward' : 'insufficient', day, carryable ? previous : undefined, history);
 }
@@ -426,7 +513,8 @@ function decide(m: Methodology, p: V2Parameters, spec: SeriesSpec, date: string,
 /** GPUIDX-COMPUTE: the on-demand tier-1 survivors of every class, in reference-class-equivalent units, partitioned alike. */
 function computeRows(m: Methodology, win: Window, perClass: Map<string, Evaluation>): AuditRow[] {
   const rows = inReferenceUnits(m, (code) => perClass.get(code)?.survivors ?? []);
-  for (const pr of win.byClass.get(null) ?? []) rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: pr.reason ?? pr.classReason ?? 'unmapped_gpu' });
+  for (const pr of win.byClass.get(null) ?? [])
+    rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: pr.reason ?? pr.classReason ?? 'unmapped_gpu' });
   return rows.sort((a, b) => compareInputs(a.input, b.input));
 }
 
@@ -450,13 +538,29 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     if (!e) cache.set(c.code, (e = evaluateClass(m, p, c, contract, win)));
     return e;
   };
-  const attempt = (e: Evaluation, win: Window): Attempt => ({ win, rows: e.rows, survivors: e.survivors, listPrices: e.listPrices, fence: e.fence, parts: partitionValues(m, p, win, e.survivors) });
+  const attempt = (e: Evaluation, win: Window): Attempt => ({
+    win,
+    rows: e.rows,
+    survivors: e.survivors,
+    listPrices: e.listPrices,
+    fence: e.fence,
+    parts: partitionValues(m, p, win, e.survivors),
+  });
   for (const spec of seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code))) {
     const previous = req.previous.get(spec.code);
     const history = (req.history?.get(spec.code) ?? []).filter((h) => h.methodology_version === m.version);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
-      yield decide(m, p, spec, req.date, attempt(evaluate(cls, spec.contract, 'day'), dayWin), () => attempt(evaluate(cls, spec.contract, 'ext'), ext()), previous, history);
+      yield decide(
+        m,
+        p,
+        spec,
+        req.date,
+        attempt(evaluate(cls, spec.contract, 'day'), dayWin),
+        () => attempt(evaluate(cls, spec.contract, 'ext'), ext()),
+        previous,
+        history,
+      );
       // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go once stored,
       // and, after the class's spot series, its prepared inputs of every window whose on-demand evaluation is kept.
       if (spec.contract === 'on_demand') {

@@ -23,7 +23,10 @@ export interface FixingSignature {
 
 /** Key id: the first 16 hex digits of the sha256 of the public key's DER (SPKI) bytes. */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function signerFromPrivateKey(privateKey: KeyObject): Signer {

@@ -14,7 +14,9 @@ export class SigningKeyError extends Error {
 
 /** The full sha256 of the public key's DER (SPKI) bytes, hex; its first 16 digits are the key id. */
 export function fingerprintOf(publicKeyPem: string): string {
-  return createHash('sha256').update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /**

@@ -10,7 +10,13 @@ const MARKETPLACES = [
 ] as const;
 
 /** Canonical class codes are aliases of themselves, so generic lines name GPUs by code. */
-export function* simulatedLines(opts: { seed: number; scale: number; from: number; to: number; cadenceMs?: number }): Generator<{ text: string; listings: number }> {
+export function* simulatedLines(opts: {
+  seed: number;
+  scale: number;
+  from: number;
+  to: number;
+  cadenceMs?: number;
+}): Generator<{ text: string; listings: number }> {
   const cadence = opts.cadenceMs ?? 600_000;
   for (let t = opts.from; t < opts.to; t += cadence) {
     for (const m of MARKETPLACES) {

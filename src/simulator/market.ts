@@ -96,7 +96,13 @@ const REGIONS = ['US/Texas', 'US/California', 'US/Virginia', 'Canada/Quebec', 'G
  * Marketplace listings of one venue at time t. Listing k of a class lives in epochs of its own length (6 to 72
  * hours): present in an epoch with probability 0.8, with a per-epoch price factor; rented status changes hourly.
  */
-export function marketplaceListings(seed: number, venue: string, t: number, scale: number, opts: { spotShare: number; perf: boolean; spread: number }): MarketListing[] {
+export function marketplaceListings(
+  seed: number,
+  venue: string,
+  t: number,
+  scale: number,
+  opts: { spotShare: number; perf: boolean; spread: number },
+): MarketListing[] {
   const out: MarketListing[] = [];
   for (const cls of SIM_CLASSES) {
     const level = classLevel(seed, cls, t);

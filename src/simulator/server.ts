@@ -76,7 +76,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     if (KEYED.has(venue) && !req.headers.authorization?.startsWith('Bearer ')) return send(res, venue, 401, JSON.stringify({ error: 'missing API key' }));
     const t = opts.clock();
     const fault = faults.find((f) => f.venue === venue && t >= f.from && t < f.to);
-    if (fault?.kind === 'down') return send(res, venue, 503, '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', { 'content-type': 'text/html' });
+    if (fault?.kind === 'down')
+      return send(res, venue, 503, '<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>', { 'content-type': 'text/html' });
     if (fault?.kind === 'rate_limit' && !refused.has(`${venue}@${t}`)) {
       refused.add(`${venue}@${t}`);
       return send(res, venue, 429, JSON.stringify({ error: 'too many requests' }), { 'retry-after': '1' });
@@ -104,7 +105,14 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         const items = azureItems(opts.seed, t, region);
         const next = skip + AZURE_PAGE_SIZE < items.length ? new URL(url.toString()) : null;
         next?.searchParams.set('$skip', String(skip + AZURE_PAGE_SIZE));
-        body = { BillingCurrency: 'USD', CustomerEntityId: 'Default', CustomerEntityType: 'Retail', Items: items.slice(skip, skip + AZURE_PAGE_SIZE), NextPageLink: next?.toString() ?? null, Count: Math.min(AZURE_PAGE_SIZE, items.length - skip) };
+        body = {
+          BillingCurrency: 'USD',
+          CustomerEntityId: 'Default',
+          CustomerEntityType: 'Retail',
+          Items: items.slice(skip, skip + AZURE_PAGE_SIZE),
+          NextPageLink: next?.toString() ?? null,
+          Count: Math.min(AZURE_PAGE_SIZE, items.length - skip),
+        };
         break;
       }
     }

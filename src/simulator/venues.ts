@@ -8,17 +8,49 @@ const cls = (code: string): SimClass => byCode.get(code)!;
 
 /** Raw names as each venue writes them (they map to classes through the methodology's aliases). */
 const VAST_NAMES: Record<string, string> = {
-  'H100-SXM': 'H100 SXM', 'H100-PCIE': 'H100 PCIE', 'H100-NVL': 'H100 NVL', H200: 'H200', B200: 'B200', 'A100-SXM-80': 'A100 SXM4',
+  'H100-SXM': 'H100 SXM',
+  'H100-PCIE': 'H100 PCIE',
+  'H100-NVL': 'H100 NVL',
+  H200: 'H200',
+  B200: 'B200',
+  'A100-SXM-80': 'A100 SXM4',
   // Vast names the 40 GB and the 80 GB A100 alike: only gpu_ram tells them apart.
-  'A100-PCIE-80': 'A100 PCIE', 'A100-40': 'A100 SXM4', L40S: 'L40S', L40: 'L40', L4: 'L4', A6000: 'RTX A6000', A40: 'A40',
-  'RTX-6000-ADA': 'RTX 6000Ada', 'RTX-4090': 'RTX 4090', 'RTX-3090': 'RTX 3090', 'RTX-5090': 'RTX 5090', MI300X: 'MI300X', 'V100-16': 'Tesla V100',
+  'A100-PCIE-80': 'A100 PCIE',
+  'A100-40': 'A100 SXM4',
+  L40S: 'L40S',
+  L40: 'L40',
+  L4: 'L4',
+  A6000: 'RTX A6000',
+  A40: 'A40',
+  'RTX-6000-ADA': 'RTX 6000Ada',
+  'RTX-4090': 'RTX 4090',
+  'RTX-3090': 'RTX 3090',
+  'RTX-5090': 'RTX 5090',
+  MI300X: 'MI300X',
+  'V100-16': 'Tesla V100',
 };
 
 /** Memory per GPU as Vast reports it (`gpu_ram`, MB): a little under the nominal size for most parts. */
 const VAST_RAM_MB: Record<string, number> = {
-  'H100-SXM': 81_559, 'H100-PCIE': 81_559, 'H100-NVL': 95_830, H200: 143_771, B200: 183_359, 'A100-SXM-80': 81_920, 'A100-PCIE-80': 81_920,
-  'A100-40': 40_960, L40S: 46_068, L40: 46_068, L4: 23_034, A6000: 49_140, A40: 46_068, 'RTX-6000-ADA': 49_140, 'RTX-4090': 24_564,
-  'RTX-3090': 24_576, 'RTX-5090': 32_607, MI300X: 196_608, 'V100-16': 16_384,
+  'H100-SXM': 81_559,
+  'H100-PCIE': 81_559,
+  'H100-NVL': 95_830,
+  H200: 143_771,
+  B200: 183_359,
+  'A100-SXM-80': 81_920,
+  'A100-PCIE-80': 81_920,
+  'A100-40': 40_960,
+  L40S: 46_068,
+  L40: 46_068,
+  L4: 23_034,
+  A6000: 49_140,
+  A40: 46_068,
+  'RTX-6000-ADA': 49_140,
+  'RTX-4090': 24_564,
+  'RTX-3090': 24_576,
+  'RTX-5090': 32_607,
+  MI300X: 196_608,
+  'V100-16': 16_384,
 };
 
 export function vastOffers(seed: number, t: number, scale: number): unknown {
@@ -52,10 +84,23 @@ function bidMultiple(seed: number, id: string): number {
 }
 
 const RUNPOD_IDS: [string, string][] = [
-  ['H100-SXM', 'NVIDIA H100 80GB HBM3'], ['H100-PCIE', 'NVIDIA H100 PCIe'], ['H100-NVL', 'NVIDIA H100 NVL'], ['H200', 'NVIDIA H200'],
-  ['B200', 'NVIDIA B200'], ['A100-SXM-80', 'NVIDIA A100-SXM4-80GB'], ['A100-PCIE-80', 'NVIDIA A100 80GB PCIe'], ['L40S', 'NVIDIA L40S'],
-  ['L40', 'NVIDIA L40'], ['L4', 'NVIDIA L4'], ['A6000', 'NVIDIA RTX A6000'], ['A40', 'NVIDIA A40'], ['RTX-6000-ADA', 'NVIDIA RTX 6000 Ada Generation'],
-  ['RTX-4090', 'NVIDIA GeForce RTX 4090'], ['RTX-3090', 'NVIDIA GeForce RTX 3090'], ['RTX-5090', 'NVIDIA GeForce RTX 5090'], ['MI300X', 'AMD Instinct MI300X OAM'],
+  ['H100-SXM', 'NVIDIA H100 80GB HBM3'],
+  ['H100-PCIE', 'NVIDIA H100 PCIe'],
+  ['H100-NVL', 'NVIDIA H100 NVL'],
+  ['H200', 'NVIDIA H200'],
+  ['B200', 'NVIDIA B200'],
+  ['A100-SXM-80', 'NVIDIA A100-SXM4-80GB'],
+  ['A100-PCIE-80', 'NVIDIA A100 80GB PCIe'],
+  ['L40S', 'NVIDIA L40S'],
+  ['L40', 'NVIDIA L40'],
+  ['L4', 'NVIDIA L4'],
+  ['A6000', 'NVIDIA RTX A6000'],
+  ['A40', 'NVIDIA A40'],
+  ['RTX-6000-ADA', 'NVIDIA RTX 6000 Ada Generation'],
+  ['RTX-4090', 'NVIDIA GeForce RTX 4090'],
+  ['RTX-3090', 'NVIDIA GeForce RTX 3090'],
+  ['RTX-5090', 'NVIDIA GeForce RTX 5090'],
+  ['MI300X', 'AMD Instinct MI300X OAM'],
 ];
 
 export function runpodGpuTypes(seed: number, t: number): unknown {
@@ -75,7 +120,11 @@ export function runpodGpuTypes(seed: number, t: number): unknown {
       communityPrice: community,
       secureSpotPrice: Math.round(secure * 0.6 * 100) / 100,
       communitySpotPrice: Math.round(community * 0.55 * 100) / 100,
-      lowestPrice: { minimumBidPrice: Math.round(community * 0.5 * 100) / 100, uninterruptablePrice: community, stockStatus: stock < 0.1 ? null : stock < 0.5 ? 'Low' : 'High' },
+      lowestPrice: {
+        minimumBidPrice: Math.round(community * 0.5 * 100) / 100,
+        uninterruptablePrice: community,
+        stockStatus: stock < 0.1 ? null : stock < 0.5 ? 'Low' : 'High',
+      },
     };
   });
   return { data: { gpuTypes } };
@@ -113,9 +162,21 @@ export function lambdaInstanceTypes(seed: number, t: number, priceField = 'price
 }
 
 const TD_NAMES: Record<string, string> = {
-  'H100-SXM': 'h100-sxm5-80gb', 'H100-PCIE': 'h100-pcie-80gb', H200: 'h200-sxm5-141gb', 'A100-SXM-80': 'a100-sxm4-80gb', 'A100-PCIE-80': 'a100-pcie-80gb',
-  'A100-40': 'a100-pcie-40gb', L40S: 'l40s-pcie-48gb', L40: 'l40-pcie-48gb', A6000: 'rtxa6000-pcie-48gb', A40: 'a40-pcie-48gb', 'RTX-6000-ADA': 'rtx6000ada-pcie-48gb',
-  'RTX-4090': 'geforcertx4090-pcie-24gb', 'RTX-3090': 'geforcertx3090-pcie-24gb', 'RTX-5090': 'geforcertx5090-pcie-32gb', 'V100-16': 'v100-sxm2-16gb',
+  'H100-SXM': 'h100-sxm5-80gb',
+  'H100-PCIE': 'h100-pcie-80gb',
+  H200: 'h200-sxm5-141gb',
+  'A100-SXM-80': 'a100-sxm4-80gb',
+  'A100-PCIE-80': 'a100-pcie-80gb',
+  'A100-40': 'a100-pcie-40gb',
+  L40S: 'l40s-pcie-48gb',
+  L40: 'l40-pcie-48gb',
+  A6000: 'rtxa6000-pcie-48gb',
+  A40: 'a40-pcie-48gb',
+  'RTX-6000-ADA': 'rtx6000ada-pcie-48gb',
+  'RTX-4090': 'geforcertx4090-pcie-24gb',
+  'RTX-3090': 'geforcertx3090-pcie-24gb',
+  'RTX-5090': 'geforcertx5090-pcie-32gb',
+  'V100-16': 'v100-sxm2-16gb',
 };
 const TD_LOCATIONS = [
   { id: '1b1f2c3d-0000-4e6a-9f00-0000000000a1', city: 'Chicago', stateprovince: 'Illinois', country: 'United States' },
@@ -135,7 +196,10 @@ export function tensordockLocations(seed: number, t: number, scale: number): unk
       .map(([code, v0Name]) => ({
         v0Name,
         displayName: v0Name.toUpperCase(),
-        max_count: unit(seed, 'tensordock', loc.id, code, 'stock', hour) < 0.15 ? 0 : Math.max(1, Math.round(8 * scale * unit(seed, 'tensordock', loc.id, code, 'count', Math.floor(hour / 6)))),
+        max_count:
+          unit(seed, 'tensordock', loc.id, code, 'stock', hour) < 0.15
+            ? 0
+            : Math.max(1, Math.round(8 * scale * unit(seed, 'tensordock', loc.id, code, 'count', Math.floor(hour / 6)))),
         price_per_hr: Math.round(listPrice(seed, cls(code), t, 0.95 + unit(seed, 'tensordock', loc.id, code, 'premium') * 0.2) * 100) / 100,
         resources: { max_vcpus: 64, max_ram_gb: 512, max_storage_gb: 4000 },
       })),
@@ -144,11 +208,16 @@ export function tensordockLocations(seed: number, t: number, scale: number): unk
 }
 
 const AKASH_MODELS: { code: string; model: string; ram: string; iface: string }[] = [
-  { code: 'H100-SXM', model: 'h100', ram: '80Gi', iface: 'SXM5' }, { code: 'H100-PCIE', model: 'h100', ram: '80Gi', iface: 'PCIe' },
-  { code: 'A100-SXM-80', model: 'a100', ram: '80Gi', iface: 'SXM4' }, { code: 'A100-PCIE-80', model: 'a100', ram: '80Gi', iface: 'PCIe' },
-  { code: 'A100-40', model: 'a100', ram: '40Gi', iface: 'PCIe' }, { code: 'L40S', model: 'l40s', ram: '48Gi', iface: 'PCIe' },
-  { code: 'L4', model: 'l4', ram: '24Gi', iface: 'PCIe' }, { code: 'A6000', model: 'a6000', ram: '48Gi', iface: 'PCIe' },
-  { code: 'RTX-4090', model: 'rtx4090', ram: '24Gi', iface: 'PCIe' }, { code: 'RTX-3090', model: 'rtx3090', ram: '24Gi', iface: 'PCIe' },
+  { code: 'H100-SXM', model: 'h100', ram: '80Gi', iface: 'SXM5' },
+  { code: 'H100-PCIE', model: 'h100', ram: '80Gi', iface: 'PCIe' },
+  { code: 'A100-SXM-80', model: 'a100', ram: '80Gi', iface: 'SXM4' },
+  { code: 'A100-PCIE-80', model: 'a100', ram: '80Gi', iface: 'PCIe' },
+  { code: 'A100-40', model: 'a100', ram: '40Gi', iface: 'PCIe' },
+  { code: 'L40S', model: 'l40s', ram: '48Gi', iface: 'PCIe' },
+  { code: 'L4', model: 'l4', ram: '24Gi', iface: 'PCIe' },
+  { code: 'A6000', model: 'a6000', ram: '48Gi', iface: 'PCIe' },
+  { code: 'RTX-4090', model: 'rtx4090', ram: '24Gi', iface: 'PCIe' },
+  { code: 'RTX-3090', model: 'rtx3090', ram: '24Gi', iface: 'PCIe' },
   { code: 'H200', model: 'h200', ram: '141Gi', iface: 'SXM5' },
 ];
 
@@ -166,10 +235,15 @@ export function akashGpuPrices(seed: number, t: number, scale: number): unknown 
       interface: m.iface,
       availability: { total, available },
       providerAvailability: { total: Math.ceil(total / 8), available: Math.ceil(available / 8) },
-      price: noBids ? null : { currency: 'USD', min: Math.round(wa * 0.7 * 100) / 100, max: Math.round(wa * 1.4 * 100) / 100, avg: wa, weightedAverage: wa, med: wa },
+      price: noBids
+        ? null
+        : { currency: 'USD', min: Math.round(wa * 0.7 * 100) / 100, max: Math.round(wa * 1.4 * 100) / 100, avg: wa, weightedAverage: wa, med: wa },
     };
   });
-  return { availability: { total: models.reduce((n, m) => n + m.availability.total, 0), available: models.reduce((n, m) => n + m.availability.available, 0) }, models };
+  return {
+    availability: { total: models.reduce((n, m) => n + m.availability.total, 0), available: models.reduce((n, m) => n + m.availability.available, 0) },
+    models,
+  };
 }
 
 const AZURE_SKUS: { sku: string; code: string; gpus: number; meter: string; product: string }[] = [
@@ -191,10 +265,36 @@ export function azureItems(seed: number, t: number, region: string): unknown[] {
   for (const s of AZURE_SKUS) {
     // Hyperscaler list prices sit far above marketplaces: about 5.5 times per GPU-hour.
     const vm = Math.round(listPrice(seed, cls(s.code), t, 5.5) * s.gpus * regional * 100) / 100;
-    const base = { currencyCode: 'USD', tierMinimumUnits: 0, armRegionName: region, location: region, effectiveStartDate: '2025-06-01T00:00:00Z', unitOfMeasure: '1 Hour', serviceName: 'Virtual Machines', serviceFamily: 'Compute', type: 'Consumption', isPrimaryMeterRegion: true, armSkuName: s.sku };
+    const base = {
+      currencyCode: 'USD',
+      tierMinimumUnits: 0,
+      armRegionName: region,
+      location: region,
+      effectiveStartDate: '2025-06-01T00:00:00Z',
+      unitOfMeasure: '1 Hour',
+      serviceName: 'Virtual Machines',
+      serviceFamily: 'Compute',
+      type: 'Consumption',
+      isPrimaryMeterRegion: true,
+      armSkuName: s.sku,
+    };
     items.push({ ...base, retailPrice: vm, unitPrice: vm, meterName: s.meter, productName: s.product, skuName: s.meter });
-    items.push({ ...base, retailPrice: Math.round(vm * 0.35 * 100) / 100, unitPrice: Math.round(vm * 0.35 * 100) / 100, meterName: `${s.meter} Spot`, productName: s.product, skuName: `${s.meter} Spot` });
-    items.push({ ...base, retailPrice: Math.round(vm * 1.1 * 100) / 100, unitPrice: Math.round(vm * 1.1 * 100) / 100, meterName: s.meter, productName: `${s.product} Windows`, skuName: s.meter });
+    items.push({
+      ...base,
+      retailPrice: Math.round(vm * 0.35 * 100) / 100,
+      unitPrice: Math.round(vm * 0.35 * 100) / 100,
+      meterName: `${s.meter} Spot`,
+      productName: s.product,
+      skuName: `${s.meter} Spot`,
+    });
+    items.push({
+      ...base,
+      retailPrice: Math.round(vm * 1.1 * 100) / 100,
+      unitPrice: Math.round(vm * 1.1 * 100) / 100,
+      meterName: s.meter,
+      productName: `${s.product} Windows`,
+      skuName: s.meter,
+    });
   }
   return items;
 }

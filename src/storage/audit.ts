@@ -9,14 +9,7 @@ import type { Database, Fixing, Snapshot } from './schema.js';
 
 /** Metadata of the snapshots fetched in [from, to) up to a watermark, in id order; bodies are read one at a time with `snapshotBody`. */
 export async function rawSnapshotsInWindow(db: Db, from: number, to: number, through: number): Promise<Snapshot[]> {
-  return db
-    .selectFrom('snapshots')
-    .selectAll()
-    .where('fetched_at', '>=', from)
-    .where('fetched_at', '<', to)
-    .where('id', '<=', through)
-    .orderBy('id')
-    .execute();
+  return db.selectFrom('snapshots').selectAll().where('fetched_at', '>=', from).where('fetched_at', '<', to).where('id', '<=', through).orderBy('id').execute();
 }
 
 /** Every revision of a date, in publication order. */

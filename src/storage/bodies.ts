@@ -80,7 +80,12 @@ export async function bodyStorage(db: Db): Promise<{ encoding: string; bodies: n
   const rows = await db
     .selectFrom('snapshot_bodies as b')
     .innerJoin('snapshots as s', 's.id', 'b.snapshot_id')
-    .select(['b.encoding', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.sum<number>('s.byte_size').as('original'), (eb) => eb.fn.sum<number>(eb.fn('length', ['b.data'])).as('stored')])
+    .select([
+      'b.encoding',
+      (eb) => eb.fn.countAll<number>().as('n'),
+      (eb) => eb.fn.sum<number>('s.byte_size').as('original'),
+      (eb) => eb.fn.sum<number>(eb.fn('length', ['b.data'])).as('stored'),
+    ])
     .groupBy('b.encoding')
     .orderBy('b.encoding')
     .execute();

@@ -14,7 +14,10 @@ function insertSql(db: Db, table: keyof Database, columns: readonly string[], ro
   let text = cache.get(key);
   if (text === undefined) {
     const placeholder = Object.fromEntries(columns.map((c) => [c, null]));
-    text = db.insertInto(table).values(Array.from({ length: rows }, () => placeholder) as never).compile().sql;
+    text = db
+      .insertInto(table)
+      .values(Array.from({ length: rows }, () => placeholder) as never)
+      .compile().sql;
     cache.set(key, text);
   }
   return text;

@@ -31,8 +31,13 @@ export class DatabaseNotFoundError extends Error {
 
 /** Another process held the write lock for longer than the busy timeout. */
 export class DatabaseBusyError extends Error {
-  constructor(readonly path: string | undefined, cause: unknown) {
-    super(`the database${path ? ` ${path}` : ''} is locked by another gpuidx process (waited past the busy timeout); try again when it has finished`, { cause });
+  constructor(
+    readonly path: string | undefined,
+    cause: unknown,
+  ) {
+    super(`the database${path ? ` ${path}` : ''} is locked by another gpuidx process (waited past the busy timeout); try again when it has finished`, {
+      cause,
+    });
     this.name = 'DatabaseBusyError';
   }
 }

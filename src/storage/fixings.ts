@@ -52,7 +52,13 @@ const OBSERVATION_COLUMNS = [
  * day can hold millions of rows, and the caller keeps only what it needs of each. (Kysely's SQLite stream yields
  * row by row through an async generator, which costs more than the read itself at this size.)
  */
-export async function* observationsInWindow(db: Db, from: number, to: number, throughSnapshot: number, snapshotsPerBatch = 16): AsyncGenerator<ObservationRow[]> {
+export async function* observationsInWindow(
+  db: Db,
+  from: number,
+  to: number,
+  throughSnapshot: number,
+  snapshotsPerBatch = 16,
+): AsyncGenerator<ObservationRow[]> {
   const snapshots = await db
     .selectFrom('snapshots')
     .select('id')
@@ -68,13 +74,22 @@ export async function* observationsInWindow(db: Db, from: number, to: number, th
       .selectFrom('observations as o')
       .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
       .select(OBSERVATION_COLUMNS)
-      .where('o.snapshot_id', 'in', batch.map((s) => s.id))
+      .where(
+        'o.snapshot_id',
+        'in',
+        batch.map((s) => s.id),
+      )
       .execute();
   }
 }
 
 /** Venue, instant and parser version of every parsed snapshot in [from, to), including those that held no listing. */
-export async function snapshotTimesInWindow(db: Db, from: number, to: number, throughSnapshot: number): Promise<{ venue: string; fetched_at: number; parser_version: string }[]> {
+export async function snapshotTimesInWindow(
+  db: Db,
+  from: number,
+  to: number,
+  throughSnapshot: number,
+): Promise<{ venue: string; fetched_at: number; parser_version: string }[]> {
   return db
     .selectFrom('snapshots')
     .select(['venue', 'fetched_at', 'parser_version'])
@@ -111,18 +126,11 @@ export async function previousValues(
   publishedBeforeId?: number,
   series?: string,
 ): Promise<Map<string, { date: string; value: number; carriedFrom: string | null }>> {
-  let q = db
-    .selectFrom('fixings')
-    .select(['series', 'date', 'revision', 'value', 'carried_from'])
-    .where('date', '<', date);
+  let q = db.selectFrom('fixings').select(['series', 'date', 'revision', 'value', 'carried_from']).where('date', '<', date);
   // A replay of a revision sees only what had been published before it.
   if (publishedBeforeId !== undefined) q = q.where('id', '<', publishedBeforeId);
   if (series !== undefined) q = q.where('series', '=', series);
-  const rows = await q
-    .orderBy('series')
-    .orderBy('date', 'desc')
-    .orderBy('revision', 'desc')
-    .execute();
+  const rows = await q.orderBy('series').orderBy('date', 'desc').orderBy('revision', 'desc').execute();
   const out = new Map<string, { date: string; value: number; carriedFrom: string | null }>();
   for (const r of latestRevisions(rows)) {
     if (!out.has(r.series) && r.value !== null) out.set(r.series, { date: r.date, value: r.value, carriedFrom: r.carried_from });
@@ -140,7 +148,18 @@ export type FixingInputRow = Omit<FixingInputsTable, 'fixing_id'>;
 /** What publication adds to a revision once the previous one is known: the chain link and the signature. */
 export type FixingSeal = Pick<Fixing, 'previous_chain_hash' | 'key_id' | 'signature'>;
 
-const INPUT_COLUMNS = ['fixing_id', 'observation_id', 'snapshot_id', 'class', 'reason', 'p', 'f', 'q', 'w', 'w_capped'] as const satisfies readonly (keyof FixingInputsTable)[];
+const INPUT_COLUMNS = [
+  'fixing_id',
+  'observation_id',
+  'snapshot_id',
+  'class',
+  'reason',
+  'p',
+  'f',
+  'q',
+  'w',
+  'w_capped',
+] as const satisfies readonly (keyof FixingInputsTable)[];
 const INPUT_CHUNK = 1000;
 
 /** A fixing's audit rows as the caller holds them, read as stored rows one at a time (a day can hold millions). */
@@ -154,7 +173,13 @@ export interface FixingInputs<I> {
  * a run's revisions are stored all together or not at all. `seal` gets the revision published last (read in the
  * same transaction, so two publishers never fork the chain) and returns the chain link and the signature.
  */
-export async function insertFixing<I>(trx: Db, db: Db, fixing: NewFixing, inputs: FixingInputs<I>, seal: (last: Fixing | undefined) => FixingSeal): Promise<Fixing> {
+export async function insertFixing<I>(
+  trx: Db,
+  db: Db,
+  fixing: NewFixing,
+  inputs: FixingInputs<I>,
+  seal: (last: Fixing | undefined) => FixingSeal,
+): Promise<Fixing> {
   const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   const row = { ...fixing, ...seal(last) };
   const { id } = await trx.insertInto('fixings').values(row).returning('id').executeTakeFirstOrThrow();
@@ -170,13 +195,7 @@ export async function insertFixing<I>(trx: Db, db: Db, fixing: NewFixing, inputs
  * `days` dates before `date` whose status is volume-weighted (normal or extended_window), oldest first.
  * `publishedBeforeId`: only what had been published before that revision.
  */
-export async function trailingHistory(
-  db: Db,
-  date: string,
-  days: number,
-  publishedBeforeId?: number,
-  series?: string,
-): Promise<Map<string, Fixing[]>> {
+export async function trailingHistory(db: Db, date: string, days: number, publishedBeforeId?: number, series?: string): Promise<Map<string, Fixing[]>> {
   const from = new Date(Date.parse(`${date}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
   let q = db.selectFrom('fixings').selectAll().where('date', '>=', from).where('date', '<', date);
   if (publishedBeforeId !== undefined) q = q.where('id', '<', publishedBeforeId);

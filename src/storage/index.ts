@@ -2,10 +2,36 @@
 export { openDatabase, DEFAULT_DB_PATH, DatabaseBusyError, DatabaseNotFoundError, isBusyError, type Db } from './db.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
 export { snapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody } from './bodies.js';
-export { storeSnapshot, insertRawSnapshot, recordParse, getSnapshot, pendingSnapshots, pendingSummary, snapshotsWithoutContentKey, setContentKey, type RawSnapshotInput, type ParseRecord, type RowIssue, type StoredSnapshot } from './snapshots.js';
+export {
+  storeSnapshot,
+  insertRawSnapshot,
+  recordParse,
+  getSnapshot,
+  pendingSnapshots,
+  pendingSummary,
+  snapshotsWithoutContentKey,
+  setContentKey,
+  type RawSnapshotInput,
+  type ParseRecord,
+  type RowIssue,
+  type StoredSnapshot,
+} from './snapshots.js';
 export { startRun, finishRun, recordSkippedRun, listRuns, recentYields, type RunEnd } from './runs.js';
 export type * from './schema.js';
 export * from './publication.js';
 export * from './audit.js';
-export { observationsInWindow, snapshotTimesInWindow, snapshotWatermark, latestFixings, previousValues, trailingHistory, insertFixing, type ObservationRow, type NewFixing, type FixingInputRow, type FixingInputs, type FixingSeal } from './fixings.js';
+export {
+  observationsInWindow,
+  snapshotTimesInWindow,
+  snapshotWatermark,
+  latestFixings,
+  previousValues,
+  trailingHistory,
+  insertFixing,
+  type ObservationRow,
+  type NewFixing,
+  type FixingInputRow,
+  type FixingInputs,
+  type FixingSeal,
+} from './fixings.js';
 export * from './keys.js';

@@ -2,17 +2,26 @@
 // snapshot metadata and health facts. Every query reads published (append-only) rows only.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { Fixing, Snapshot } from './schema.js';
+import type { Fixing } from './schema.js';
 
 /** First and latest fixing date of every series that has one, with the latest revision of its latest date. */
 export async function seriesSummaries(db: Db): Promise<Map<string, { first: string; latest: Fixing }>> {
   const [bounds, latest] = await Promise.all([
-    db.selectFrom('fixings').select(['series', (eb) => eb.fn.min('date').as('first')]).groupBy('series').execute(),
+    db
+      .selectFrom('fixings')
+      .select(['series', (eb) => eb.fn.min('date').as('first')])
+      .groupBy('series')
+      .execute(),
     // Every revision of each series' latest date, highest revision first: the first row per series is its latest.
     db
       .selectFrom('fixings as f')
       .selectAll('f')
-      .where('f.date', '=', (eb) => eb.selectFrom('fixings as g').select((e) => e.fn.max('g.date').as('d')).whereRef('g.series', '=', 'f.series'))
+      .where('f.date', '=', (eb) =>
+        eb
+          .selectFrom('fixings as g')
+          .select((e) => e.fn.max('g.date').as('d'))
+          .whereRef('g.series', '=', 'f.series'),
+      )
       .orderBy('f.series')
       .orderBy('f.revision', 'desc')
       .execute(),
@@ -59,7 +68,13 @@ export async function fixingHistoryIds(db: Db, series: string, from: string, to:
 export async function fixingsByIds(db: Db, ids: readonly number[]): Promise<Fixing[]> {
   const out: Fixing[] = [];
   for (let i = 0; i < ids.length; i += 500) {
-    out.push(...(await db.selectFrom('fixings').selectAll().where('id', 'in', ids.slice(i, i + 500)).execute()));
+    out.push(
+      ...(await db
+        .selectFrom('fixings')
+        .selectAll()
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute()),
+    );
   }
   return out;
 }
@@ -115,7 +130,11 @@ export async function auditPage(db: Db, fixingId: number, afterObservationId: nu
 }
 
 export async function auditCount(db: Db, fixingId: number): Promise<number> {
-  const r = await db.selectFrom('fixing_inputs').select((eb) => eb.fn.countAll<number>().as('n')).where('fixing_id', '=', fixingId).executeTakeFirstOrThrow();
+  const r = await db
+    .selectFrom('fixing_inputs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('fixing_id', '=', fixingId)
+    .executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
@@ -133,7 +152,12 @@ export async function lastSuccessfulRuns(db: Db): Promise<{ venue: string; finis
 
 /** Each venue whose latest finished run is `degraded`, with the run's warning (the yield watch). */
 export async function degradedVenues(db: Db): Promise<{ venue: string; finished_at: number; warning: string }[]> {
-  const latest = db.selectFrom('collector_runs').select(['venue', (eb) => eb.fn.max('id').as('id')]).where('finished_at', 'is not', null).where('outcome', '<>', 'skipped').groupBy('venue');
+  const latest = db
+    .selectFrom('collector_runs')
+    .select(['venue', (eb) => eb.fn.max('id').as('id')])
+    .where('finished_at', 'is not', null)
+    .where('outcome', '<>', 'skipped')
+    .groupBy('venue');
   const rows = await db
     .selectFrom('collector_runs as r')
     .innerJoin(latest.as('l'), 'l.id', 'r.id')
@@ -146,7 +170,11 @@ export async function degradedVenues(db: Db): Promise<{ venue: string; finished_
 
 /** The fetch instant of the newest stored snapshot, collected or imported, not later than `notAfter`. */
 export async function newestSnapshotAt(db: Db, notAfter = Number.MAX_SAFE_INTEGER): Promise<number | null> {
-  const r = await db.selectFrom('snapshots').select((eb) => eb.fn.max('fetched_at').as('t')).where('fetched_at', '<=', notAfter).executeTakeFirst();
+  const r = await db
+    .selectFrom('snapshots')
+    .select((eb) => eb.fn.max('fetched_at').as('t'))
+    .where('fetched_at', '<=', notAfter)
+    .executeTakeFirst();
   return r?.t ?? null;
 }
 

@@ -100,12 +100,20 @@ export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRec
  * Stores raw bytes alone, `pending` (kept for tests of recovery from older versions, which stored the bytes first
  * and parsed in a second transaction). Returns the id of the identical snapshot when one is stored.
  */
-export async function insertRawSnapshot(db: Db, s: Omit<RawSnapshotInput, 'contentSha256' | 'receivedAt'> & Partial<Pick<RawSnapshotInput, 'contentSha256' | 'receivedAt'>>): Promise<{ id: number; duplicate: boolean }> {
+export async function insertRawSnapshot(
+  db: Db,
+  s: Omit<RawSnapshotInput, 'contentSha256' | 'receivedAt'> & Partial<Pick<RawSnapshotInput, 'contentSha256' | 'receivedAt'>>,
+): Promise<{ id: number; duplicate: boolean }> {
   const row = { ...snapshotRow({ contentSha256: s.sha256, receivedAt: s.fetchedAt, ...s }) };
   if (s.contentSha256 === undefined) Object.assign(row, { content_sha256: null, received_at: null });
   const body: EncodedBody = await encodeBody(s.body);
   const inserted = await db.transaction().execute(async (trx) => {
-    const r = await trx.insertInto('snapshots').values(row).onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+    const r = await trx
+      .insertInto('snapshots')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .executeTakeFirst();
     if (r) await insertBody(trx, r.id, body);
     return r;
   });
@@ -178,8 +186,23 @@ function outcomeColumns(p: ParseRecord) {
 
 async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
   await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
-    params.push(snapshotId, o.seq, o.listing_id, o.host_id ?? null, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available,
-      o.perf_system ?? null, o.perf_score_per_gpu ?? null, o.region ?? null, o.quantity_reported, o.machine_id ?? null, o.gpu_memory_gb ?? null);
+    params.push(
+      snapshotId,
+      o.seq,
+      o.listing_id,
+      o.host_id ?? null,
+      o.gpu_raw,
+      o.gpu_count,
+      o.price_usd_per_hour,
+      o.contract,
+      o.available,
+      o.perf_system ?? null,
+      o.perf_score_per_gpu ?? null,
+      o.region ?? null,
+      o.quantity_reported,
+      o.machine_id ?? null,
+      o.gpu_memory_gb ?? null,
+    );
   });
   for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
     const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x) => ({
@@ -206,7 +229,9 @@ export async function recordParse(db: Db, snapshotId: number, p: ParseRecord): P
 }
 
 /** Snapshots still `pending`: stored by an older version (or a crash) whose parse was never recorded. Bodies are read one at a time with `snapshotBody`. */
-export async function pendingSnapshots(db: Db): Promise<Pick<Snapshot, 'id' | 'venue' | 'fetched_at' | 'parser_version' | 'parser_options' | 'http_status' | 'content_type' | 'truncated'>[]> {
+export async function pendingSnapshots(
+  db: Db,
+): Promise<Pick<Snapshot, 'id' | 'venue' | 'fetched_at' | 'parser_version' | 'parser_options' | 'http_status' | 'content_type' | 'truncated'>[]> {
   return db
     .selectFrom('snapshots')
     .select(['id', 'venue', 'fetched_at', 'parser_version', 'parser_options', 'http_status', 'content_type', 'truncated'])

@@ -32,7 +32,12 @@ beforeAll(async () => {
   // A partner's late file corrects 2026-11-19: a visible revision 2 with its reason.
   await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
   await fixDate({ ...deps, clock: () => NOW + 60_000 }, { date: '2026-11-19', restate: { reason: 'late partner-d file' } });
-  api = await startApi(t.db, { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 * 24 * 2 } }, log, () => NOW);
+  api = await startApi(
+    t.db,
+    { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 * 24 * 2 } },
+    log,
+    () => NOW,
+  );
 });
 
 afterAll(async () => {
@@ -76,20 +81,34 @@ describe('fixings', () => {
     // The signed bytes are the published document as canonical JSON: keys sorted at every level, no whitespace
     // (a second, simpler implementation than the one under test; JSON.stringify writes the shortest numbers).
     const canonical = (v: unknown): string =>
-      Array.isArray(v) ? `[${v.map(canonical).join(',')}]` : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(v);
+      Array.isArray(v)
+        ? `[${v.map(canonical).join(',')}]`
+        : v && typeof v === 'object'
+          ? `{${Object.keys(v)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+              .join(',')}}`
+          : JSON.stringify(v);
     expect(body.signature.payload).toBe(canonical(body.fixing));
     expect(verifyPayload(keys[0].public_key_pem, body.signature.payload, body.signature.value)).toBe(true);
     // One changed digit breaks the signature.
     expect(verifyPayload(keys[0].public_key_pem, body.signature.payload.replace('2.244', '2.245'), body.signature.value)).toBe(false);
   });
 
-
-  it('serves a date\'s latest revision and, pinned, an earlier one with its reason listed', async () => {
+  it("serves a date's latest revision and, pinned, an earlier one with its reason listed", async () => {
     const latest = await getJson('/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19');
     expect(latest.body.fixing).toMatchObject({ revision: 2, value: 2.222, listings: 6, venues: 4, min: 1.8, restatement_reason: 'late partner-d file' });
     expect(latest.res.headers.get('cache-control')).toBe('public, max-age=300, no-transform');
     const first = await getJson('/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19?revision=1');
-    expect(first.body.fixing).toMatchObject({ revision: 1, value: 2.222, listings: 5, venues: 3, min: 2.1168, restatement_reason: null, previous_input_digest: null });
+    expect(first.body.fixing).toMatchObject({
+      revision: 1,
+      value: 2.222,
+      listings: 5,
+      venues: 3,
+      min: 2.1168,
+      restatement_reason: null,
+      previous_input_digest: null,
+    });
     expect(first.res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable, no-transform');
     expect(latest.body.fixing.previous_input_digest).toBe(first.body.fixing.input_digest);
 
@@ -120,7 +139,9 @@ describe('fixings', () => {
     const csv = await get('/v1/series/GPUIDX-H100-SXM/fixings?from=2026-11-18&to=2026-11-20', { accept: 'text/csv' });
     expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const lines = (await csv.text()).split('\r\n');
-    expect(lines[0]).toBe('date,series,value,status,revision,unit,vwap,p10,p25,p75,p90,min,max,listings,venues,volume_gpu_hours,carried_from,methodology_version,input_digest');
+    expect(lines[0]).toBe(
+      'date,series,value,status,revision,unit,vwap,p10,p25,p75,p90,min,max,listings,venues,volume_gpu_hours,carried_from,methodology_version,input_digest',
+    );
     expect(lines.slice(1, 4).map((l) => l.split(',').slice(0, 16).join(','))).toEqual([
       '2026-11-18,GPUIDX-H100-SXM,2.2,normal,1,USD per GPU-hour,2.2592,2.0959,2.1,2.4,2.4,2.0959,2.4,5,3,30',
       '2026-11-19,GPUIDX-H100-SXM,2.222,normal,2,USD per GPU-hour,2.1803,1.8,2.1168,2.424,2.424,1.8,2.424,6,4,38',
@@ -191,10 +212,19 @@ describe('audit trail', () => {
     expect(all.filter((r) => r.outcome === 'outlier').map((r) => r.listing_id)).toEqual(['b-5', 'b-5', 'b-5']);
   });
 
-  it('serves a snapshot\'s metadata and its exact bytes with their sha256', async () => {
+  it("serves a snapshot's metadata and its exact bytes with their sha256", async () => {
     const line = readFileSync(join(FIXTURES, 'market', 'three-days.jsonl'), 'utf8').split('\n')[0]!;
     const meta = await getJson('/v1/snapshots/1');
-    expect(meta.body).toMatchObject({ id: 1, venue: 'partner-a', fetched_at: '2026-11-18T00:00:00.000Z', source: 'file', byte_size: Buffer.byteLength(line), parser_version: 'generic/1', parse: { outcome: 'ok', rows_total: 4, rows_accepted: 4 }, raw: '/v1/snapshots/1/raw' });
+    expect(meta.body).toMatchObject({
+      id: 1,
+      venue: 'partner-a',
+      fetched_at: '2026-11-18T00:00:00.000Z',
+      source: 'file',
+      byte_size: Buffer.byteLength(line),
+      parser_version: 'generic/1',
+      parse: { outcome: 'ok', rows_total: 4, rows_accepted: 4 },
+      raw: '/v1/snapshots/1/raw',
+    });
     const raw = await get('/v1/snapshots/1/raw');
     const bytes = Buffer.from(await raw.arrayBuffer());
     expect(bytes.toString('utf8')).toBe(line);
@@ -227,7 +257,12 @@ describe('methodology, health, protocol', () => {
   });
 
   it('answers 503 naming what is stale once data and fixings are old', async () => {
-    const later = await startApi(t.db, { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, memoryLogger(), () => NOW + 3 * 86_400_000);
+    const later = await startApi(
+      t.db,
+      { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } },
+      memoryLogger(),
+      () => NOW + 3 * 86_400_000,
+    );
     try {
       const res = await fetch(`${later.url}/v1/health`);
       expect(res.status).toBe(503);
@@ -287,7 +322,11 @@ describe('bad input gets a 4xx problem+json naming the problem, never a 500', ()
     ['/v1/series/GPUIDX-NOPE/fixings/latest', 404, 'unknown series "GPUIDX-NOPE"; GET /v1/series lists them'],
     ['/v1/series/h100/fixings/latest', 400, 'param.code: a series code looks like GPUIDX-H100-SXM'],
     ['/v1/series/GPUIDX-H100-SXM/fixings?from=2026-11-20&to=2026-11-18', 400, 'from (2026-11-20) is after to (2026-11-18)'],
-    ['/v1/series/GPUIDX-H100-SXM/fixings?from=2020-01-01&to=2026-11-18', 400, 'range of 2514 days is longer than the 400 days one request may ask for; split it'],
+    [
+      '/v1/series/GPUIDX-H100-SXM/fixings?from=2020-01-01&to=2026-11-18',
+      400,
+      'range of 2514 days is longer than the 400 days one request may ask for; split it',
+    ],
     ['/v1/series/GPUIDX-H100-SXM/fixings?format=xml', 400, 'query.format: Invalid option: expected one of "json"|"csv"'],
     ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19?revision=0', 400, 'query.revision: revision must be a whole number >= 1'],
     ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19?revision=abc', 400, 'query.revision: revision must be a whole number >= 1'],

@@ -21,9 +21,19 @@ afterEach(async () => t.cleanup());
 async function collectAs(version: string, hour: number): Promise<void> {
   const at = D0 + hour * 3_600_000;
   await ingestBody(t.db, {
-    venue: 'vast', fetchedAt: at, source: 'http', requestMethod: 'POST', requestUrl: 'https://console.vast.ai/api/v0/bundles/', requestBody: null,
+    venue: 'vast',
+    fetchedAt: at,
+    source: 'http',
+    requestMethod: 'POST',
+    requestUrl: 'https://console.vast.ai/api/v0/bundles/',
+    requestBody: null,
     received: { status: 200, contentType: 'application/json', body: fixtureBytes('venues/vast/offers-real-shapes.json'), truncated: false },
-    parserVersion: version, parserOptions: { default_quantity: 1, strip_bom: true }, parse: parserFor(version)!, runId: null, redactor: createRedactor([]), receivedAt: at,
+    parserVersion: version,
+    parserOptions: { default_quantity: 1, strip_bom: true },
+    parse: parserFor(version)!,
+    runId: null,
+    redactor: createRedactor([]),
+    receivedAt: at,
   });
 }
 
@@ -31,14 +41,27 @@ describe('a fixing made from snapshots of an older parser version', () => {
   it('replays with the version that read them, not the current one', async () => {
     await collectAs('vast/3', 1);
     await collectAs('vast/3', 2);
-    const outcomes = await fixDate({ db: t.db, clock: () => D0 + 86_400_000 + 3_600_000, log: memoryLogger(), signer: testSigner() }, { date: DATE, series: ['GPUIDX-A100-SXM-80', 'GPUIDX-COMPUTE'] });
+    const outcomes = await fixDate(
+      { db: t.db, clock: () => D0 + 86_400_000 + 3_600_000, log: memoryLogger(), signer: testSigner() },
+      { date: DATE, series: ['GPUIDX-A100-SXM-80', 'GPUIDX-COMPUTE'] },
+    );
     expect(outcomes.map((o) => o.action)).toEqual(['published', 'published']);
     // vast/3 stored no memory, so under methodology 2.0.0 the three A100 SXM4 offers (twice each) are ambiguous.
-    const reasons = await t.db.selectFrom('fixing_inputs as i').innerJoin('observations as o', 'o.id', 'i.observation_id').select(['o.listing_id', 'i.reason']).where('o.gpu_raw', '=', 'A100 SXM4').where('o.contract', '=', 'on_demand').orderBy('o.id').execute();
+    const reasons = await t.db
+      .selectFrom('fixing_inputs as i')
+      .innerJoin('observations as o', 'o.id', 'i.observation_id')
+      .select(['o.listing_id', 'i.reason'])
+      .where('o.gpu_raw', '=', 'A100 SXM4')
+      .where('o.contract', '=', 'on_demand')
+      .orderBy('o.id')
+      .execute();
     expect(new Set(reasons.map((r) => r.reason))).toEqual(new Set(['memory_ambiguous']));
     // 3 offers x 2 snapshots, in GPUIDX-COMPUTE's audit (an input with no class is in no class series' audit).
     expect(reasons).toHaveLength(3 * 2);
     const verdicts = await replayDate(dbSource(t.db), DATE);
-    expect(verdicts.map((v) => [v.series, v.match])).toEqual([['GPUIDX-A100-SXM-80', true], ['GPUIDX-COMPUTE', true]]);
+    expect(verdicts.map((v) => [v.series, v.match])).toEqual([
+      ['GPUIDX-A100-SXM-80', true],
+      ['GPUIDX-COMPUTE', true],
+    ]);
   });
 });

@@ -39,29 +39,57 @@ beforeAll(async () => {
       }));
       const body = Buffer.from(JSON.stringify({ venue, fetched_at: at, listings }));
       await ingestBody(t.db, {
-        venue, fetchedAt: at, source: 'http', requestMethod: 'GET', requestUrl: `http://127.0.0.1/${venue}`, requestBody: null,
-        received: { status: 200, contentType: 'application/json', body, truncated: false }, parserVersion: GENERIC_PARSER_VERSION,
-        parserOptions: { default_quantity: 1, strip_bom: true }, parse: parseGenericLine, runId: null, redactor, receivedAt: at,
+        venue,
+        fetchedAt: at,
+        source: 'http',
+        requestMethod: 'GET',
+        requestUrl: `http://127.0.0.1/${venue}`,
+        requestBody: null,
+        received: { status: 200, contentType: 'application/json', body, truncated: false },
+        parserVersion: GENERIC_PARSER_VERSION,
+        parserOptions: { default_quantity: 1, strip_bom: true },
+        parse: parseGenericLine,
+        runId: null,
+        redactor,
+        receivedAt: at,
       });
     }
   }
   // 2026-11-20 is before version 2's effective date: fixing it with v2 is the explicit choice the controls ask for.
   for (const [d, date] of ['2026-11-20', '2026-11-21'].entries()) {
-    await fixDate({ db: t.db, clock: () => DAY + (d + 1) * 86_400_000 + 1_800_000, log: memoryLogger(), signer: testSigner() }, { date, methodologyVersion: '2.0.0', series: ['GPUIDX-H100-SXM', 'GPUIDX-COMPUTE'] });
+    await fixDate(
+      { db: t.db, clock: () => DAY + (d + 1) * 86_400_000 + 1_800_000, log: memoryLogger(), signer: testSigner() },
+      { date, methodologyVersion: '2.0.0', series: ['GPUIDX-H100-SXM', 'GPUIDX-COMPUTE'] },
+    );
   }
 });
 afterAll(async () => t.cleanup());
 
 describe('replay of a v2 fixing', () => {
   it('matches from the raw bytes in the database, and from a bundle on the pinned key', async () => {
-    const fixing = await t.db.selectFrom('fixings').select(['series', 'status', 'value', 'methodology_version', 'record']).where('series', '=', 'GPUIDX-H100-SXM').where('date', '=', '2026-11-20').executeTakeFirstOrThrow();
+    const fixing = await t.db
+      .selectFrom('fixings')
+      .select(['series', 'status', 'value', 'methodology_version', 'record'])
+      .where('series', '=', 'GPUIDX-H100-SXM')
+      .where('date', '=', '2026-11-20')
+      .executeTakeFirstOrThrow();
     expect(fixing).toMatchObject({ status: 'normal', methodology_version: '2.0.0' });
     const record = JSON.parse(fixing.record) as { excluded: Record<string, number>; coverage: unknown };
     // lambda reports no quantities (tier 2); "elsewhere" is not admitted: 48 snapshots x 4 listings each.
     expect(record.excluded).toEqual({ list_price_unweighted: 192, venue_not_admitted: 192 });
-    expect(record.coverage).toEqual({ venues_present: 3, venues_admitted: 6, partitions_sufficient: 24, partitions: 24, volume_vs_trailing_mean: null, trailing_days: 0 });
+    expect(record.coverage).toEqual({
+      venues_present: 3,
+      venues_admitted: 6,
+      partitions_sufficient: 24,
+      partitions: 24,
+      volume_vs_trailing_mean: null,
+      trailing_days: 0,
+    });
     // The second day: compared with the first, without tensordock (a third of the first day's volume or more).
-    const second = JSON.parse((await t.db.selectFrom('fixings').select('record').where('series', '=', 'GPUIDX-H100-SXM').where('date', '=', '2026-11-21').executeTakeFirstOrThrow()).record) as { degraded: boolean; missing_venues: string[]; coverage: { trailing_days: number } };
+    const second = JSON.parse(
+      (await t.db.selectFrom('fixings').select('record').where('series', '=', 'GPUIDX-H100-SXM').where('date', '=', '2026-11-21').executeTakeFirstOrThrow())
+        .record,
+    ) as { degraded: boolean; missing_venues: string[]; coverage: { trailing_days: number } };
     expect([second.degraded, second.missing_venues, second.coverage.trailing_days]).toEqual([true, ['tensordock'], 1]);
 
     const verdicts = await replayDate(dbSource(t.db), '2026-11-20');

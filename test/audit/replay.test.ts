@@ -75,7 +75,14 @@ describe('replay from the database', () => {
     const der = createPublicKey(testSigner().publicKeyPem).export({ type: 'spki', format: 'der' });
     const fingerprint = createHash('sha256').update(der).digest('hex');
     // Three dates published plus one restatement run: four signed chain heads.
-    expect(await verifyDatabase(t.db)).toEqual({ snapshots: 28, fixings: 126, unsigned: 0, chainHeads: 4, keys: [{ key_id: fingerprint.slice(0, 16), fingerprint }], problems: [] });
+    expect(await verifyDatabase(t.db)).toEqual({
+      snapshots: 28,
+      fixings: 126,
+      unsigned: 0,
+      chainHeads: 4,
+      keys: [{ key_id: fingerprint.slice(0, 16), fingerprint }],
+      problems: [],
+    });
   });
 
   it('names the snapshot whose body had a byte flipped, in verify and in replay', async () => {
@@ -126,7 +133,10 @@ describe('replay from the database', () => {
 
   it('catches an edited fixing: the record replays to a different value and the hash chain breaks after it', async () => {
     const db = await tampered(['fixings_no_update'], (raw) => {
-      const row = raw.prepare("SELECT id, record FROM fixings WHERE series = 'GPUIDX-H100-SXM' AND date = '2026-11-20'").get() as { id: number; record: string };
+      const row = raw.prepare("SELECT id, record FROM fixings WHERE series = 'GPUIDX-H100-SXM' AND date = '2026-11-20'").get() as {
+        id: number;
+        record: string;
+      };
       raw.prepare('UPDATE fixings SET record = ?, value = 2.3 WHERE id = ?').run(row.record.replace('"value":2.244', '"value":2.3'), row.id);
     });
     try {
@@ -135,8 +145,12 @@ describe('replay from the database', () => {
       const problems = (await verifyDatabase(db)).problems;
       expect(problems[0]).toBe('append-only trigger fixings_no_update is missing: stored rows could be changed silently');
       // The signature made at publication no longer verifies, and the next revision's link no longer matches.
-      expect(problems[1]).toMatch(/^GPUIDX-H100-SXM 2026-11-20 r1 \(fixing id \d+\): signature does not verify: the revision was changed after it was published$/);
-      expect(problems[2]).toMatch(/^GPUIDX-H100-SXM-SPOT 2026-11-20 r1 \(fixing id \d+\): hash chain broken: it links to [0-9a-f]{12}…, but the revision published before it, GPUIDX-H100-SXM 2026-11-20 r1 \(fixing id \d+\), now hashes to [0-9a-f]{12}… \(edited, or a revision between them removed\)$/);
+      expect(problems[1]).toMatch(
+        /^GPUIDX-H100-SXM 2026-11-20 r1 \(fixing id \d+\): signature does not verify: the revision was changed after it was published$/,
+      );
+      expect(problems[2]).toMatch(
+        /^GPUIDX-H100-SXM-SPOT 2026-11-20 r1 \(fixing id \d+\): hash chain broken: it links to [0-9a-f]{12}…, but the revision published before it, GPUIDX-H100-SXM 2026-11-20 r1 \(fixing id \d+\), now hashes to [0-9a-f]{12}… \(edited, or a revision between them removed\)$/,
+      );
       expect(problems).toHaveLength(3);
     } finally {
       await db.destroy();
@@ -144,9 +158,13 @@ describe('replay from the database', () => {
   });
 
   it('catches a value column edited behind its record', async () => {
-    const db = await tampered(['fixings_no_update'], (raw) => raw.exec("UPDATE fixings SET value = 9.99 WHERE series = 'GPUIDX-A100-SXM-80' AND date = '2026-11-18'"));
+    const db = await tampered(['fixings_no_update'], (raw) =>
+      raw.exec("UPDATE fixings SET value = 9.99 WHERE series = 'GPUIDX-A100-SXM-80' AND date = '2026-11-18'"),
+    );
     try {
-      expect((await verifyDatabase(db)).problems[1]).toMatch(/^GPUIDX-A100-SXM-80 2026-11-18 r1 \(fixing id \d+\): value column 9\.99 differs from its record's 1\.1$/);
+      expect((await verifyDatabase(db)).problems[1]).toMatch(
+        /^GPUIDX-A100-SXM-80 2026-11-18 r1 \(fixing id \d+\): value column 9\.99 differs from its record's 1\.1$/,
+      );
     } finally {
       await db.destroy();
     }
@@ -207,7 +225,13 @@ describe('audit bundles', () => {
       const fromDb = await replayDate(dbSource(db), '2026-11-25');
       expect(verdicts.filter((v) => !v.match)).toEqual([]);
       expect(fromDb.filter((v) => !v.match)).toEqual([]);
-      const carried = await db.selectFrom('fixings').select(['series', 'value', 'carried_from']).where('date', '=', '2026-11-25').where('status', '=', 'carried_forward').orderBy('series').execute();
+      const carried = await db
+        .selectFrom('fixings')
+        .select(['series', 'value', 'carried_from'])
+        .where('date', '=', '2026-11-25')
+        .where('status', '=', 'carried_forward')
+        .orderBy('series')
+        .execute();
       expect(carried.find((f) => f.series === 'GPUIDX-H100-SXM')).toEqual({ series: 'GPUIDX-H100-SXM', value: 2.244, carried_from: '2026-11-20' });
       expect(carried.length).toBeGreaterThan(3);
     } finally {
@@ -238,7 +262,10 @@ describe('audit bundles', () => {
     });
     const opened = await openBundle(dir, TRUST);
     // "3.5" became "4": two bytes fewer, and another hash.
-    expect(opened.problems).toEqual(['methodology/1.0.0.json: 11152 bytes, the manifest says 11154', expect.stringMatching(/^methodology\/1\.0\.0\.json: sha256 /)]);
+    expect(opened.problems).toEqual([
+      'methodology/1.0.0.json: 11152 bytes, the manifest says 11154',
+      expect.stringMatching(/^methodology\/1\.0\.0\.json: sha256 /),
+    ]);
     expect(methodologyChanges(opened.source.methodology('1.0.0'))).toEqual(['parameters.outlier_k: published 3.5, bundle 4']);
     const [v] = await replayDate(opened.source, '2026-11-19', ['GPUIDX-H100-SXM']);
     expect(v!.differences[0]).toMatch(/^methodology 1\.0\.0 parameters hash to [0-9a-f]{12}…, the fixing names 74fc0518b012…$/);
@@ -254,7 +281,7 @@ describe('audit bundles', () => {
       writeFileSync(q, JSON.stringify(file, null, 2));
     });
     const problems = (await openBundle(dir, TRUST)).problems;
-    expect(problems).toContain('fixings/GPUIDX-H100-SXM/r2.json: the signed payload is not the fixing\'s canonical JSON (the fixing was edited)');
+    expect(problems).toContain("fixings/GPUIDX-H100-SXM/r2.json: the signed payload is not the fixing's canonical JSON (the fixing was edited)");
     expect(problems).toContain('fixings/GPUIDX-A100-SXM-80/r1.json: signature does not verify');
     expect(problems.filter((p) => p.includes('differs from the manifest'))).toHaveLength(2);
   });

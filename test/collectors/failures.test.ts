@@ -100,14 +100,25 @@ describe('retries', () => {
 
 describe('bad bodies are stored and marked with a reason', () => {
   it.each([
-    ['an HTML error page behind a 200', () => new HttpResponse(fixtureBytes('venues/common/maintenance-200.html'), { headers: { 'content-type': 'text/html' } }),
+    [
+      'an HTML error page behind a 200',
+      () => new HttpResponse(fixtureBytes('venues/common/maintenance-200.html'), { headers: { 'content-type': 'text/html' } }),
       "html_error_page: expected JSON, got an HTML page: <!DOCTYPE html> <html><head><title>Scheduled maintenance</title></head> <body><h1>We'll be back soon</h1><p>The console ...",
-      fixtureBytes('venues/common/maintenance-200.html')],
-    ['truncated JSON', () => new HttpResponse(fixtureBytes('venues/common/truncated-json.txt'), { headers: JSON_HEADERS }),
+      fixtureBytes('venues/common/maintenance-200.html'),
+    ],
+    [
+      'truncated JSON',
+      () => new HttpResponse(fixtureBytes('venues/common/truncated-json.txt'), { headers: JSON_HEADERS }),
       'not_json: body is not valid JSON (Expected \',\' or \'}\' after property value in JSON at position 69): {"offers":[{"id":1,"gpu_name":"H100 SXM","num_gpus":1,"dph_total":1.9',
-      fixtureBytes('venues/common/truncated-json.txt')],
+      fixtureBytes('venues/common/truncated-json.txt'),
+    ],
     ['an empty body', () => new HttpResponse('', { headers: JSON_HEADERS }), 'empty_body: the response body is empty', Buffer.alloc(0)],
-    ['JSON of the wrong shape (schema change)', () => HttpResponse.json({ gpus: [] }), 'schema_mismatch: models: Invalid input: expected array, received undefined', Buffer.from('{"gpus":[]}')],
+    [
+      'JSON of the wrong shape (schema change)',
+      () => HttpResponse.json({ gpus: [] }),
+      'schema_mismatch: models: Invalid input: expected array, received undefined',
+      Buffer.from('{"gpus":[]}'),
+    ],
   ])('%s', async (_name, respond, error, served) => {
     sequence(respond);
     const summary = await collectVenue(testDeps(t.db), akash, venueConfig('akash'), testPolicy);
@@ -126,7 +137,12 @@ describe('bad bodies are stored and marked with a reason', () => {
     const summary = await collectVenue(testDeps(t.db), akash, venueConfig('akash'), policy);
     expect(summary.outcome).toBe('failed');
     const [snap] = await snapshotsOf(t.db);
-    expect(snap).toMatchObject({ byte_size: 65_536, truncated: 1, parse_outcome: 'rejected', parse_error: 'body_too_large: body exceeded the size cap; the first 65536 bytes are stored' });
+    expect(snap).toMatchObject({
+      byte_size: 65_536,
+      truncated: 1,
+      parse_outcome: 'rejected',
+      parse_error: 'body_too_large: body exceeded the size cap; the first 65536 bytes are stored',
+    });
     expect(Buffer.compare(snap!.body, huge.subarray(0, 65_536))).toBe(0);
   });
 });
@@ -134,7 +150,10 @@ describe('bad bodies are stored and marked with a reason', () => {
 describe('isolation', () => {
   it('one failing venue never affects another', async () => {
     server.use(
-      http.post('https://console.vast.ai/api/v0/bundles/', () => new HttpResponse(fixtureBytes('venues/common/cloudflare-502.html'), { status: 502, headers: { 'content-type': 'text/html' } })),
+      http.post(
+        'https://console.vast.ai/api/v0/bundles/',
+        () => new HttpResponse(fixtureBytes('venues/common/cloudflare-502.html'), { status: 502, headers: { 'content-type': 'text/html' } }),
+      ),
       http.get(AKASH, good),
       http.get('https://prices.azure.com/api/retail/prices', () => HttpResponse.error()),
     );

@@ -20,7 +20,11 @@ describe('generic file import', () => {
     const summary = await importFile(deps(), join(FIXTURES, 'generic/sample.jsonl'));
     expect(summary).toEqual({ lines: 2, snapshots: 2, duplicates: 0, observations: 3, partial: 0, rejected: 0, oversized: 0 });
 
-    const lines = fixtureBytes('generic/sample.jsonl').toString().split('\n').filter(Boolean).map((l) => Buffer.from(l));
+    const lines = fixtureBytes('generic/sample.jsonl')
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => Buffer.from(l));
     const snaps = await snapshotsOf(t.db);
     expect(snaps.map((s) => [s.venue, s.fetched_at, s.source, s.request_method, s.request_url, s.parser_version, s.sha256, s.parse_outcome])).toEqual([
       ['partner-a', Date.UTC(2026, 10, 20, 0, 5), 'file', 'IMPORT', 'file:sample.jsonl#L1', 'generic/1', sha256Hex(lines[0]!), 'ok'],
@@ -30,9 +34,51 @@ describe('generic file import', () => {
     expect(Buffer.compare(snaps[1]!.body, lines[1]!)).toBe(0);
 
     expect(await observationsOf(t.db)).toEqual([
-      { snapshot_id: 1, seq: 0, listing_id: 'a-1', host_id: 'h-9', gpu_raw: 'H100 SXM', gpu_count: 8, price_usd_per_hour: 17.6, contract: 'on_demand', available: 1, perf_system: 'vast_dlperf', perf_score_per_gpu: 320.5, region: 'US/Texas', quantity_reported: 1 },
-      { snapshot_id: 1, seq: 1, listing_id: 'a-2', host_id: null, gpu_raw: 'NVIDIA A100-SXM4-80GB', gpu_count: 1, price_usd_per_hour: 1.29, contract: 'interruptible', available: 1, perf_system: null, perf_score_per_gpu: null, region: null, quantity_reported: 1 },
-      { snapshot_id: 2, seq: 0, listing_id: 'b-1', host_id: null, gpu_raw: 'RTX 4090', gpu_count: 2, price_usd_per_hour: 0.7, contract: 'on_demand', available: 0, perf_system: null, perf_score_per_gpu: null, region: null, quantity_reported: 1 },
+      {
+        snapshot_id: 1,
+        seq: 0,
+        listing_id: 'a-1',
+        host_id: 'h-9',
+        gpu_raw: 'H100 SXM',
+        gpu_count: 8,
+        price_usd_per_hour: 17.6,
+        contract: 'on_demand',
+        available: 1,
+        perf_system: 'vast_dlperf',
+        perf_score_per_gpu: 320.5,
+        region: 'US/Texas',
+        quantity_reported: 1,
+      },
+      {
+        snapshot_id: 1,
+        seq: 1,
+        listing_id: 'a-2',
+        host_id: null,
+        gpu_raw: 'NVIDIA A100-SXM4-80GB',
+        gpu_count: 1,
+        price_usd_per_hour: 1.29,
+        contract: 'interruptible',
+        available: 1,
+        perf_system: null,
+        perf_score_per_gpu: null,
+        region: null,
+        quantity_reported: 1,
+      },
+      {
+        snapshot_id: 2,
+        seq: 0,
+        listing_id: 'b-1',
+        host_id: null,
+        gpu_raw: 'RTX 4090',
+        gpu_count: 2,
+        price_usd_per_hour: 0.7,
+        contract: 'on_demand',
+        available: 0,
+        perf_system: null,
+        perf_score_per_gpu: null,
+        region: null,
+        quantity_reported: 1,
+      },
     ]);
   });
 
@@ -56,9 +102,19 @@ describe('generic file import', () => {
     expect(summary).toEqual({ lines: 3, snapshots: 3, duplicates: 0, observations: 1, partial: 1, rejected: 2, oversized: 0 });
     const snaps = await snapshotsOf(t.db);
     expect(snaps.map((s) => [s.venue, s.fetched_at, s.parse_outcome, s.parse_error])).toEqual([
-      ['file', Date.UTC(2026, 10, 22, 12), 'rejected', 'not_json: body is not valid JSON (Unexpected token \'h\', "this is not json " is not valid JSON): this is not json'],
+      [
+        'file',
+        Date.UTC(2026, 10, 22, 12),
+        'rejected',
+        'not_json: body is not valid JSON (Unexpected token \'h\', "this is not json " is not valid JSON): this is not json',
+      ],
       ['file', Date.UTC(2026, 10, 22, 12), 'rejected', 'schema_mismatch: venue: Invalid input: expected string, received undefined'],
-      ['partner-c', Date.UTC(2026, 10, 20, 2), 'partial', '2 of 3 rows rejected (row_schema x2); first: row 1 (c-2): price_usd_per_hour: Invalid input: expected number, received string'],
+      [
+        'partner-c',
+        Date.UTC(2026, 10, 20, 2),
+        'partial',
+        '2 of 3 rows rejected (row_schema x2); first: row 1 (c-2): price_usd_per_hour: Invalid input: expected number, received string',
+      ],
     ]);
     // Windows line endings are part of the bytes received, and kept.
     expect(snaps[0]!.body.toString()).toBe('this is not json\r');

@@ -17,7 +17,12 @@ function payloads(version: string): { name: string; json: unknown }[] {
   if (venue === 'generic') {
     return readdirSync(join(FIXTURES, 'generic'))
       .sort()
-      .flatMap((f) => readFileSync(join(FIXTURES, 'generic', f), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l, i) => ({ name: `${f}:${i + 1}`, json: JSON.parse(l) as unknown })));
+      .flatMap((f) =>
+        readFileSync(join(FIXTURES, 'generic', f), 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l, i) => ({ name: `${f}:${i + 1}`, json: JSON.parse(l) as unknown })),
+      );
   }
   return readdirSync(join(FIXTURES, 'venues', venue))
     .filter((f) => f.endsWith('.json'))
@@ -30,7 +35,17 @@ function outputs(version: string): Record<string, unknown> {
   return Object.fromEntries(
     payloads(version).map(({ name, json }) => {
       const p = parse(json, OPTIONS);
-      return [name, p.ok ? { rows_total: p.rowsTotal, ignored: p.ignoredReasons, issues: p.issues.map((i) => [i.rowIndex, i.code]), listings: p.listings.map((l) => ({ row: l.row, ...l.listing })) } : { rejected: p.code }];
+      return [
+        name,
+        p.ok
+          ? {
+              rows_total: p.rowsTotal,
+              ignored: p.ignoredReasons,
+              issues: p.issues.map((i) => [i.rowIndex, i.code]),
+              listings: p.listings.map((l) => ({ row: l.row, ...l.listing })),
+            }
+          : { rejected: p.code },
+      ];
     }),
   );
 }
@@ -41,12 +56,26 @@ describe('parser versions are locked by their goldens', () => {
     const actual = outputs(version);
     const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { outputs: Record<string, unknown> }).outputs : {};
     if (process.env.GPUIDX_WRITE_GOLDEN === '1') {
-      const merged = { ...Object.fromEntries(Object.keys(actual).filter((k) => !(k in stored)).map((k) => [k, actual[k]])), ...stored };
-      const sorted = Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
+      const merged = {
+        ...Object.fromEntries(
+          Object.keys(actual)
+            .filter((k) => !(k in stored))
+            .map((k) => [k, actual[k]]),
+        ),
+        ...stored,
+      };
+      const sorted = Object.fromEntries(
+        Object.keys(merged)
+          .sort()
+          .map((k) => [k, merged[k]]),
+      );
       writeFileSync(file, `${JSON.stringify({ parser_version: version, default_quantity: OPTIONS.default_quantity, outputs: sorted }, null, 1)}\n`);
       Object.assign(stored, sorted);
     }
-    expect(Object.keys(actual).filter((k) => !(k in stored)), `fixtures without a golden entry for ${version}: add them with GPUIDX_WRITE_GOLDEN=1 and review`).toEqual([]);
+    expect(
+      Object.keys(actual).filter((k) => !(k in stored)),
+      `fixtures without a golden entry for ${version}: add them with GPUIDX_WRITE_GOLDEN=1 and review`,
+    ).toEqual([]);
     for (const [fixture, golden] of Object.entries(stored)) expect(actual[fixture], `${version} on ${fixture}`).toEqual(golden);
   });
 
@@ -61,6 +90,10 @@ describe('parser versions are locked by their goldens', () => {
   });
 
   it('has a golden for every registered version and none for an unregistered one', () => {
-    expect(readdirSync(GOLDENS).sort()).toEqual(parserVersions().map((v) => `${v.replace('/', '-')}.json`).sort());
+    expect(readdirSync(GOLDENS).sort()).toEqual(
+      parserVersions()
+        .map((v) => `${v.replace('/', '-')}.json`)
+        .sort(),
+    );
   });
 });

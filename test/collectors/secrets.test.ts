@@ -29,13 +29,17 @@ describe('secrets', () => {
   it('keeps every key out of the database file, the log and the run errors', async () => {
     server.use(
       // A venue that echoes the Authorization header in its error page.
-      http.post('https://console.vast.ai/api/v0/bundles/', ({ request }) =>
-        new HttpResponse(`invalid credentials: ${request.headers.get('authorization')}`, { status: 401 }),
+      http.post(
+        'https://console.vast.ai/api/v0/bundles/',
+        ({ request }) => new HttpResponse(`invalid credentials: ${request.headers.get('authorization')}`, { status: 401 }),
       ),
       http.post('https://api.runpod.io/graphql', ({ request }) =>
         HttpResponse.json({ errors: [{ message: `bad key ${request.headers.get('authorization')?.slice(7)}` }] }),
       ),
-      http.get('https://cloud.lambdalabs.com/api/v1/instance-types', () => new HttpResponse(fixtureBytes('venues/lambda/instance-types.json'), { headers: JSON_HEADERS })),
+      http.get(
+        'https://cloud.lambdalabs.com/api/v1/instance-types',
+        () => new HttpResponse(fixtureBytes('venues/lambda/instance-types.json'), { headers: JSON_HEADERS }),
+      ),
       http.get('https://dashboard.tensordock.com/api/v2/locations', () => HttpResponse.error()),
     );
     const deps = testDeps(t.db, { env: KEYS });

@@ -26,12 +26,16 @@ describe('yieldWarning', () => {
   });
 
   it('names every ignored reason when no row gave an observation, with or without history', () => {
-    expect(yieldWarning(run(0, 6, { not_offered: 6 }), [])).toBe("no row gave an observation: all 6 rows were ignored (not_offered x6); has the venue's format changed?");
+    expect(yieldWarning(run(0, 6, { not_offered: 6 }), [])).toBe(
+      "no row gave an observation: all 6 rows were ignored (not_offered x6); has the venue's format changed?",
+    );
   });
 
   it('only compares the last 12 runs', () => {
     // 12 runs of 100 and older ones of 1: the median of the 12 is 100, and 15 is below 20 of it.
-    expect(yieldWarning(run(15), [...Array(12).fill(100), ...Array(20).fill(1)])).toBe('yield collapsed: 15 observation(s), 15% of the median 100 of the last 12 runs (below 20%)');
+    expect(yieldWarning(run(15), [...Array(12).fill(100), ...Array(20).fill(1)])).toBe(
+      'yield collapsed: 15 observation(s), 15% of the median 100 of the last 12 runs (below 20%)',
+    );
   });
 });
 
@@ -60,6 +64,8 @@ describe('a venue whose price fields vanish', () => {
     const health = await app.request('/v1/health');
     expect(health.status).toBe(503);
     const body = (await health.json()) as { problems: string[] };
-    expect(body.problems.filter((p) => p.startsWith('runpod: '))).toEqual([`runpod: latest run (${new Date(runs[3]!.finished_at!).toISOString()}) is degraded: ${warning}`]);
+    expect(body.problems.filter((p) => p.startsWith('runpod: '))).toEqual([
+      `runpod: latest run (${new Date(runs[3]!.finished_at!).toISOString()}) is degraded: ${warning}`,
+    ]);
   });
 });

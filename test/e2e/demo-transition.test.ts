@@ -15,7 +15,17 @@ beforeAll(async () => {
   t = await tempDb();
   await t.db.destroy();
   // Hourly collection and no injected faults: enough for both versions to publish, at a sixth of the demo's cost.
-  demo = await runDemo({ dbPath: join(t.dir, 'demo.db'), days: 2, seed: 7, scale: 1, now: Date.UTC(2026, 11, 2, 9), cadenceMinutes: 60, faults: () => [], log: memoryLogger(), signer: testSigner() });
+  demo = await runDemo({
+    dbPath: join(t.dir, 'demo.db'),
+    days: 2,
+    seed: 7,
+    scale: 1,
+    now: Date.UTC(2026, 11, 2, 9),
+    cadenceMinutes: 60,
+    faults: () => [],
+    log: memoryLogger(),
+    signer: testSigner(),
+  });
   t.db = demo.db;
 }, 120_000);
 
@@ -44,7 +54,10 @@ describe('the demo across the effective date of methodology 2.0.0', () => {
 
   it('replays both versions bit for bit', async () => {
     // Every series of each version's catalog: 1.0.0 has 20 classes (x2, + COMPUTE = 41), 2.0.0 has 51 (103).
-    for (const [date, series] of [['2026-11-30', 41], ['2026-12-01', 103]] as const) {
+    for (const [date, series] of [
+      ['2026-11-30', 41],
+      ['2026-12-01', 103],
+    ] as const) {
       const verdicts = await replayDate(dbSource(demo.db), date);
       expect(verdicts).toHaveLength(series);
       expect(verdicts.filter((v) => !v.match)).toEqual([]);

@@ -72,15 +72,46 @@ describe('the demo pipeline on three simulated days', () => {
   });
 
   it('falls back to the extended window where the Vast.ai outage leaves too few venues', async () => {
-    const outageDay = await demo.db.selectFrom('fixings').select(['series', 'status', 'record']).where('date', '=', '2026-11-20').where('status', '=', 'extended_window').orderBy('series').execute();
+    const outageDay = await demo.db
+      .selectFrom('fixings')
+      .select(['series', 'status', 'record'])
+      .where('date', '=', '2026-11-20')
+      .where('status', '=', 'extended_window')
+      .orderBy('series')
+      .execute();
     // The series that need Vast.ai's listings to reach two venues on the day it is down (seed 42).
     expect(outageDay.map((f) => f.series)).toEqual([
-      'GPUIDX-A100-SXM-80-SPOT', 'GPUIDX-A40-SPOT', 'GPUIDX-A6000', 'GPUIDX-A6000-SPOT', 'GPUIDX-B200-SPOT', 'GPUIDX-H100-NVL', 'GPUIDX-H100-NVL-SPOT',
-      'GPUIDX-H100-PCIE-SPOT', 'GPUIDX-H100-SXM-SPOT', 'GPUIDX-H200-SPOT', 'GPUIDX-L4-SPOT', 'GPUIDX-L40', 'GPUIDX-L40-SPOT', 'GPUIDX-L40S-SPOT',
-      'GPUIDX-RTX-3090-SPOT', 'GPUIDX-RTX-4090-SPOT', 'GPUIDX-RTX-5090-SPOT', 'GPUIDX-RTX-6000-ADA-SPOT', 'GPUIDX-V100-16',
+      'GPUIDX-A100-SXM-80-SPOT',
+      'GPUIDX-A40-SPOT',
+      'GPUIDX-A6000',
+      'GPUIDX-A6000-SPOT',
+      'GPUIDX-B200-SPOT',
+      'GPUIDX-H100-NVL',
+      'GPUIDX-H100-NVL-SPOT',
+      'GPUIDX-H100-PCIE-SPOT',
+      'GPUIDX-H100-SXM-SPOT',
+      'GPUIDX-H200-SPOT',
+      'GPUIDX-L4-SPOT',
+      'GPUIDX-L40',
+      'GPUIDX-L40-SPOT',
+      'GPUIDX-L40S-SPOT',
+      'GPUIDX-RTX-3090-SPOT',
+      'GPUIDX-RTX-4090-SPOT',
+      'GPUIDX-RTX-5090-SPOT',
+      'GPUIDX-RTX-6000-ADA-SPOT',
+      'GPUIDX-V100-16',
     ]);
     for (const f of outageDay) expect((JSON.parse(f.record) as { window: { from: string } }).window).toEqual({ from: '2026-11-18', to: '2026-11-21' });
-    const dayBefore = await demo.db.selectFrom('fixings').select(['series', 'status']).where('date', '=', '2026-11-19').where('series', 'in', outageDay.map((f) => f.series)).execute();
+    const dayBefore = await demo.db
+      .selectFrom('fixings')
+      .select(['series', 'status'])
+      .where('date', '=', '2026-11-19')
+      .where(
+        'series',
+        'in',
+        outageDay.map((f) => f.series),
+      )
+      .execute();
     expect(dayBefore.map((f) => f.status)).toEqual(outageDay.map(() => 'normal'));
   });
 
@@ -93,12 +124,22 @@ describe('the demo pipeline on three simulated days', () => {
   });
 
   it('serves the published fixings over the API', async () => {
-    const api = await startApi(demo.db, { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } }, memoryLogger(), () => NOW);
+    const api = await startApi(
+      demo.db,
+      { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } },
+      memoryLogger(),
+      () => NOW,
+    );
     try {
       const res = await fetch(`${api.url}/v1/series/GPUIDX-H100-SXM/fixings/latest`);
       expect(res.status).toBe(200);
       const { fixing } = (await res.json()) as { fixing: { date: string; value: number; venues: number } };
-      const stored = await demo.db.selectFrom('fixings').select(['value']).where('series', '=', 'GPUIDX-H100-SXM').where('date', '=', '2026-11-21').executeTakeFirstOrThrow();
+      const stored = await demo.db
+        .selectFrom('fixings')
+        .select(['value'])
+        .where('series', '=', 'GPUIDX-H100-SXM')
+        .where('date', '=', '2026-11-21')
+        .executeTakeFirstOrThrow();
       expect(fixing.date).toBe('2026-11-21');
       expect(fixing.value).toBe(stored.value);
       expect(fixing.venues).toBe(5); // five of the six venues have included listings on 2026-11-21 (seed 42)

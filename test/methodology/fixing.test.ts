@@ -128,10 +128,22 @@ describe('steps 1 to 5: mapping, exclusions, per-GPU price, throughput and time 
 
   it('normalizes by benchmark score against the class reference, clamped to [0.5, 2]', () => {
     // Reference vast_dlperf for H100-SXM is 314.38: a machine scoring half of it costs twice as much per unit.
-    const vast = (id: string, score: number | null, system = 'vast_dlperf') => obs('vast', id, 2, { perfSystem: score === null ? null : system, perfScorePerGpu: score });
-    const r = one([vast('half', 157.19), vast('double', 628.76), vast('fast', 1000), vast('slow', 100), vast('par', 314.38), vast('none', null), vast('other', 100, 'mlperf')], {
-      methodology: withParams({ min_venues: 1 }),
-    });
+    const vast = (id: string, score: number | null, system = 'vast_dlperf') =>
+      obs('vast', id, 2, { perfSystem: score === null ? null : system, perfScorePerGpu: score });
+    const r = one(
+      [
+        vast('half', 157.19),
+        vast('double', 628.76),
+        vast('fast', 1000),
+        vast('slow', 100),
+        vast('par', 314.38),
+        vast('none', null),
+        vast('other', 100, 'mlperf'),
+      ],
+      {
+        methodology: withParams({ min_venues: 1 }),
+      },
+    );
     expect(r.audit.map((a) => [a.input.listingId, a.f, a.q])).toEqual([
       ['half', 2, 4],
       ['double', 0.5, 1],
@@ -207,7 +219,15 @@ describe('step 7: data sufficiency and fallbacks', () => {
 
   it('carries the latest earlier value forward, naming its date', () => {
     const r = one([obs('a', '1', 2)], { previous: new Map([['GPUIDX-H100-SXM', { date: '2026-11-17', value: 2.3456 }]]) });
-    expect(r.record).toMatchObject({ status: 'carried_forward', value: 2.3456, carried_from: '2026-11-17', vwap: null, percentiles: null, listings: 1, venues: 1 });
+    expect(r.record).toMatchObject({
+      status: 'carried_forward',
+      value: 2.3456,
+      carried_from: '2026-11-17',
+      vwap: null,
+      percentiles: null,
+      listings: 1,
+      venues: 1,
+    });
     expect(auditOf(r)).toEqual([['a', '1', 'included', 2, 1, 2, 1, null]]);
   });
 
@@ -238,7 +258,16 @@ describe('step 9: GPUIDX-COMPUTE', () => {
       ],
       { series: ['GPUIDX-COMPUTE'] },
     )[0]!;
-    expect(r.record).toMatchObject({ status: 'normal', value: 2.2, min: 1.9027, max: 2.4, listings: 4, venues: 3, unit: 'USD per H100-SXM-equivalent hour', excluded: { no_tflops: 1 } });
+    expect(r.record).toMatchObject({
+      status: 'normal',
+      value: 2.2,
+      min: 1.9027,
+      max: 2.4,
+      listings: 4,
+      venues: 3,
+      unit: 'USD per H100-SXM-equivalent hour',
+      excluded: { no_tflops: 1 },
+    });
     expect(r.audit.map((a) => [a.input.listingId, a.reason ?? 'included', a.q, a.w])).toEqual([
       ['h1', 'included', 2, 1],
       ['a1', 'included', 0.6 * (989.4 / 312), (1 * 312) / 989.4],

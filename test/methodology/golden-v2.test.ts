@@ -22,7 +22,7 @@ const GOLDEN = join(FIXTURES, 'methodology', 'v2-golden.json');
  */
 function memoryOf(gpu: string, listing: number): number {
   if (gpu === 'A100 SXM4') return listing === 5 ? 40 : 80;
-  return { 'H100 SXM': 79.6474609375, 'RTX 4090': 23.98828125, 'L40S': 44.98828125 }[gpu]!;
+  return { 'H100 SXM': 79.6474609375, 'RTX 4090': 23.98828125, L40S: 44.98828125 }[gpu]!;
 }
 
 /**
@@ -30,8 +30,13 @@ function memoryOf(gpu: string, listing: number): number {
  * reported quantities, runpod and azure list prices, a venue that is not admitted, a file import claiming vast,
  * junk prices, snapshots every 20 minutes with seeded jitter.
  */
-export function v2Market(): ObservationInput[] {
-  const classes: [string, number][] = [['H100 SXM', 2.2], ['A100 SXM4', 1.1], ['RTX 4090', 0.35], ['L40S', 0.8]];
+function v2Market(): ObservationInput[] {
+  const classes: [string, number][] = [
+    ['H100 SXM', 2.2],
+    ['A100 SXM4', 1.1],
+    ['RTX 4090', 0.35],
+    ['L40S', 0.8],
+  ];
   const venues: { venue: string; source: 'http' | 'file'; quantity: boolean }[] = [
     { venue: 'vast', source: 'http', quantity: true },
     { venue: 'tensordock', source: 'http', quantity: true },
@@ -54,22 +59,50 @@ export function v2Market(): ObservationInput[] {
         const price = junk ?? n * level * (0.85 + unit(9, 'p', vi, l, s) * 0.3) * (v.venue === 'cheapgpus' || v.source === 'file' ? 0.5 : 1);
         id += 1;
         const base: ObservationInput = {
-          observationId: id, snapshotId: vi * 1000 + s, snapshotSha256: `${v.venue}-${v.source}-${s}`, seq: 2 * l, venue: v.venue, fetchedAt: t,
-          listingId: `${v.venue}-${l}`, gpuRaw: gpu, gpuCount: n, priceUsdPerHour: price, contract: 'on_demand', available: unit(9, 'a', vi, l, s) > 0.1,
-          perfSystem: v.venue === 'vast' ? 'vast_dlperf' : null, perfScorePerGpu: v.venue === 'vast' ? 200 + unit(9, 'perf', l) * 200 : null,
-          source: v.source, hostId: `${v.venue}-host-${l % 4}`, quantityReported: v.quantity, machineId: v.venue === 'vast' ? `m-${l % 4}` : null,
+          observationId: id,
+          snapshotId: vi * 1000 + s,
+          snapshotSha256: `${v.venue}-${v.source}-${s}`,
+          seq: 2 * l,
+          venue: v.venue,
+          fetchedAt: t,
+          listingId: `${v.venue}-${l}`,
+          gpuRaw: gpu,
+          gpuCount: n,
+          priceUsdPerHour: price,
+          contract: 'on_demand',
+          available: unit(9, 'a', vi, l, s) > 0.1,
+          perfSystem: v.venue === 'vast' ? 'vast_dlperf' : null,
+          perfScorePerGpu: v.venue === 'vast' ? 200 + unit(9, 'perf', l) * 200 : null,
+          source: v.source,
+          hostId: `${v.venue}-host-${l % 4}`,
+          quantityReported: v.quantity,
+          machineId: v.venue === 'vast' ? `m-${l % 4}` : null,
           gpuMemoryGb: v.venue === 'akash' ? null : memoryOf(gpu, l),
         };
         out.push(base);
         // Vast's bid on each offer; every fourth bid sits above its ask.
-        if (v.venue === 'vast') out.push({ ...base, observationId: (id += 1), seq: 2 * l + 1, listingId: `${base.listingId}/bid`, contract: 'interruptible', priceUsdPerHour: price * (l % 4 === 3 ? 1.2 : 0.6) });
+        if (v.venue === 'vast')
+          out.push({
+            ...base,
+            observationId: (id += 1),
+            seq: 2 * l + 1,
+            listingId: `${base.listingId}/bid`,
+            contract: 'interruptible',
+            priceUsdPerHour: price * (l % 4 === 3 ? 1.2 : 0.6),
+          });
       }
     }
   }
   return out;
 }
 
-const request = (observations: ObservationInput[]) => ({ methodology: V2, date: DATE, observations, snapshots: [], previous: new Map([['GPUIDX-L40S-SPOT', { date: '2026-11-19', value: 0.5 }]]) });
+const request = (observations: ObservationInput[]) => ({
+  methodology: V2,
+  date: DATE,
+  observations,
+  snapshots: [],
+  previous: new Map([['GPUIDX-L40S-SPOT', { date: '2026-11-19', value: 0.5 }]]),
+});
 const results = (observations: ObservationInput[]) => [...engineFor(V2)(request(observations))];
 
 /** The golden view of a record: everything but the digest (kept separately) in readable form. */
@@ -88,11 +121,20 @@ describe('methodology v2 golden', () => {
 
   it('never changes a fixing when the inputs arrive in another order', () => {
     const base = v2Market();
-    const expected = results(base).map((r) => canonicalRecord(r.record)).join('\n');
+    const expected = results(base)
+      .map((r) => canonicalRecord(r.record))
+      .join('\n');
     fc.assert(
       fc.property(fc.array(fc.nat(), { minLength: base.length, maxLength: base.length }), (keys) => {
-        const shuffled = base.map((o, i) => [keys[i]!, o] as const).sort((x, y) => x[0] - y[0]).map(([, o]) => o);
-        return results(shuffled).map((r) => canonicalRecord(r.record)).join('\n') === expected;
+        const shuffled = base
+          .map((o, i) => [keys[i]!, o] as const)
+          .sort((x, y) => x[0] - y[0])
+          .map(([, o]) => o);
+        return (
+          results(shuffled)
+            .map((r) => canonicalRecord(r.record))
+            .join('\n') === expected
+        );
       }),
       { numRuns: 5 },
     );

@@ -7,7 +7,7 @@ import { parameterHash } from '../../src/methodology/params.js';
 import { D0, DATE, HOUR, V1 } from './helpers.js';
 
 /** A deterministic three-day market: 4 venues, hourly snapshots, several classes, junk, spot and slow machines. */
-export function market(): ObservationInput[] {
+function market(): ObservationInput[] {
   let a = 42;
   const rnd = () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -16,7 +16,13 @@ export function market(): ObservationInput[] {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const classes: [string, number][] = [['H100 SXM', 2.2], ['A100 SXM4', 1.1], ['RTX 4090', 0.35], ['L40S', 0.8], ['Mystery GPU', 1]];
+  const classes: [string, number][] = [
+    ['H100 SXM', 2.2],
+    ['A100 SXM4', 1.1],
+    ['RTX 4090', 0.35],
+    ['L40S', 0.8],
+    ['Mystery GPU', 1],
+  ];
   const out: ObservationInput[] = [];
   let id = 0;
   for (const venue of ['vast', 'runpod', 'akash', 'partner']) {
@@ -81,7 +87,10 @@ describe('methodology v1 lock', () => {
     const expected = digest(base);
     fc.assert(
       fc.property(fc.array(fc.nat(), { minLength: base.length, maxLength: base.length }), (keys) => {
-        const shuffled = base.map((o, i) => [keys[i]!, o] as const).sort((x, y) => x[0] - y[0]).map(([, o]) => o);
+        const shuffled = base
+          .map((o, i) => [keys[i]!, o] as const)
+          .sort((x, y) => x[0] - y[0])
+          .map(([, o]) => o);
         return digest(shuffled) === expected;
       }),
       { numRuns: 25 },

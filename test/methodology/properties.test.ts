@@ -11,7 +11,10 @@ describe('the venue cap', () => {
     const total = weights.reduce((a, b) => a + b, 0);
     return new Map(weights.map((w, i) => [`v${String(i).padStart(2, '0')}`, w / total]));
   };
-  const arbitrary = fc.tuple(fc.array(fc.double({ min: 0.01, max: 1000, noNaN: true }), { minLength: 1, maxLength: 12 }), fc.constantFrom(0.2, 0.25, 0.4, 0.5, 1));
+  const arbitrary = fc.tuple(
+    fc.array(fc.double({ min: 0.01, max: 1000, noNaN: true }), { minLength: 1, maxLength: 12 }),
+    fc.constantFrom(0.2, 0.25, 0.4, 0.5, 1),
+  );
 
   it('sums to 1, holds no venue above the cap (raised to 1/n when the cap cannot cover all), and keeps the order of the shares', () => {
     fc.assert(
@@ -50,7 +53,10 @@ describe('canonical JSON', () => {
     Array.isArray(v)
       ? `[${v.map(oracle).join(',')}]`
       : v && typeof v === 'object'
-        ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${oracle((v as Record<string, unknown>)[k])}`).join(',')}}`
+        ? `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${oracle((v as Record<string, unknown>)[k])}`)
+            .join(',')}}`
         : JSON.stringify(v);
   const json = fc.jsonValue({ maxDepth: 4 });
 

@@ -8,8 +8,21 @@ import { D0, DATE, HOUR, obs } from './helpers.js';
 
 const V2 = loadMethodology('2.0.0');
 
-function fixV2(observations: ObservationInput[], opts: { series?: string[]; previous?: Map<string, PreviousValue>; history?: Map<string, HistoryPoint[]> } = {}): FixingResult[] {
-  return [...engineFor(V2)({ methodology: V2, date: DATE, observations, snapshots: [], previous: opts.previous ?? new Map(), series: opts.series ?? ['GPUIDX-H100-SXM'], ...(opts.history ? { history: opts.history } : {}) })];
+function fixV2(
+  observations: ObservationInput[],
+  opts: { series?: string[]; previous?: Map<string, PreviousValue>; history?: Map<string, HistoryPoint[]> } = {},
+): FixingResult[] {
+  return [
+    ...engineFor(V2)({
+      methodology: V2,
+      date: DATE,
+      observations,
+      snapshots: [],
+      previous: opts.previous ?? new Map(),
+      series: opts.series ?? ['GPUIDX-H100-SXM'],
+      ...(opts.history ? { history: opts.history } : {}),
+    }),
+  ];
 }
 const oneV2 = (o: ObservationInput[], opts: Parameters<typeof fixV2>[1] = {}) => fixV2(o, opts)[0]!;
 
@@ -81,8 +94,27 @@ describe('methodology v2 class mapping by name and memory (V2-1)', () => {
 describe('methodology v2, hand-computed', () => {
   it('the mean of 24 hourly capped weighted medians, with VWAP, volume and coverage', () => {
     const r = oneV2(normalDay());
-    expect(r.record).toMatchObject({ status: 'normal', value: 2, vwap: 2.035, min: 1.9, max: 2.2, listings: 8, venues: 3, observations_included: 192, volume: 192, excluded: {}, methodology_version: '2.0.0' });
-    expect(r.record.coverage).toEqual({ venues_present: 3, venues_admitted: 6, partitions_sufficient: 24, partitions: 24, volume_vs_trailing_mean: null, trailing_days: 0 });
+    expect(r.record).toMatchObject({
+      status: 'normal',
+      value: 2,
+      vwap: 2.035,
+      min: 1.9,
+      max: 2.2,
+      listings: 8,
+      venues: 3,
+      observations_included: 192,
+      volume: 192,
+      excluded: {},
+      methodology_version: '2.0.0',
+    });
+    expect(r.record.coverage).toEqual({
+      venues_present: 3,
+      venues_admitted: 6,
+      partitions_sufficient: 24,
+      partitions: 24,
+      volume_vs_trailing_mean: null,
+      trailing_days: 0,
+    });
     expect([r.record.degraded, r.record.missing_venues]).toEqual([false, []]);
     // Fence: venue medians ln 1.95 (akash), ln 2 (tensordock), ln 2 (vast); centre ln 2; MAD 0, so the floor 0.1
     // holds the dispersion, and the fence is 2·e^(±3.5·0.1) = [1.4094, 2.8381].
@@ -94,7 +126,13 @@ describe('methodology v2, hand-computed', () => {
   });
 
   it('admits only listed venues, by provenance: an unknown venue and a file claiming to be a collector are kept but never weighed', () => {
-    const r = oneV2([...normalDay(), market('newvenue', 'n1', 0.5, 3), market('newvenue', 'n1', 0.5, 4), market('vast', 'forged', 0.5, 3, { source: 'file' }), market('vast', 'forged', 0.5, 4, { source: 'file' })]);
+    const r = oneV2([
+      ...normalDay(),
+      market('newvenue', 'n1', 0.5, 3),
+      market('newvenue', 'n1', 0.5, 4),
+      market('vast', 'forged', 0.5, 3, { source: 'file' }),
+      market('vast', 'forged', 0.5, 4, { source: 'file' }),
+    ]);
     expect(r.record.value).toBe(2);
     expect(r.record.excluded).toEqual({ provenance_mismatch: 2, venue_not_admitted: 2 });
   });
@@ -106,7 +144,7 @@ describe('methodology v2, hand-computed', () => {
     expect(r.record.excluded).toEqual({ list_price_unweighted: 24 });
   });
 
-  it('excludes a bid above the same offer\'s ask from the spot series', () => {
+  it("excludes a bid above the same offer's ask from the spot series", () => {
     // Offer v9: on demand 2.0, bid floor 3.0 (above the ask); offer v8: on demand 2.0, bid 1.0.
     const rows: ObservationInput[] = [];
     for (const h of [0, 1]) {
@@ -114,7 +152,9 @@ describe('methodology v2, hand-computed', () => {
       rows.push(market('vast', 'v8', 2, h), market('vast', 'v8/bid', 1, h, { contract: 'interruptible' }));
     }
     const r = oneV2(rows, { series: ['GPUIDX-H100-SXM-SPOT'] });
-    const reasons = Object.fromEntries(r.audit.filter((a) => a.input.contract === 'interruptible').map((a) => [`${a.input.listingId}@${(a.input.fetchedAt - D0) / HOUR}`, a.reason]));
+    const reasons = Object.fromEntries(
+      r.audit.filter((a) => a.input.contract === 'interruptible').map((a) => [`${a.input.listingId}@${(a.input.fetchedAt - D0) / HOUR}`, a.reason]),
+    );
     expect(reasons).toEqual({ 'v8/bid@0': null, 'v8/bid@1': null, 'v9/bid@0': 'bid_above_ask', 'v9/bid@1': 'bid_above_ask' });
   });
 
@@ -122,9 +162,13 @@ describe('methodology v2, hand-computed', () => {
     // Machine m1 (vast) offers slices of 1, 2 and 4 GPUs at once, every hour: sum 7, largest 4, so each has
     // o = 4/7 and w = 4/7, 8/7, 16/7 (together 4 GPU-hours an hour, not 7). The day's volume: the normal day's 192
     // plus 24 x 4 = 96.
-    const slices = Array.from({ length: 24 }, (_, h) => [1, 2, 4].map((n) => market('vast', `m1-${n}`, 2.0 * n, h, { gpuCount: n, machineId: 'm1', hostId: 'host-m1' }))).flat();
+    const slices = Array.from({ length: 24 }, (_, h) =>
+      [1, 2, 4].map((n) => market('vast', `m1-${n}`, 2.0 * n, h, { gpuCount: n, machineId: 'm1', hostId: 'host-m1' })),
+    ).flat();
     const r = oneV2([...normalDay(), ...slices]);
-    const w = Object.fromEntries(r.audit.filter((a) => a.input.machineId === 'm1' && a.input.fetchedAt === D0).map((a) => [a.input.listingId, a.w!.toFixed(12)]));
+    const w = Object.fromEntries(
+      r.audit.filter((a) => a.input.machineId === 'm1' && a.input.fetchedAt === D0).map((a) => [a.input.listingId, a.w!.toFixed(12)]),
+    );
     expect(w).toEqual({ 'm1-1': (4 / 7).toFixed(12), 'm1-2': (8 / 7).toFixed(12), 'm1-4': (16 / 7).toFixed(12) });
     expect(r.record.volume).toBe(288);
   });
@@ -139,7 +183,8 @@ describe('methodology v2, hand-computed', () => {
     // Venues a (vast) and t (tensordock) at 2.0 every hour, akash at 2.5 and 3.0 (one listing each). Venue medians:
     // ln 2, ln 2, and akash's lower median ln 2.5; MAD 0, floor 0.1: fence [1.4094, 2.8381]. 2.5 is in, 3.0 out.
     const rows: ObservationInput[] = [];
-    for (let h = 0; h < 24; h++) rows.push(market('vast', 'v1', 2, h), market('tensordock', 't1', 2, h), market('akash', 'a1', 2.5, h), market('akash', 'a2', 3, h));
+    for (let h = 0; h < 24; h++)
+      rows.push(market('vast', 'v1', 2, h), market('tensordock', 't1', 2, h), market('akash', 'a1', 2.5, h), market('akash', 'a2', 3, h));
     const r = oneV2(rows);
     expect(r.record.excluded).toEqual({ outlier: 24 });
     expect(r.audit.filter((a) => a.input.listingId === 'a2').every((a) => a.reason === 'outlier')).toBe(true);
@@ -151,11 +196,16 @@ describe('methodology v2, hand-computed', () => {
     // degraded, lambda missing (runpod's usual share is below the threshold; vast is present). The 2026-11-17
     // fixing was published under version 1, which measures volume differently: it is not compared with. Counted,
     // it would give a mean of (10000 + 100 + 300) / 3 = 3466.67, a ratio of 0.06, and runpod a mean share of 0.4.
-    const history = new Map<string, HistoryPoint[]>([['GPUIDX-H100-SXM', [
-      { date: '2026-11-17', methodology_version: '1.0.0', volume: 10000, venue_shares: { runpod: 0.9, vast: 0.1 } },
-      { date: '2026-11-18', methodology_version: '2.0.0', volume: 100, venue_shares: { lambda: 0.3, runpod: 0.1, vast: 0.6 } },
-      { date: '2026-11-19', methodology_version: '2.0.0', volume: 300, venue_shares: { lambda: 0.3, runpod: 0.2, vast: 0.5 } },
-    ]]]);
+    const history = new Map<string, HistoryPoint[]>([
+      [
+        'GPUIDX-H100-SXM',
+        [
+          { date: '2026-11-17', methodology_version: '1.0.0', volume: 10000, venue_shares: { runpod: 0.9, vast: 0.1 } },
+          { date: '2026-11-18', methodology_version: '2.0.0', volume: 100, venue_shares: { lambda: 0.3, runpod: 0.1, vast: 0.6 } },
+          { date: '2026-11-19', methodology_version: '2.0.0', volume: 300, venue_shares: { lambda: 0.3, runpod: 0.2, vast: 0.5 } },
+        ],
+      ],
+    ]);
     const r = oneV2(normalDay(), { history });
     expect(r.record.coverage).toMatchObject({ volume_vs_trailing_mean: 0.96, trailing_days: 2 });
     expect([r.record.status, r.record.value, r.record.degraded, r.record.missing_venues]).toEqual(['normal', 2, true, ['lambda']]);
@@ -203,13 +253,17 @@ describe('methodology v2 against manipulation', () => {
   it('a burst in the last 30 minutes moves it by at most 1%', () => {
     // 200 listings from 200 hosts on two venues at 0.75 times the market, seen at 23:30 and 23:45 (so persistent):
     // they own the last hour, whose value the trimmed mean then drops.
-    const burst = [23.5, 23.75].flatMap((h) => Array.from({ length: 200 }, (_, i) => market(i % 2 ? 'vast' : 'tensordock', `b${i}`, 1.5, h, { hostId: `burst-${i}` })));
+    const burst = [23.5, 23.75].flatMap((h) =>
+      Array.from({ length: 200 }, (_, i) => market(i % 2 ? 'vast' : 'tensordock', `b${i}`, 1.5, h, { hostId: `burst-${i}` })),
+    );
     expect(oneV2([...normalDay(), ...burst]).evidence.partitions!.at(-1)!.value).toBe(1.5);
     expect(moved(burst)).toBeLessThanOrEqual(0.01);
   });
 
   it('unreported-quantity list prices at 3 times the market, counted at 8 GPUs, move it by at most 1%', () => {
-    const lists = Array.from({ length: 24 }, (_, h) => [0, 1, 2].map((i) => market('azure', `nd${i}`, 6 * 8, h, { gpuCount: 8, quantityReported: false }))).flat();
+    const lists = Array.from({ length: 24 }, (_, h) =>
+      [0, 1, 2].map((i) => market('azure', `nd${i}`, 6 * 8, h, { gpuCount: 8, quantityReported: false })),
+    ).flat();
     expect(moved(lists)).toBeLessThanOrEqual(0.01);
   });
 
@@ -218,7 +272,7 @@ describe('methodology v2 against manipulation', () => {
     expect(moved(flood)).toBeLessThanOrEqual(0.01);
   });
 
-  it('a list-price venue holding most of a thin class\'s volume cannot push the marketplace listings out as outliers', () => {
+  it("a list-price venue holding most of a thin class's volume cannot push the marketplace listings out as outliers", () => {
     // Thin marketplace: vast 2.0 and tensordock 2.1 and 2.2, every hour; azure: four VMs of 8 GPUs at 4.0 per GPU.
     const rows: ObservationInput[] = [];
     for (let h = 0; h < 24; h++) {

@@ -67,11 +67,21 @@ describe('append-only storage', () => {
       'snapshots are append-only: the stored body and its metadata cannot be updated',
     );
     // The bytes themselves live in snapshot_bodies, append-only as well.
-    await expect(t.db.updateTable('snapshot_bodies').set({ data: Buffer.from('{}') }).where('snapshot_id', '=', id).execute()).rejects.toThrow(
-      'snapshot bodies are append-only: UPDATE refused',
-    );
+    await expect(
+      t.db
+        .updateTable('snapshot_bodies')
+        .set({ data: Buffer.from('{}') })
+        .where('snapshot_id', '=', id)
+        .execute(),
+    ).rejects.toThrow('snapshot bodies are append-only: UPDATE refused');
     await expect(sql`DELETE FROM snapshot_bodies`.execute(t.db)).rejects.toThrow('snapshot bodies are append-only: DELETE refused');
-    await expect(t.db.updateTable('snapshots').set({ sha256: 'f'.repeat(64) }).where('id', '=', id).execute()).rejects.toThrow('append-only');
+    await expect(
+      t.db
+        .updateTable('snapshots')
+        .set({ sha256: 'f'.repeat(64) })
+        .where('id', '=', id)
+        .execute(),
+    ).rejects.toThrow('append-only');
     await expect(t.db.deleteFrom('snapshots').where('id', '=', id).execute()).rejects.toThrow('snapshots are append-only: DELETE refused');
     // Even raw SQL, bypassing the repositories, is refused.
     await expect(sql`DELETE FROM snapshots`.execute(t.db)).rejects.toThrow('append-only');
@@ -79,16 +89,36 @@ describe('append-only storage', () => {
 
   it('records a parse outcome once and never rewrites it or its observations', async () => {
     const { id } = await insertRawSnapshot(t.db, raw());
-    await recordParse(t.db, id, { outcome: 'ok', error: null, rowsTotal: 2, rowsAccepted: 1, rowsIgnored: 1, ignoredReasons: { not_offered: 1 }, observations: [observation], issues: [] });
+    await recordParse(t.db, id, {
+      outcome: 'ok',
+      error: null,
+      rowsTotal: 2,
+      rowsAccepted: 1,
+      rowsIgnored: 1,
+      ignoredReasons: { not_offered: 1 },
+      observations: [observation],
+      issues: [],
+    });
     await expect(
-      recordParse(t.db, id, { outcome: 'rejected', error: 'x', rowsTotal: 0, rowsAccepted: 0, rowsIgnored: 0, ignoredReasons: {}, observations: [], issues: [] }),
+      recordParse(t.db, id, {
+        outcome: 'rejected',
+        error: 'x',
+        rowsTotal: 0,
+        rowsAccepted: 0,
+        rowsIgnored: 0,
+        ignoredReasons: {},
+        observations: [],
+        issues: [],
+      }),
     ).rejects.toThrow('snapshots are append-only: the parse outcome is already recorded');
     await expect(t.db.updateTable('observations').set({ price_usd_per_hour: 0.01 }).execute()).rejects.toThrow('observations are append-only: UPDATE refused');
     await expect(t.db.deleteFrom('observations').execute()).rejects.toThrow('observations are append-only: DELETE refused');
     expect(await t.db.selectFrom('observations').select(['price_usd_per_hour']).execute()).toEqual([{ price_usd_per_hour: 2 }]);
     // The ignored rows' reasons are part of the outcome: recorded once, with it.
     await expect(t.db.updateTable('snapshots').set({ ignored_reasons: '{}' }).execute()).rejects.toThrow('the parse outcome is already recorded');
-    expect(await t.db.selectFrom('snapshots').select(['parse_outcome', 'rows_accepted', 'ignored_reasons']).execute()).toEqual([{ parse_outcome: 'ok', rows_accepted: 1, ignored_reasons: '{"not_offered":1}' }]);
+    expect(await t.db.selectFrom('snapshots').select(['parse_outcome', 'rows_accepted', 'ignored_reasons']).execute()).toEqual([
+      { parse_outcome: 'ok', rows_accepted: 1, ignored_reasons: '{"not_offered":1}' },
+    ]);
   });
 
   it('runs migrations once: reopening an existing file applies nothing', async () => {

@@ -59,12 +59,14 @@ async function expectMigratedIntact(before: Before): Promise<void> {
     const snapshots = await db.selectFrom('snapshots').select(['id', 'sha256', 'byte_size', 'content_sha256', 'parse_outcome']).orderBy('id').execute();
     expect(snapshots).toEqual(before.snapshots);
     for (const s of snapshots) expect(createHash('sha256').update(before.bodies.get(s.id)!).digest('hex')).toBe(s.sha256);
-    expect(await db.selectFrom('fixings').select(['id', 'series', 'date', 'revision', 'value', 'record', 'signature', 'input_digest']).orderBy('id').execute()).toEqual(before.fixings);
+    expect(
+      await db.selectFrom('fixings').select(['id', 'series', 'date', 'revision', 'value', 'record', 'signature', 'input_digest']).orderBy('id').execute(),
+    ).toEqual(before.fixings);
     expect(await db.selectFrom('chain_heads').selectAll().orderBy('id').execute()).toEqual(before.chainHeads);
 
     // The body column is gone from the rows every metadata query scans.
     const raw = new SqliteDatabase(path, { readonly: true });
-    const columns = (raw.prepare("SELECT name FROM pragma_table_info('snapshots')").pluck().all() as string[]);
+    const columns = raw.prepare("SELECT name FROM pragma_table_info('snapshots')").pluck().all() as string[];
     raw.close();
     expect(columns).not.toContain('body');
 
@@ -73,7 +75,11 @@ async function expectMigratedIntact(before: Before): Promise<void> {
     const storage = await bodyStorage(db);
     expect(storage.reduce((n, e) => n + e.bodies, 0)).toBe(29);
     expect(storage.reduce((n, e) => n + e.original_bytes, 0)).toBe(34_539);
-    const stored = await db.selectFrom('snapshot_bodies as b').innerJoin('snapshots as s', 's.id', 'b.snapshot_id').select(['s.venue', 's.byte_size', 'b.encoding', (eb) => eb.fn<number>('length', ['b.data']).as('stored')]).execute();
+    const stored = await db
+      .selectFrom('snapshot_bodies as b')
+      .innerJoin('snapshots as s', 's.id', 'b.snapshot_id')
+      .select(['s.venue', 's.byte_size', 'b.encoding', (eb) => eb.fn<number>('length', ['b.data']).as('stored')])
+      .execute();
     for (const b of stored) if (b.byte_size < 256) expect([b.encoding, b.stored]).toEqual(['identity', b.byte_size]);
     const vast = stored.find((b) => b.venue === 'vast')!;
     expect(vast.encoding).toBe('br');

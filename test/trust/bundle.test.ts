@@ -25,7 +25,9 @@ let scratch: string;
 let bundle: string;
 
 function allFiles(root: string, dir = root): string[] {
-  return readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? allFiles(root, join(dir, name)) : [relative(root, join(dir, name)).split(sep).join('/')]));
+  return readdirSync(dir).flatMap((name) =>
+    statSync(join(dir, name)).isDirectory() ? allFiles(root, join(dir, name)) : [relative(root, join(dir, name)).split(sep).join('/')],
+  );
 }
 
 /** The forger's tool: rewrite the manifest over whatever the folder now holds and sign it with `signer`. */
@@ -81,7 +83,7 @@ describe('bundles', () => {
     expect(verdicts.map((v) => [v.series, v.revision, v.match])).toEqual([['GPUIDX-H100-SXM', 1, true]]);
   });
 
-  it('refuses a bundle forged end to end and re-signed with another key, unless told to trust the bundle\'s own key', async () => {
+  it("refuses a bundle forged end to end and re-signed with another key, unless told to trust the bundle's own key", async () => {
     const dir = copyOf((d) => {
       const p = join(d, 'fixings', 'GPUIDX-H100-SXM', 'r1.json');
       const file = JSON.parse(readFileSync(p, 'utf8')) as { fixing: Record<string, unknown>; signature: { key_id: string; value: string; payload: string } };
@@ -93,7 +95,9 @@ describe('bundles', () => {
       remanifest(d, FORGER);
     });
     const pinned = await openBundle(dir, PINNED);
-    expect(pinned.problems[0]).toBe(`signed by key ${FORGER.keyId} (fingerprint ${fingerprintOf(FORGER.publicKeyPem)}), which is not a trusted key: refusing the bundle`);
+    expect(pinned.problems[0]).toBe(
+      `signed by key ${FORGER.keyId} (fingerprint ${fingerprintOf(FORGER.publicKeyPem)}), which is not a trusted key: refusing the bundle`,
+    );
     // Only the publisher's own earlier signature (on the carried-forward value) was made by a trusted key.
     expect(pinned.keys).toEqual([{ key_id: PUBLISHER.keyId, fingerprint: fingerprintOf(PUBLISHER.publicKeyPem) }]);
     // What --trust-bundle-key accepts: everything checks out against the forger's own key.
@@ -101,7 +105,9 @@ describe('bundles', () => {
 
     const noKey = await gpuidx(['replay', '--bundle', dir]);
     expect(noKey.status).toBe(2);
-    expect(noKey.stderr).toBe('gpuidx: --bundle needs the publisher\'s key to trust: --key FILE or --fingerprint SHA256 (from /v1/keys), or --trust-bundle-key to accept the bundle\'s own key\n');
+    expect(noKey.stderr).toBe(
+      "gpuidx: --bundle needs the publisher's key to trust: --key FILE or --fingerprint SHA256 (from /v1/keys), or --trust-bundle-key to accept the bundle's own key\n",
+    );
     const refused = await gpuidx(['replay', '--bundle', dir, '--fingerprint', fingerprintOf(PUBLISHER.publicKeyPem)]);
     expect(refused.status).toBe(1);
     expect(refused.stdout).toContain('BUNDLE    signed by key');
@@ -109,8 +115,16 @@ describe('bundles', () => {
 
   it('rejects manifests whose paths leave the bundle, whose key id is a path, or which are not JSON', async () => {
     const cases: [string, (m: Record<string, unknown>) => void, string][] = [
-      ['dotdot', (m) => ((m.files as { path: string }[])[0]!.path = '../../etc/passwd'), 'manifest.json is malformed: files.0.path: a relative path inside the bundle'],
-      ['absolute', (m) => ((m.files as { path: string }[])[0]!.path = '/etc/passwd'), 'manifest.json is malformed: files.0.path: a relative path inside the bundle'],
+      [
+        'dotdot',
+        (m) => ((m.files as { path: string }[])[0]!.path = '../../etc/passwd'),
+        'manifest.json is malformed: files.0.path: a relative path inside the bundle',
+      ],
+      [
+        'absolute',
+        (m) => ((m.files as { path: string }[])[0]!.path = '/etc/passwd'),
+        'manifest.json is malformed: files.0.path: a relative path inside the bundle',
+      ],
       ['key id', (m) => (m.key_id = '../../x'), 'manifest.json is malformed: key_id: a key id is 16 lower-case hex digits'],
     ];
     for (const [, edit, message] of cases) {
@@ -158,4 +172,3 @@ describe('bundles', () => {
     expect(existsSync(join(process.cwd(), 'evil-link'))).toBe(false);
   });
 });
-

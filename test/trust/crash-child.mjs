@@ -4,8 +4,33 @@
 import { createPrivateKey } from 'node:crypto';
 import { importFromSource } from '../../bin/load.mjs';
 
-const [{ importFile }, { recoverSnapshots }, { fixDate }, { memoryLogger }, { openDatabase }, { collectVenue, realSleep }, { akash }, { parseConfig }, { createRedactor }, { globalFetch, httpPolicySchema }, { signerFromPrivateKey }] =
-  await Promise.all(['collectors/import', 'collectors/recover', 'fixer/index', 'log/index', 'storage/index', 'collectors/runner', 'collectors/venues/akash', 'config/index', 'collectors/redact', 'collectors/http', 'signing/index'].map(importFromSource));
+const [
+  { importFile },
+  { recoverSnapshots },
+  { fixDate },
+  { memoryLogger },
+  { openDatabase },
+  { collectVenue, realSleep },
+  { akash },
+  { parseConfig },
+  { createRedactor },
+  { globalFetch, httpPolicySchema },
+  { signerFromPrivateKey },
+] = await Promise.all(
+  [
+    'collectors/import',
+    'collectors/recover',
+    'fixer/index',
+    'log/index',
+    'storage/index',
+    'collectors/runner',
+    'collectors/venues/akash',
+    'config/index',
+    'collectors/redact',
+    'collectors/http',
+    'signing/index',
+  ].map(importFromSource),
+);
 
 // The same fixed key as test/helpers.ts testSigner(1): an Ed25519 key from 32 bytes of 0x01.
 const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 1)]);

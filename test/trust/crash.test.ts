@@ -41,7 +41,12 @@ function runChild(args: string[], killAfterMs: number | null): Promise<{ killed:
 
 /** Every published record (the canonical JSON that is signed), and per date the snapshot watermarks its series were read at. */
 async function records(db: Db): Promise<{ records: string[]; watermarks: Record<string, number> }> {
-  const rows = await db.selectFrom('fixings').select(['series', 'date', 'revision', 'record', 'inputs_through_snapshot']).orderBy('date').orderBy('series').execute();
+  const rows = await db
+    .selectFrom('fixings')
+    .select(['series', 'date', 'revision', 'record', 'inputs_through_snapshot'])
+    .orderBy('date')
+    .orderBy('series')
+    .execute();
   const byDate = new Map<string, Set<number | null>>();
   for (const r of rows) byDate.set(r.date, (byDate.get(r.date) ?? new Set()).add(r.inputs_through_snapshot));
   const watermarks = Object.fromEntries([...byDate].map(([date, marks]) => [date, marks.size]));
@@ -101,7 +106,11 @@ describe('kill -9 during collect, import and fix', () => {
       expect(pending).toEqual([]);
       const imported = await importFile({ db, clock: Date.now, log: memoryLogger() }, file);
       expect(imported.snapshots + imported.duplicates).toBe(lines.length);
-      const stored = await db.selectFrom('snapshots').select((eb) => eb.fn.countAll<number>().as('n')).where('source', '=', 'file').executeTakeFirstOrThrow();
+      const stored = await db
+        .selectFrom('snapshots')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('source', '=', 'file')
+        .executeTakeFirstOrThrow();
       expect(Number(stored.n)).toBe(lines.length);
       for (const date of DATES) await fixDate({ db, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
       expect(await records(db)).toEqual(expected);

@@ -28,7 +28,12 @@ describe('duplicates by content', () => {
     await importFile(deps(), join(FIXTURES, 'generic/sample.jsonl'));
     const variant = join(t.dir, 'variant.jsonl');
     // Same content, other bytes: BOM, CRLF, a space before every key (the sample's strings hold no `{"` or `,"`).
-    writeFileSync(variant, `\ufeff${sample().map((l) => l.replace(/([{,])"/g, '$1 "')).join('\r\n')}\r\n`);
+    writeFileSync(
+      variant,
+      `\ufeff${sample()
+        .map((l) => l.replace(/([{,])"/g, '$1 "'))
+        .join('\r\n')}\r\n`,
+    );
     const again = await importFile(deps(), variant);
     expect(again).toEqual({ lines: 2, snapshots: 0, duplicates: 2, observations: 0, partial: 0, rejected: 0, oversized: 0 });
     expect((await snapshotsOf(t.db)).length).toBe(2);
@@ -48,7 +53,12 @@ describe('duplicates by content', () => {
 describe('claimed times', () => {
   it('rejects fetched_at in the future, before 2000, or beyond any date, filing the line at its receipt time', async () => {
     const file = join(t.dir, 'times.jsonl');
-    const line = (fetchedAt: number | string) => JSON.stringify({ venue: 'partner-x', fetched_at: fetchedAt, listings: [{ listing_id: 'x', gpu: 'H100 SXM', gpu_count: 1, price_usd_per_hour: 2, contract: 'on_demand', available: true }] });
+    const line = (fetchedAt: number | string) =>
+      JSON.stringify({
+        venue: 'partner-x',
+        fetched_at: fetchedAt,
+        listings: [{ listing_id: 'x', gpu: 'H100 SXM', gpu_count: 1, price_usd_per_hour: 2, contract: 'on_demand', available: true }],
+      });
     // NOW + 4 min is within the 5-minute skew allowance; the others are not.
     writeFileSync(file, [line('2099-01-01T00:00:00Z'), line(9e15), line('1999-12-31T23:59:59Z'), line(NOW + 4 * 60_000)].join('\n'));
     expect(await importFile(deps(), file)).toMatchObject({ snapshots: 4, rejected: 3 });
@@ -83,7 +93,14 @@ describe('long lines', () => {
 
   it('stores a line below the cap whole, byte for byte, however many read chunks it spans', async () => {
     const file = join(t.dir, 'wide.jsonl');
-    const listings = Array.from({ length: 40_000 }, (_, i) => ({ listing_id: `w-${i}`, gpu: 'H100 SXM', gpu_count: 1, price_usd_per_hour: 2, contract: 'on_demand', available: true }));
+    const listings = Array.from({ length: 40_000 }, (_, i) => ({
+      listing_id: `w-${i}`,
+      gpu: 'H100 SXM',
+      gpu_count: 1,
+      price_usd_per_hour: 2,
+      contract: 'on_demand',
+      available: true,
+    }));
     const wide = JSON.stringify({ venue: 'partner-w', fetched_at: '2026-11-20T00:00:00Z', listings });
     expect(Buffer.byteLength(wide)).toBeGreaterThan(3 << 20); // several 1 MiB read chunks
     writeFileSync(file, `${wide}\n`);
@@ -96,9 +113,21 @@ describe('long lines', () => {
 async function storePendingAsOlderVersionsDid(line: string): Promise<void> {
   const body = Buffer.from(line);
   await insertRawSnapshot(t.db, {
-    venue: 'partner-a', fetchedAt: Date.UTC(2026, 10, 20, 0, 5), source: 'file', requestMethod: 'IMPORT', requestUrl: 'file:old.jsonl#L1', requestBody: null,
-    httpStatus: null, contentType: 'application/json', body, sha256: sha256Hex(body), truncated: false, redacted: false, parserVersion: 'generic/1',
-    parserOptions: { default_quantity: 1 }, runId: null,
+    venue: 'partner-a',
+    fetchedAt: Date.UTC(2026, 10, 20, 0, 5),
+    source: 'file',
+    requestMethod: 'IMPORT',
+    requestUrl: 'file:old.jsonl#L1',
+    requestBody: null,
+    httpStatus: null,
+    contentType: 'application/json',
+    body,
+    sha256: sha256Hex(body),
+    truncated: false,
+    redacted: false,
+    parserVersion: 'generic/1',
+    parserOptions: { default_quantity: 1 },
+    runId: null,
   });
 }
 
@@ -111,7 +140,9 @@ describe('snapshots left pending', () => {
     await importFile(deps(), later);
     // Snapshot 1 pending, 2 stored: fixings could read nothing past snapshot 0.
     expect(await snapshotWatermark(t.db)).toBe(0);
-    expect((await verifyDatabase(t.db)).problems).toContain('1 snapshot(s) are stuck pending from snapshot 1: fixings read no data newer than snapshot 0 until a writer (collect, import, fix) recovers them');
+    expect((await verifyDatabase(t.db)).problems).toContain(
+      '1 snapshot(s) are stuck pending from snapshot 1: fixings read no data newer than snapshot 0 until a writer (collect, import, fix) recovers them',
+    );
     const app = createApp({ db: t.db, clock: () => NOW });
     const health = await app.request('/v1/health');
     expect(health.status).toBe(503);
@@ -119,7 +150,10 @@ describe('snapshots left pending', () => {
 
     expect(await recoverSnapshots(t.db)).toMatchObject({ reparsed: 1 });
     expect(await snapshotWatermark(t.db)).toBe(2);
-    expect((await snapshotsOf(t.db)).map((s) => [s.id, s.parse_outcome, s.rows_accepted])).toEqual([[1, 'ok', 2], [2, 'ok', 1]]);
+    expect((await snapshotsOf(t.db)).map((s) => [s.id, s.parse_outcome, s.rows_accepted])).toEqual([
+      [1, 'ok', 2],
+      [2, 'ok', 1],
+    ]);
     expect((await verifyDatabase(t.db)).problems).toEqual([]);
   });
 
@@ -136,12 +170,21 @@ describe('a parser fault', () => {
   it('keeps the bytes, marked rejected with the reason, and the run goes on', async () => {
     const body = Buffer.from('{"anything":1}');
     const r = await ingestBody(t.db, {
-      venue: 'vast', fetchedAt: NOW, source: 'http', requestMethod: 'GET', requestUrl: 'http://127.0.0.1/x', requestBody: null,
-      received: { status: 200, contentType: 'application/json', body, truncated: false }, parserVersion: 'vast/2', parserOptions: { default_quantity: 1 },
+      venue: 'vast',
+      fetchedAt: NOW,
+      source: 'http',
+      requestMethod: 'GET',
+      requestUrl: 'http://127.0.0.1/x',
+      requestBody: null,
+      received: { status: 200, contentType: 'application/json', body, truncated: false },
+      parserVersion: 'vast/2',
+      parserOptions: { default_quantity: 1 },
       parse: () => {
         throw new TypeError('Cannot read properties of undefined');
       },
-      runId: null, redactor: createRedactor([]), receivedAt: NOW,
+      runId: null,
+      redactor: createRedactor([]),
+      receivedAt: NOW,
     });
     expect(r).toMatchObject({ outcome: 'rejected', error: 'parser_failed: Cannot read properties of undefined', observations: 0 });
     expect(Buffer.compare((await snapshotsOf(t.db))[0]!.body, body)).toBe(0);

@@ -16,13 +16,25 @@ beforeEach(async () => {
 afterEach(async () => t.cleanup());
 
 const deps = (now: number) => ({ db: t.db, clock: () => now, log: memoryLogger(), signer: testSigner() });
-const count = async () => Number((await t.db.selectFrom('fixings').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+const count = async () =>
+  Number(
+    (
+      await t.db
+        .selectFrom('fixings')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('publication controls', () => {
   it('refuses a date that has not ended plus the 15-minute delay, and publishes it once it has', async () => {
     // 2026-11-20 ends at 2026-11-21T00:00Z; with the default 15-minute delay it may be fixed from 00:15.
     await expect(fixDate(deps(Date.UTC(2026, 10, 21, 0, 14, 59, 999)), { date: '2026-11-20' })).rejects.toThrow(
-      new PublicationRefusedError('2026-11-20', 'not_ended', '2026-11-20 cannot be fixed before 2026-11-21T00:15:00.000Z (the day\'s end plus the 15-minute publication delay)'),
+      new PublicationRefusedError(
+        '2026-11-20',
+        'not_ended',
+        "2026-11-20 cannot be fixed before 2026-11-21T00:15:00.000Z (the day's end plus the 15-minute publication delay)",
+      ),
     );
     await expect(fixDate(deps(Date.UTC(2030, 0, 1)), { date: '2030-01-01' })).rejects.toThrow('2030-01-01 cannot be fixed before 2030-01-02T00:15:00.000Z');
     expect(await count()).toBe(0);
@@ -32,10 +44,12 @@ describe('publication controls', () => {
 
   it('honours a configured delay', async () => {
     const d = { ...deps(Date.UTC(2026, 10, 21, 1, 59)), publicationDelayMs: 2 * 3_600_000 };
-    await expect(fixDate(d, { date: '2026-11-20' })).rejects.toThrow('2026-11-20 cannot be fixed before 2026-11-21T02:00:00.000Z (the day\'s end plus the 120-minute publication delay)');
+    await expect(fixDate(d, { date: '2026-11-20' })).rejects.toThrow(
+      "2026-11-20 cannot be fixed before 2026-11-21T02:00:00.000Z (the day's end plus the 120-minute publication delay)",
+    );
   });
 
-  it('refuses a date before every methodology\'s effective date unless a methodology is chosen explicitly', async () => {
+  it("refuses a date before every methodology's effective date unless a methodology is chosen explicitly", async () => {
     // Methodology 1.0.0 is effective from 2026-11-01.
     await expect(fixDate(deps(Date.UTC(2026, 10, 21)), { date: '2026-10-31' })).rejects.toThrow(
       '2026-10-31 is before the effective date of every methodology (the first, 1.0.0, is effective from 2026-11-01); fixing history before it needs an explicit --methodology VERSION (see METHODOLOGY.md)',
@@ -75,10 +89,26 @@ describe('the API under misuse', () => {
     const app = createApp({ db: t.db, clock: () => Date.UTC(2026, 10, 21, 0, 30) });
     expect((await app.request('/v1/chain/head')).status).toBe(404);
     await fixDate(deps(Date.UTC(2026, 10, 21, 0, 30)), { date: '2026-11-20', series: ['GPUIDX-H100-SXM'] });
-    const { head, signature } = (await (await app.request('/v1/chain/head')).json()) as { head: Record<string, unknown>; signature: { payload: string; value: string; key_id: string } };
-    expect(head).toMatchObject({ format: 'gpuidx-chain-head/1', fixing_id: 1, series: 'GPUIDX-H100-SXM', date: '2026-11-20', revision: 1, revisions: 1, published_at: '2026-11-21T00:30:00.000Z', key_id: testSigner().keyId });
-    const { keys } = (await (await app.request('/v1/keys')).json()) as { keys: { key_id: string; public_key_pem: string; valid_from: string; valid_to: string | null; fingerprint: string }[] };
-    expect(keys.map((k) => [k.key_id, k.valid_from, k.valid_to, k.fingerprint.slice(0, 16)])).toEqual([[testSigner().keyId, '2026-11-21T00:30:00.000Z', null, testSigner().keyId]]);
+    const { head, signature } = (await (await app.request('/v1/chain/head')).json()) as {
+      head: Record<string, unknown>;
+      signature: { payload: string; value: string; key_id: string };
+    };
+    expect(head).toMatchObject({
+      format: 'gpuidx-chain-head/1',
+      fixing_id: 1,
+      series: 'GPUIDX-H100-SXM',
+      date: '2026-11-20',
+      revision: 1,
+      revisions: 1,
+      published_at: '2026-11-21T00:30:00.000Z',
+      key_id: testSigner().keyId,
+    });
+    const { keys } = (await (await app.request('/v1/keys')).json()) as {
+      keys: { key_id: string; public_key_pem: string; valid_from: string; valid_to: string | null; fingerprint: string }[];
+    };
+    expect(keys.map((k) => [k.key_id, k.valid_from, k.valid_to, k.fingerprint.slice(0, 16)])).toEqual([
+      [testSigner().keyId, '2026-11-21T00:30:00.000Z', null, testSigner().keyId],
+    ]);
     const { verifyPayload } = await import('../../src/signing/index.js');
     expect(verifyPayload(keys[0]!.public_key_pem, signature.payload, signature.value)).toBe(true);
     expect(JSON.parse(signature.payload)).toEqual(head);
@@ -94,7 +124,9 @@ describe('key rotation', () => {
     await fixDate({ ...deps(Date.UTC(2026, 10, 21, 0, 30)), signer: oldKey }, { date: '2026-11-19', series: ['GPUIDX-H100-SXM'] });
     await rotateKey(t.db, newKey, Date.UTC(2026, 10, 21, 6));
     // The old key file is no longer the active key: publishing with it is refused, storing nothing.
-    await expect(fixDate({ ...deps(Date.UTC(2026, 10, 21, 7)), signer: oldKey }, { date: '2026-11-20', series: ['GPUIDX-H100-SXM'] })).rejects.toThrow(SigningKeyError);
+    await expect(fixDate({ ...deps(Date.UTC(2026, 10, 21, 7)), signer: oldKey }, { date: '2026-11-20', series: ['GPUIDX-H100-SXM'] })).rejects.toThrow(
+      SigningKeyError,
+    );
     await fixDate({ ...deps(Date.UTC(2026, 10, 21, 7)), signer: newKey }, { date: '2026-11-20', series: ['GPUIDX-H100-SXM'] });
     const signed = await t.db.selectFrom('fixings').select(['date', 'key_id']).orderBy('id').execute();
     expect(signed).toEqual([

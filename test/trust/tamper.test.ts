@@ -47,7 +47,14 @@ beforeAll(async () => {
   const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: PUBLISHER };
   await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
   for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
-  lastId = Number((await t.db.selectFrom('fixings').select((eb) => eb.fn.max('id').as('m')).executeTakeFirstOrThrow()).m);
+  lastId = Number(
+    (
+      await t.db
+        .selectFrom('fixings')
+        .select((eb) => eb.fn.max('id').as('m'))
+        .executeTakeFirstOrThrow()
+    ).m,
+  );
   // The head an exchange fetched after the 2026-11-19 publication and kept.
   const heads = await t.db.selectFrom('chain_heads').selectAll().orderBy('id').execute();
   keptHead = heads[1]!.chain_hash;
@@ -74,7 +81,9 @@ describe('tamper evidence', () => {
     });
     try {
       const problems = (await verifyDatabase(db)).problems;
-      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`\\(fixing id ${lastId}\\): signature does not verify: the revision was changed after it was published$`)));
+      expect(problems).toContainEqual(
+        expect.stringMatching(new RegExp(`\\(fixing id ${lastId}\\): signature does not verify: the revision was changed after it was published$`)),
+      );
       expect(problems).toContainEqual(expect.stringMatching(/^chain head 3 \(.*\): .* no longer hashes to the signed head/));
       // The API serves what is stored and signs nothing: the client's check fails.
       const row = (await db.selectFrom('fixings').selectAll().where('id', '=', lastId).executeTakeFirstOrThrow()) as Fixing;
@@ -89,7 +98,7 @@ describe('tamper evidence', () => {
 
   it('an edit with every later link nulled: a missing link is a break, never skipped', async () => {
     const db = await forged((raw) => {
-      raw.prepare("UPDATE fixings SET value = 3.33 WHERE id = 5").run();
+      raw.prepare('UPDATE fixings SET value = 3.33 WHERE id = 5').run();
       raw.prepare('UPDATE fixings SET previous_chain_hash = NULL WHERE id > 5').run();
     });
     try {
@@ -102,7 +111,7 @@ describe('tamper evidence', () => {
     }
   });
 
-  it('the chain\'s newest revision deleted: the signed chain head names what is gone', async () => {
+  it("the chain's newest revision deleted: the signed chain head names what is gone", async () => {
     const db = await forged((raw) => {
       raw.prepare('DELETE FROM fixing_inputs WHERE fixing_id = ?').run(lastId);
       raw.prepare('DELETE FROM fixings WHERE id = ?').run(lastId);
@@ -115,7 +124,7 @@ describe('tamper evidence', () => {
   });
 
   it('edited evidence: the evidence hash is inside the signed document', async () => {
-    const db = await forged((raw) => raw.prepare("UPDATE fixings SET evidence = replace(evidence, '\"venue\"', '\"venue \"') WHERE id = 2").run());
+    const db = await forged((raw) => raw.prepare('UPDATE fixings SET evidence = replace(evidence, \'"venue"\', \'"venue "\') WHERE id = 2').run());
     try {
       const problems = (await verifyDatabase(db)).problems;
       expect(problems[0]).toMatch(/\(fixing id 2\): signature does not verify: the revision was changed after it was published$/);
@@ -139,7 +148,14 @@ describe('tamper evidence', () => {
   it('a forged revision inserted at the end with a correct link: unsigned by any registered key, and past the last chain head', async () => {
     const db = await forged((raw) => {
       const last = rowsOf(raw).at(-1)!;
-      const row = { ...last, id: last.id + 1, revision: 2, restatement_reason: 'forged', previous_chain_hash: chainHash(publishedFixing(last)), key_id: FORGER.keyId };
+      const row = {
+        ...last,
+        id: last.id + 1,
+        revision: 2,
+        restatement_reason: 'forged',
+        previous_chain_hash: chainHash(publishedFixing(last)),
+        key_id: FORGER.keyId,
+      };
       const signature = FORGER.sign(signedPayload(publishedFixing(row)));
       const cols = Object.keys(row);
       raw.prepare(`INSERT INTO fixings (${cols.join(',')}, signature) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...Object.values(row), signature);
@@ -169,12 +185,16 @@ describe('tamper evidence', () => {
           row.value = 0.01;
         }
         row.signature = FORGER.sign(signedPayload(publishedFixing(row)));
-        raw.prepare('UPDATE fixings SET record = ?, value = ?, key_id = ?, previous_chain_hash = ?, signature = ? WHERE id = ?').run(row.record, row.value, row.key_id, row.previous_chain_hash, row.signature, row.id);
+        raw
+          .prepare('UPDATE fixings SET record = ?, value = ?, key_id = ?, previous_chain_hash = ?, signature = ? WHERE id = ?')
+          .run(row.record, row.value, row.key_id, row.previous_chain_hash, row.signature, row.id);
         previous = row;
       }
       raw.prepare('DELETE FROM chain_heads').run();
       const payload = canonicalJson({ chain_hash: chainHash(publishedFixing(previous!)) });
-      raw.prepare('INSERT INTO chain_heads (fixing_id, chain_hash, payload, key_id, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(previous!.id, chainHash(publishedFixing(previous!)), payload, FORGER.keyId, FORGER.sign(payload), NOW);
+      raw
+        .prepare('INSERT INTO chain_heads (fixing_id, chain_hash, payload, key_id, signature, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(previous!.id, chainHash(publishedFixing(previous!)), payload, FORGER.keyId, FORGER.sign(payload), NOW);
     });
     try {
       // Trusting the database's own registry, a forger with the file and a key of their own leaves no trace...
@@ -183,7 +203,9 @@ describe('tamper evidence', () => {
       const pinned = (await verifyDatabase(db, { trustedFingerprints: [fingerprintOf(PUBLISHER.publicKeyPem)] })).problems;
       expect(pinned).toHaveLength(lastId + 1);
       expect(pinned[0]).toMatch(new RegExp(`\\(fixing id 1\\): signed by key ${FORGER.keyId} \\(fingerprint [0-9a-f]{64}\\), which is not a trusted key$`));
-      expect((await verifyDatabase(db, { heads: [keptHead] })).problems).toEqual([`kept chain head ${keptHead.slice(0, 12)}… is not a link of the current chain: a revision published up to it was rewritten, removed or inserted`]);
+      expect((await verifyDatabase(db, { heads: [keptHead] })).problems).toEqual([
+        `kept chain head ${keptHead.slice(0, 12)}… is not a link of the current chain: a revision published up to it was rewritten, removed or inserted`,
+      ]);
     } finally {
       await db.destroy();
     }

@@ -69,7 +69,10 @@ const SKU_MARKERS = ['H100', 'H200', 'A100', 'MI300X', 'GB200', 'ND96asr_v4', 'N
 
 const configSchema = venueBaseConfig
   .extend({
-    regions: z.array(z.string().regex(/^[a-z0-9]+$/, 'an Azure armRegionName such as eastus')).min(1).default(['eastus', 'westeurope', 'southcentralus']),
+    regions: z
+      .array(z.string().regex(/^[a-z0-9]+$/, 'an Azure armRegionName such as eastus'))
+      .min(1)
+      .default(['eastus', 'westeurope', 'southcentralus']),
   })
   .strict();
 type AzureConfig = z.infer<typeof configSchema>;

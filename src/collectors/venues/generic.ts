@@ -5,10 +5,7 @@ import { contractSchema } from '../listing.js';
 
 export const GENERIC_PARSER_VERSION = 'generic/1';
 
-const fetchedAtSchema = z.union([
-  z.number().int().nonnegative(),
-  z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
-]);
+const fetchedAtSchema = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 
 export const genericLineSchema = z.object({
   venue: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'lower-case letters, digits, "_", "." or "-"'),
@@ -19,7 +16,10 @@ export type GenericLine = z.infer<typeof genericLineSchema>;
 
 const genericListingSchema = z.object({
   listing_id: z.union([z.string().min(1), z.number()]).transform(String),
-  host_id: z.union([z.string(), z.number()]).nullish().transform((v) => (v == null ? null : String(v))),
+  host_id: z
+    .union([z.string(), z.number()])
+    .nullish()
+    .transform((v) => (v == null ? null : String(v))),
   gpu: z.string().min(1),
   gpu_count: z.number(),
   price_usd_per_hour: z.number(),

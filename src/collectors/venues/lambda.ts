@@ -30,7 +30,10 @@ function gpuName(t: { description?: string | null | undefined; gpu_description?:
 const lambdaRows = {
   envelope: z.object({ data: z.record(z.string(), z.unknown()) }),
   // Sorted by key so that row order never depends on how the venue ordered its map.
-  rows: (e) => Object.keys(e.data).sort().map((key) => ({ key, value: e.data[key] })),
+  rows: (e) =>
+    Object.keys(e.data)
+      .sort()
+      .map((key) => ({ key, value: e.data[key] })),
   row: entrySchema,
   rowId: (raw) => (raw as { key?: string }).key ?? null,
   toListings: ({ value: { instance_type: t, regions_with_capacity_available: regions } }, { default_quantity }) => {
@@ -68,5 +71,12 @@ export const lambda: VenueAdapter<LambdaConfig> = {
       },
     ];
   },
-  parse: rowParser({ ...lambdaRows, toListings: (r, o) => withMemory(lambdaRows.toListings(r, o), memoryIn(r.value.instance_type.gpu_description ?? r.value.instance_type.description, /\((\d+(?:\.\d+)?)\s*GB\b/i)) }),
+  parse: rowParser({
+    ...lambdaRows,
+    toListings: (r, o) =>
+      withMemory(
+        lambdaRows.toListings(r, o),
+        memoryIn(r.value.instance_type.gpu_description ?? r.value.instance_type.description, /\((\d+(?:\.\d+)?)\s*GB\b/i),
+      ),
+  }),
 };

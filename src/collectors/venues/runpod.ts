@@ -1,6 +1,16 @@
 // RunPod: GraphQL gpuTypes. Per-GPU prices per tier (secure/community, on-demand/spot); no quantity is reported.
 import { z } from 'zod';
-import { joinUrl, rowIdFrom, rowParser, venueBaseConfig, memoryGb, withMemory, type ListingCandidate, type RowParserSpec, type VenueAdapter } from '../adapter.js';
+import {
+  joinUrl,
+  rowIdFrom,
+  rowParser,
+  venueBaseConfig,
+  memoryGb,
+  withMemory,
+  type ListingCandidate,
+  type RowParserSpec,
+  type VenueAdapter,
+} from '../adapter.js';
 
 const configSchema = venueBaseConfig.extend({}).strict();
 type RunpodConfig = z.infer<typeof configSchema>;

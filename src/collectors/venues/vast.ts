@@ -2,15 +2,17 @@
 import { z } from 'zod';
 import { checkListing, joinUrl, memoryGb, rowIdFrom, rowParser, venueBaseConfig, type ListingCandidate, type VenueAdapter } from '../adapter.js';
 
-const configSchema = venueBaseConfig.extend({
-  /** Only these Vast `gpu_name` values; empty means every GPU model. */
-  gpu_names: z.array(z.string().min(1)).default([]),
-  /**
-   * Vast has no pagination, only a limit; keep it above the number of rentable offers. A real full search of
-   * 15,000 offers is ~41 MB: past ~20,000 raise `http.max_body_bytes` too (default 64 MiB).
-   */
-  limit: z.number().int().min(1).max(50_000).default(5_000),
-}).strict();
+const configSchema = venueBaseConfig
+  .extend({
+    /** Only these Vast `gpu_name` values; empty means every GPU model. */
+    gpu_names: z.array(z.string().min(1)).default([]),
+    /**
+     * Vast has no pagination, only a limit; keep it above the number of rentable offers. A real full search of
+     * 15,000 offers is ~41 MB: past ~20,000 raise `http.max_body_bytes` too (default 64 MiB).
+     */
+    limit: z.number().int().min(1).max(50_000).default(5_000),
+  })
+  .strict();
 type VastConfig = z.infer<typeof configSchema>;
 
 const offerSchema = z.object({

@@ -3,7 +3,10 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('fixings').addColumn('parser_versions', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+  await db.schema
+    .alterTable('fixings')
+    .addColumn('parser_versions', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute();
   await db.schema.alterTable('fixings').addColumn('inputs_through_snapshot', 'integer').execute();
   await db.schema.alterTable('fixings').addColumn('previous_chain_hash', 'text').execute();
 }

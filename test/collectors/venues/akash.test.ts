@@ -20,7 +20,13 @@ describe('akash adapter', () => {
     expect(summary).toMatchObject({ outcome: 'ok', observations: 3 });
     expect(await snapshotsOf(t.db)).toMatchObject([{ rows_total: 4, rows_accepted: 3, rows_ignored: 1, parse_outcome: 'ok' }]);
     // akash/2 on: memory per GPU, from `ram`, "80Gi" -> 80.
-    expect((await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([['nvidia/h100/80Gi/SXM5', 80], ['nvidia/a100/80Gi/PCIe', 80], ['nvidia/rtx4090/24Gi/PCIe', 24]]);
+    expect(
+      (await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb]),
+    ).toEqual([
+      ['nvidia/h100/80Gi/SXM5', 80],
+      ['nvidia/a100/80Gi/PCIe', 80],
+      ['nvidia/rtx4090/24Gi/PCIe', 24],
+    ]);
     expect((await observationsOf(t.db)).map((o) => [o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.available, o.quantity_reported])).toEqual([
       ['nvidia/h100/80Gi/SXM5', 'nvidia h100 80Gi SXM5', 12, 18.96, 1, 1],
       ['nvidia/a100/80Gi/PCIe', 'nvidia a100 80Gi PCIe', 1, 0.97, 0, 0],

@@ -40,7 +40,18 @@ describe('azure adapter', () => {
     expect(snaps[1]!.request_url).toBe(
       'https://prices.azure.com/api/retail/prices?api-version=2023-01-01-preview&$filter=armRegionName%20eq%20%27westeurope%27&$skip=1000',
     );
-    expect((await observationsOf(t.db)).map((o) => [o.snapshot_id, o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.region, o.quantity_reported])).toEqual([
+    expect(
+      (await observationsOf(t.db)).map((o) => [
+        o.snapshot_id,
+        o.listing_id,
+        o.gpu_raw,
+        o.gpu_count,
+        o.price_usd_per_hour,
+        o.contract,
+        o.region,
+        o.quantity_reported,
+      ]),
+    ).toEqual([
       [1, 'westeurope/Standard_ND96isr_H100_v5/ND96isrH100v5', 'Standard_ND96isr_H100_v5', 8, 132.232, 'on_demand', 'westeurope', 0],
       [1, 'westeurope/Standard_ND96is_noIB_H100_v5/ND96isnIBH100v5', 'Standard_ND96is_noIB_H100_v5', 8, 119.45, 'on_demand', 'westeurope', 0],
       [1, 'westeurope/Standard_ND96isr_H100_v5/ND96isrH100v5 Spot', 'Standard_ND96isr_H100_v5', 8, 21.258283, 'interruptible', 'westeurope', 0],
@@ -50,14 +61,23 @@ describe('azure adapter', () => {
   });
 
   it('reads the real catalogue: both ND A100 v4 spellings, V100, T4 and A10 families with memory, every skipped row with its reason', async () => {
-    server.use(http.get('https://prices.azure.com/api/retail/prices', () => new HttpResponse(fixtureBytes('venues/azure/prices-real-shapes.json'), { headers: JSON_HEADERS })));
+    server.use(
+      http.get(
+        'https://prices.azure.com/api/retail/prices',
+        () => new HttpResponse(fixtureBytes('venues/azure/prices-real-shapes.json'), { headers: JSON_HEADERS }),
+      ),
+    );
     const summary = await collectVenue(testDeps(t.db), azure, venueConfig('azure', { regions: ['eastus'] }), testPolicy);
     expect(summary).toMatchObject({ outcome: 'ok', snapshots: 1, observations: 6 });
     const [snap] = await snapshotsOf(t.db);
     // 12 items: 6 listings; the other 6 each skipped for its own reason (not one `not_gpu_sku` for all of them).
     expect([snap!.parser_version, snap!.rows_total, snap!.rows_accepted, snap!.rows_ignored]).toEqual(['azure/2', 12, 6, 6]);
     expect(JSON.parse(snap!.ignored_reasons!)).toEqual({ fractional_gpu: 1, low_priority: 1, not_gpu_sku: 1, reservation: 1, windows: 1, zero_price: 1 });
-    const rows = await t.db.selectFrom('observations').select(['gpu_raw', 'gpu_count', 'price_usd_per_hour', 'contract', 'gpu_memory_gb']).orderBy('seq').execute();
+    const rows = await t.db
+      .selectFrom('observations')
+      .select(['gpu_raw', 'gpu_count', 'price_usd_per_hour', 'contract', 'gpu_memory_gb'])
+      .orderBy('seq')
+      .execute();
     expect(rows.map((r) => [r.gpu_raw, r.gpu_count, r.price_usd_per_hour, r.contract, r.gpu_memory_gb])).toEqual([
       ['Standard_ND96amsr_A100_v4', 8, 32.77, 'on_demand', 80],
       ['Standard_ND96ams_A100_v4', 8, 6.5536, 'interruptible', 80], // the spelling without "r", a Spot meter

@@ -27,8 +27,17 @@ describe('lambda adapter', () => {
     expect(auth).toBe('Bearer secret_lambda_key_42');
     expect(await snapshotsOf(t.db)).toMatchObject([{ rows_total: 4, rows_accepted: 3, rows_ignored: 1, parse_outcome: 'ok' }]);
     // lambda/2 on: memory per GPU, from the description, "A100 (40 GB SXM4)" -> 40.
-    expect((await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([['gpu_1x_a100_sxm4', 40], ['gpu_1x_h100_pcie@us-west-1', 80], ['gpu_8x_h100_sxm5@us-east-3', 80], ['gpu_8x_h100_sxm5@us-south-2', 80]]);
-    expect((await observationsOf(t.db)).map((o) => [o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.available, o.region, o.quantity_reported])).toEqual([
+    expect(
+      (await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb]),
+    ).toEqual([
+      ['gpu_1x_a100_sxm4', 40],
+      ['gpu_1x_h100_pcie@us-west-1', 80],
+      ['gpu_8x_h100_sxm5@us-east-3', 80],
+      ['gpu_8x_h100_sxm5@us-south-2', 80],
+    ]);
+    expect(
+      (await observationsOf(t.db)).map((o) => [o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.available, o.region, o.quantity_reported]),
+    ).toEqual([
       ['gpu_1x_a100_sxm4', 'A100 (40 GB SXM4)', 1, 1.29, 0, null, 0],
       ['gpu_1x_h100_pcie@us-west-1', 'H100 (80 GB PCIe)', 1, 2.49, 1, 'us-west-1', 0],
       ['gpu_8x_h100_sxm5@us-east-3', 'H100 (80 GB SXM5)', 8, 23.92, 1, 'us-east-3', 0],

@@ -33,13 +33,30 @@ describe('runpod adapter', () => {
     expect(seen).toEqual({ body: { query: RUNPOD_QUERY }, auth: `Bearer ${KEY}` });
     expect(await snapshotsOf(t.db)).toMatchObject([{ parse_outcome: 'ok', rows_total: 6, rows_accepted: 4, rows_ignored: 2, parser_version: 'runpod/2' }]);
     // runpod/2 on: memory per GPU, from `memoryInGb`.
-    expect((await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([
-      ['NVIDIA H100 80GB HBM3/secure', 80], ['NVIDIA H100 80GB HBM3/community', 80], ['NVIDIA H100 80GB HBM3/secure-spot', 80], ['NVIDIA H100 80GB HBM3/community-spot', 80],
-      ['NVIDIA A100-SXM4-40GB/community', 40], ['NVIDIA GeForce RTX 4090/secure', 24], ['NVIDIA GeForce RTX 4090/community', 24], ['NVIDIA GeForce RTX 4090/community-spot', 24],
-      ['NVIDIA H100 PCIe/secure', 80], ['NVIDIA H100 PCIe/community', 80],
+    expect(
+      (await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb]),
+    ).toEqual([
+      ['NVIDIA H100 80GB HBM3/secure', 80],
+      ['NVIDIA H100 80GB HBM3/community', 80],
+      ['NVIDIA H100 80GB HBM3/secure-spot', 80],
+      ['NVIDIA H100 80GB HBM3/community-spot', 80],
+      ['NVIDIA A100-SXM4-40GB/community', 40],
+      ['NVIDIA GeForce RTX 4090/secure', 24],
+      ['NVIDIA GeForce RTX 4090/community', 24],
+      ['NVIDIA GeForce RTX 4090/community-spot', 24],
+      ['NVIDIA H100 PCIe/secure', 80],
+      ['NVIDIA H100 PCIe/community', 80],
     ]);
 
-    const rows = (await observationsOf(t.db)).map((o) => [o.listing_id, o.gpu_raw, o.gpu_count, o.price_usd_per_hour, o.contract, o.available, o.quantity_reported]);
+    const rows = (await observationsOf(t.db)).map((o) => [
+      o.listing_id,
+      o.gpu_raw,
+      o.gpu_count,
+      o.price_usd_per_hour,
+      o.contract,
+      o.available,
+      o.quantity_reported,
+    ]);
     expect(rows).toEqual([
       ['NVIDIA H100 80GB HBM3/secure', 'NVIDIA H100 80GB HBM3', 1, 2.99, 'on_demand', 1, 0],
       ['NVIDIA H100 80GB HBM3/community', 'NVIDIA H100 80GB HBM3', 1, 2.69, 'on_demand', 1, 0],

@@ -64,10 +64,46 @@ describe('vast adapter', () => {
 
     const common = { snapshot_id: snap!.id, available: 1, perf_system: 'vast_dlperf', quantity_reported: 1 };
     const offers = [
-      { listing_id: '44075905', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 1, price: 1.3168888888888888, bid: 1.0, perf_score_per_gpu: 356.59401164761107, region: 'US/Montana' },
-      { listing_id: '45136641', host_id: '610410', gpu_raw: 'H100 SXM', gpu_count: 1, price: 1.6555555555555554, bid: 1.3333333333333333, perf_score_per_gpu: 334.4953333026843, region: 'US' },
-      { listing_id: '45055542', host_id: '546321', gpu_raw: 'H100 NVL', gpu_count: 1, price: 1.988888888888889, bid: 0.5333333333333333, perf_score_per_gpu: 377.53161580764754, region: 'RO/Romania' },
-      { listing_id: '44075906', host_id: '389020', gpu_raw: 'H100 SXM', gpu_count: 2, price: 2.6235555555555554, bid: 2.0, perf_score_per_gpu: 316.30580895542704, region: 'US/Montana' },
+      {
+        listing_id: '44075905',
+        host_id: '389020',
+        gpu_raw: 'H100 SXM',
+        gpu_count: 1,
+        price: 1.3168888888888888,
+        bid: 1.0,
+        perf_score_per_gpu: 356.59401164761107,
+        region: 'US/Montana',
+      },
+      {
+        listing_id: '45136641',
+        host_id: '610410',
+        gpu_raw: 'H100 SXM',
+        gpu_count: 1,
+        price: 1.6555555555555554,
+        bid: 1.3333333333333333,
+        perf_score_per_gpu: 334.4953333026843,
+        region: 'US',
+      },
+      {
+        listing_id: '45055542',
+        host_id: '546321',
+        gpu_raw: 'H100 NVL',
+        gpu_count: 1,
+        price: 1.988888888888889,
+        bid: 0.5333333333333333,
+        perf_score_per_gpu: 377.53161580764754,
+        region: 'RO/Romania',
+      },
+      {
+        listing_id: '44075906',
+        host_id: '389020',
+        gpu_raw: 'H100 SXM',
+        gpu_count: 2,
+        price: 2.6235555555555554,
+        bid: 2.0,
+        perf_score_per_gpu: 316.30580895542704,
+        region: 'US/Montana',
+      },
     ];
     expect(await observationsOf(t.db)).toEqual(
       offers.flatMap(({ price, bid, ...o }, i) => [
@@ -89,11 +125,23 @@ describe('vast adapter', () => {
     serve('venues/vast/offers-real-shapes.json');
     const summary = await collectVenue(testDeps(t.db), vast, venueConfig('vast'), testPolicy);
     expect(summary).toMatchObject({ outcome: 'ok', observations: 18 }); // 9 offers, each with its bid
-    const rows = await t.db.selectFrom('observations').select(['listing_id', 'gpu_raw', 'gpu_memory_gb', 'machine_id']).where('contract', '=', 'on_demand').orderBy('seq').execute();
+    const rows = await t.db
+      .selectFrom('observations')
+      .select(['listing_id', 'gpu_raw', 'gpu_memory_gb', 'machine_id'])
+      .where('contract', '=', 'on_demand')
+      .orderBy('seq')
+      .execute();
     const v2 = loadMethodology('2.0.0');
     const classify = memoryClassifier(v2, v2.parameters.memory_tolerance!);
     // gpu_ram / 1024: 40960 -> 40, 81920 -> 80, 39936 -> 39, absent -> null, 16384 -> 16, 32768 -> 32, 81559 -> 79.6474609375.
-    expect(rows.map((r) => [r.listing_id, r.gpu_raw, r.gpu_memory_gb, classify('vast', r.gpu_raw, r.gpu_memory_gb).code ?? classify('vast', r.gpu_raw, r.gpu_memory_gb).reason])).toEqual([
+    expect(
+      rows.map((r) => [
+        r.listing_id,
+        r.gpu_raw,
+        r.gpu_memory_gb,
+        classify('vast', r.gpu_raw, r.gpu_memory_gb).code ?? classify('vast', r.gpu_raw, r.gpu_memory_gb).reason,
+      ]),
+    ).toEqual([
       ['51000001', 'A100 SXM4', 40, 'A100-40'],
       ['51000002', 'A100 SXM4', 80, 'A100-SXM-80'],
       ['51000003', 'A100 PCIE', 39, 'A100-40'],
@@ -148,7 +196,9 @@ describe('vast adapter', () => {
 
     const [snap] = await snapshotsOf(t.db);
     expect(snap).toMatchObject({ parse_outcome: 'partial', rows_total: 9, rows_accepted: 2, rows_rejected: 7, rows_ignored: 0 });
-    expect(snap!.parse_error).toMatch(/^7 of 9 rows rejected \(row_schema x3, non_positive_price x2, absurd_price x1, invalid_gpu_count x1\); first: row 1 \(900002\)/);
+    expect(snap!.parse_error).toMatch(
+      /^7 of 9 rows rejected \(row_schema x3, non_positive_price x2, absurd_price x1, invalid_gpu_count x1\); first: row 1 \(900002\)/,
+    );
 
     const obs = await observationsOf(t.db);
     expect(obs.map((o) => [o.listing_id, o.contract, o.available, o.region])).toEqual([
