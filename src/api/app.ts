@@ -21,6 +21,7 @@ import {
   auditPage,
   fixingAt,
   fixingHistoryIds,
+  newestFixingId,
   fixingsByIds,
   fixingRevisions,
   getSnapshot,
@@ -39,6 +40,7 @@ import {
 } from '../storage/index.js';
 import { fingerprintOf } from '../signing/registry.js';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
+import { publicationCache } from './cache.js';
 import { problem, validationProblem } from './problem.js';
 import * as s from './schemas.js';
 
@@ -144,6 +146,8 @@ export function createApp(deps: AppDeps) {
     latestCache.set(code, { row, until: now + latestTtlMs });
     return row;
   };
+  // History and CSV bodies, once per publication (see cache.ts); the newest fixing id is checked once per TTL.
+  const histories = publicationCache({ generation: () => newestFixingId(db), ttlMs: latestTtlMs });
   const publishedByIds = async (ids: readonly number[]): Promise<Published[]> => {
     const found = ids.map((id) => publishedCache.get(id));
     const missing = ids.filter((_, i) => !found[i]);
@@ -195,15 +199,7 @@ export function createApp(deps: AppDeps) {
     }
     await next();
   });
-  for (const path of [
-    '/openapi.json',
-    '/v1/series',
-    '/v1/series/:code/fixings',
-    '/v1/series/:code/fixings/:date/audit',
-    '/v1/methodology',
-    '/v1/methodology/:version',
-    '/v1/health',
-  ]) {
+  for (const path of ['/openapi.json', '/v1/series', '/v1/series/:code/fixings/:date/audit', '/v1/methodology', '/v1/methodology/:version', '/v1/health']) {
     app.use(path, compress());
   }
   // Hash bodies synchronously: the default WebCrypto digest waits on the thread pool for every response.
@@ -270,23 +266,26 @@ export function createApp(deps: AppDeps) {
       const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
       if (days > maxRangeDays)
         return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`) as never;
-      const ids = await fixingHistoryIds(db, code, from, to);
-      const rows = await publishedByIds(ids);
-      c.header('cache-control', SHORT);
       const wantsCsv = q.format === 'csv' || (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
-      // The body follows from the revisions listed, the range and the format, so those make its ETag.
-      const tag = createHash('sha1')
-        .update(`${code}|${from}|${to}|${ids.join(',')}|${wantsCsv ? 'csv' : 'json'}`)
-        .digest('hex');
-      c.header('etag', `"${tag}"`);
-      c.header('vary', 'Accept');
+      // A history body follows from what is published: built once per publication, then served from memory.
+      const entry = await histories.body(`${code}|${from}|${to}|${wantsCsv ? 'csv' : 'json'}`, async () => {
+        const rows = await publishedByIds(await fixingHistoryIds(db, code, from, to));
+        return wantsCsv
+          ? historyCsv(rows.map((r) => r.fixing))
+          : `{"series":${JSON.stringify(code)},"from":"${from}","to":"${to}","fixings":[${rows.map((r) => r.json).join(',')}]}`;
+      });
+      c.header('cache-control', SHORT);
+      c.header('etag', entry.etag);
+      c.header('vary', 'Accept, Accept-Encoding');
       if (wantsCsv) {
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="${code}_${from}_${to}.csv"`);
-        return c.body(historyCsv(rows.map((r) => r.fixing)), 200) as never;
+      } else c.header('content-type', 'application/json');
+      if (acceptsGzip(c.req.header('accept-encoding')) && entry.body.length >= 1024) {
+        c.header('content-encoding', 'gzip');
+        return c.body(new Uint8Array(histories.gzip(entry)), 200) as never;
       }
-      c.header('content-type', 'application/json');
-      return c.body(`{"series":${JSON.stringify(code)},"from":"${from}","to":"${to}","fixings":[${rows.map((r) => r.json).join(',')}]}`, 200) as never;
+      return c.body(entry.body, 200) as never;
     },
   );
 
@@ -604,6 +603,58 @@ export function createApp(deps: AppDeps) {
     },
   );
 
+  // Load balancers and monitors poll health hard: its queries run at most once per TTL (default 1 s), and
+  // `checked_at` says when they last ran.
+  const checkHealth = async () => {
+    await ping(db);
+    const now = clock();
+    const venues = await lastSuccessfulRuns(db);
+    const summaries = await seriesSummaries(db);
+    const series = [...summaries].map(([code, x]) => ({ series: code, latest_date: x.latest.date })).sort((a, b) => (a.series < b.series ? -1 : 1));
+    const problems: string[] = [];
+    // Fresh data may come from a collector run or from an imported partner file.
+    // A claimed instant beyond our clock (a bad import from before the bounds existed) is not fresh data.
+    const newestData = Math.max(...venues.map((v) => v.finished_at).filter((t) => t <= now), (await newestSnapshotAt(db, now)) ?? -Infinity);
+    const pending = await pendingSummary(db);
+    // A venue whose latest run collapsed in yield is down in all but name: say so, with the run's own words.
+    for (const d of await degradedVenues(db)) problems.push(`${d.venue}: latest run (${ISO(d.finished_at)}) is degraded: ${d.warning}`);
+    if (pending.count > 0) {
+      problems.push(
+        `${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`,
+      );
+    }
+    if (newestData === -Infinity) problems.push('no data collected or imported yet');
+    else if (now - newestData > health.max_collection_age_minutes * 60_000)
+      problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
+    // biome-ignore lint/complexity/useMathMinMax: ISO date strings, compared as text; Math.max would make them NaN
+    const newestDate = series.reduce((m, x) => (x.latest_date > m ? x.latest_date : m), '');
+    if (!newestDate) problems.push('no fixing published yet');
+    else if (now - (Date.parse(`${newestDate}T00:00:00Z`) + DAY_MS) > health.max_fixing_age_hours * 3_600_000)
+      problems.push(`newest fixing is for ${newestDate}, which ended more than ${health.max_fixing_age_hours} hours ago`);
+    const body = {
+      status: problems.length ? ('stale' as const) : ('ok' as const),
+      checked_at: ISO(now),
+      database: 'ok' as const,
+      problems,
+      venues: venues.map((v) => ({ venue: v.venue, last_success: ISO(v.finished_at) })),
+      series,
+    };
+    return body;
+  };
+  let healthCached: { until: number; body: Promise<Awaited<ReturnType<typeof checkHealth>>> } | null = null;
+  const healthOf = () => {
+    const now = performance.now();
+    if (!healthCached || healthCached.until <= now) {
+      const body = checkHealth();
+      healthCached = { until: now + latestTtlMs, body };
+      // A failed check (database gone) is not kept: the next request checks again.
+      body.catch(() => {
+        healthCached = null;
+      });
+    }
+    return healthCached.body;
+  };
+
   app.openapi(
     createRoute({
       method: 'get',
@@ -613,41 +664,9 @@ export function createApp(deps: AppDeps) {
       responses: { 200: json(s.healthSchema, 'fresh'), 503: json(s.healthSchema, 'stale') },
     }),
     async (c) => {
-      await ping(db);
-      const now = clock();
-      const venues = await lastSuccessfulRuns(db);
-      const summaries = await seriesSummaries(db);
-      const series = [...summaries].map(([code, x]) => ({ series: code, latest_date: x.latest.date })).sort((a, b) => (a.series < b.series ? -1 : 1));
-      const problems: string[] = [];
-      // Fresh data may come from a collector run or from an imported partner file.
-      // A claimed instant beyond our clock (a bad import from before the bounds existed) is not fresh data.
-      const newestData = Math.max(...venues.map((v) => v.finished_at).filter((t) => t <= now), (await newestSnapshotAt(db, now)) ?? -Infinity);
-      const pending = await pendingSummary(db);
-      // A venue whose latest run collapsed in yield is down in all but name: say so, with the run's own words.
-      for (const d of await degradedVenues(db)) problems.push(`${d.venue}: latest run (${ISO(d.finished_at)}) is degraded: ${d.warning}`);
-      if (pending.count > 0) {
-        problems.push(
-          `${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`,
-        );
-      }
-      if (newestData === -Infinity) problems.push('no data collected or imported yet');
-      else if (now - newestData > health.max_collection_age_minutes * 60_000)
-        problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
-      // biome-ignore lint/complexity/useMathMinMax: ISO date strings, compared as text; Math.max would make them NaN
-      const newestDate = series.reduce((m, x) => (x.latest_date > m ? x.latest_date : m), '');
-      if (!newestDate) problems.push('no fixing published yet');
-      else if (now - (Date.parse(`${newestDate}T00:00:00Z`) + DAY_MS) > health.max_fixing_age_hours * 3_600_000)
-        problems.push(`newest fixing is for ${newestDate}, which ended more than ${health.max_fixing_age_hours} hours ago`);
+      const body = await healthOf();
       c.header('cache-control', 'no-store');
-      const body = {
-        status: problems.length ? ('stale' as const) : ('ok' as const),
-        checked_at: ISO(now),
-        database: 'ok' as const,
-        problems,
-        venues: venues.map((v) => ({ venue: v.venue, last_success: ISO(v.finished_at) })),
-        series,
-      };
-      return c.json(body, problems.length ? 503 : 200);
+      return c.json(body, body.problems.length ? 503 : 200);
     },
   );
 
@@ -680,6 +699,18 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Whether an Accept-Encoding header accepts gzip (named with a weight above 0, or by `*`). */
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.toLowerCase().split(',')) {
+    const [name, ...params] = part.trim().split(';');
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
 
 function toArrayBuffer(b: Buffer): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;

@@ -64,6 +64,12 @@ export async function fixingHistoryIds(db: Db, series: string, from: string, to:
   return rows.filter((r, i) => i === 0 || rows[i - 1]!.date !== r.date).map((r) => r.id);
 }
 
+/** The id of the newest fixing revision stored (0 when none): it changes with every publication and restatement. */
+export async function newestFixingId(db: Db): Promise<number> {
+  const r = await db.selectFrom('fixings').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+  return r?.id ?? 0;
+}
+
 /** Fixing rows by id, in no particular order. */
 export async function fixingsByIds(db: Db, ids: readonly number[]): Promise<Fixing[]> {
   const out: Fixing[] = [];
