@@ -240,7 +240,7 @@ export function createApp(deps: AppDeps) {
         };
       });
       c.header('cache-control', SHORT);
-      return c.json({ series }, 200);
+      return c.json({ series }, 200, etagOf({ series }));
     },
   );
 
@@ -285,7 +285,7 @@ export function createApp(deps: AppDeps) {
         c.header('content-encoding', 'gzip');
         return c.body(new Uint8Array(histories.gzip(entry)), 200) as never;
       }
-      return c.body(entry.body, 200) as never;
+      return c.body(new Uint8Array(histories.bytes(entry)), 200) as never;
     },
   );
 
@@ -577,7 +577,7 @@ export function createApp(deps: AppDeps) {
         valid_from: ISO(k.valid_from),
         valid_to: k.valid_to === null ? null : ISO(k.valid_to),
       }));
-      return c.json({ keys }, 200);
+      return c.json({ keys }, 200, etagOf({ keys }));
     },
   );
 
@@ -666,7 +666,7 @@ export function createApp(deps: AppDeps) {
     async (c) => {
       const body = await healthOf();
       c.header('cache-control', 'no-store');
-      return c.json(body, body.problems.length ? 503 : 200);
+      return c.json(body, body.problems.length ? 503 : 200, etagOf(body));
     },
   );
 
@@ -699,6 +699,15 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * The strong ETag of a JSON body as `c.json` writes it (the same JSON.stringify). Set by the route, it spares Hono's
+ * etag middleware cloning the response to hash it, which turns @hono/node-server's direct write of a string body
+ * into a web stream.
+ */
+function etagOf(value: unknown): { etag: string } {
+  return { etag: `"${createHash('sha1').update(JSON.stringify(value)).digest('hex')}"` };
+}
 
 /** Whether an Accept-Encoding header accepts gzip (named with a weight above 0, or by `*`). */
 function acceptsGzip(header: string | undefined): boolean {

@@ -66,7 +66,10 @@ export async function fixingHistoryIds(db: Db, series: string, from: string, to:
 
 /** The id of the newest fixing revision stored (0 when none): it changes with every publication and restatement. */
 export async function newestFixingId(db: Db): Promise<number> {
-  const r = await db.selectFrom('fixings').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+  const r = await db
+    .selectFrom('fixings')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .executeTakeFirst();
   return r?.id ?? 0;
 }
 
