@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningServer } from '../../src/api/server.js';
 import { importFile } from '../../src/collectors/import.js';
@@ -281,6 +283,44 @@ describe('methodology, health, protocol', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     // fetch decodes transparently; the document still parses.
     expect(((await res.json()) as { openapi: string }).openapi).toBe('3.1.0');
+  });
+
+  it('answers every route with a body that conforms to the schema its OpenAPI document publishes', async () => {
+    const doc = (await getJson('/openapi.json')).body;
+    // The served document is the contract: its schemas, compiled as JSON Schema 2020-12 (OpenAPI 3.1's dialect).
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    ajv.addSchema({ $id: 'gpuidx', components: doc.components }, 'gpuidx');
+    const schemaOf = (template: string, status: number, type: string) => {
+      const schema = doc.paths[template]?.get?.responses?.[String(status)]?.content?.[type]?.schema;
+      expect(schema, `${template} ${status} ${type} is documented`).toBeDefined();
+      return JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"gpuidx#/components/'));
+    };
+    const cases: [string, string, number][] = [
+      ['/v1/series', '/v1/series', 200],
+      ['/v1/series/GPUIDX-H100-SXM/fixings?from=2026-11-18&to=2026-11-20', '/v1/series/{code}/fixings', 200],
+      ['/v1/series/GPUIDX-H100-SXM/fixings/latest', '/v1/series/{code}/fixings/latest', 200],
+      ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19', '/v1/series/{code}/fixings/{date}', 200],
+      ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19/revisions', '/v1/series/{code}/fixings/{date}/revisions', 200],
+      ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-20/audit?limit=5', '/v1/series/{code}/fixings/{date}/audit', 200],
+      ['/v1/snapshots/1', '/v1/snapshots/{id}', 200],
+      ['/v1/methodology', '/v1/methodology', 200],
+      ['/v1/methodology/1.0.0', '/v1/methodology/{version}', 200],
+      ['/v1/keys', '/v1/keys', 200],
+      ['/v1/chain/head', '/v1/chain/head', 200],
+      ['/v1/health', '/v1/health', 200],
+      ['/v1/series/GPUIDX-NOPE/fixings/latest', '/v1/series/{code}/fixings/latest', 404],
+      ['/v1/series/GPUIDX-H100-SXM/fixings/2026-13-40', '/v1/series/{code}/fixings/{date}', 400],
+      ['/v1/snapshots/999999', '/v1/snapshots/{id}', 404],
+    ];
+    for (const [path, template, status] of cases) {
+      const res = await get(path);
+      expect(res.status, path).toBe(status);
+      const type = (res.headers.get('content-type') ?? '').split(';')[0]!;
+      const validate = ajv.compile(schemaOf(template, status, type));
+      const body: unknown = await res.json();
+      expect(validate(body) ? [] : validate.errors, `${path} against ${template} ${status}`).toEqual([]);
+    }
   });
 
   it('publishes a valid OpenAPI 3.1 document covering every route, and a reference page', async () => {
