@@ -75,6 +75,7 @@ export function registerDemoCommands(
           `${result.snapshots} snapshots, ${result.observations} observations from ${result.runs.ok + result.runs.partial} collector runs (${result.runs.failed} failed on purpose: an outage, a malformed payload, a schema change)`,
           `${result.published} fixings published for ${result.firstDate} .. ${result.lastDate}`,
           `GPUIDX-H100-SXM ${h100?.date}: ${h100?.value} USD per GPU-hour (${h100?.status})`,
+          `took ${duration(result.seconds.collect + result.seconds.fix)}: collection ${duration(result.seconds.collect)}, fixing ${duration(result.seconds.fix)}`,
           '',
         ].join('\n'),
       );
@@ -136,4 +137,10 @@ export function registerDemoCommands(
       process.stdout.write(`${opts.out}: ${lines} snapshots, ${listings} listings over ${days} day(s); import with: gpuidx import ${opts.out}\n`);
       setExitCode(0);
     });
+}
+
+/** 312.4 -> "5 min 12 s". */
+function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 }

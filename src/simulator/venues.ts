@@ -256,7 +256,11 @@ const AZURE_SKUS: { sku: string; code: string; gpus: number; meter: string; prod
   { sku: 'Standard_ND96asr_v4', code: 'A100-40', gpus: 8, meter: 'ND96asr v4', product: 'Virtual Machines NDasrA100v4 Series' },
   { sku: 'Standard_ND96isr_MI300X_v5', code: 'MI300X', gpus: 8, meter: 'ND96isr MI300X v5', product: 'Virtual Machines NDisrMI300Xv5 Series' },
 ];
-export const AZURE_PAGE_SIZE = 10;
+/**
+ * Items per page. The real API pages by 1,000; 20 still makes a region's GPU prices span two pages, so the demo
+ * exercises the collector's paging (10 made three pages a region: 60% of all demo snapshots were Azure's).
+ */
+export const AZURE_PAGE_SIZE = 20;
 
 /** One page of retail prices for a region: Linux on-demand and Spot meters, plus the Windows and Low Priority rows a filter must skip. */
 export function azureItems(seed: number, t: number, region: string): unknown[] {
