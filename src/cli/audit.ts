@@ -1,15 +1,20 @@
 // Audit commands: replay published fixings from raw bytes (database or bundle), export a bundle, verify the database.
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { openBundle, exportBundle, methodologyChanges, BundleError } from '../audit/bundle.js';
-import { dbSource } from '../audit/db-source.js';
-import { replayDate, type ReplaySource, type Verdict } from '../audit/replay.js';
-import { verifyDatabase } from '../audit/verify.js';
-import { SOFTWARE_VERSION } from '../fixer/index.js';
-import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
+import type { openBundle } from '../audit/bundle.js';
+import type { ReplaySource, Verdict } from '../audit/replay.js';
+import { defaultKeyPath, fingerprintOf, loadOrCreateSigner } from '../signing/index.js';
 import { datesBetween, parseDate, UsageError } from './args.js';
 import { readFileSync } from 'node:fs';
-import { fingerprintOf } from '../signing/registry.js';
+
+// The audit layer (and the database under it) loads with the command that runs: `--help` never pays for it.
+const auditLayer = async () => ({
+  ...(await import('../audit/bundle.js')),
+  ...(await import('../audit/db-source.js')),
+  ...(await import('../audit/replay.js')),
+  ...(await import('../audit/verify.js')),
+  SOFTWARE_VERSION: (await import('../fixer/index.js')).SOFTWARE_VERSION,
+});
 import { openContextDb, type Context } from './context.js';
 
 interface ReplayOptions {
@@ -37,6 +42,7 @@ async function replayDates(source: ReplaySource, dates: string[], series: string
       ? new SingleBar({ format: 'replay {bar} {value}/{total} days  {date}', stream: process.stderr, hideCursor: true })
       : null;
   bar?.start(dates.length, 0, { date: dates[0] });
+  const { replayDate } = await auditLayer();
   for (const date of dates) {
     const verdicts = await replayDate(source, date, series);
     bar?.increment(1, { date });
@@ -81,6 +87,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .option('--fingerprint <sha256...>', "with --bundle: the fingerprint of the publisher's key to trust (as /v1/keys shows it)")
     .option('--trust-bundle-key', 'with --bundle: trust whatever key the bundle carries (proves nothing against a forger)')
     .action(async (opts: ReplayOptions) => {
+      const { openBundle, methodologyChanges, BundleError, dbSource } = await auditLayer();
       if (opts.series && opts.all) throw new UsageError('--series and --all exclude each other');
       if (opts.date && (opts.from || opts.to)) throw new UsageError('give --date, or --from and --to, not both');
       let problems: string[] = [];
@@ -150,6 +157,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .requiredOption('--out <dir|file.tar.gz>', 'a new (or empty) folder, or a new FILE.tar.gz (with FILE.tar.gz.sig, the manifest signature)')
     .option('--series <code...>', 'only these series (default: all)')
     .action(async (opts: { date: string; out: string; series?: string[] }) => {
+      const { exportBundle, BundleError, SOFTWARE_VERSION } = await auditLayer();
       const date = parseDate('--date', opts.date);
       const c = ctx();
       const db = await openContextDb(c, { readOnly: true });
@@ -182,6 +190,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
     .option('--fingerprint <sha256...>', 'trust only keys with these fingerprints (as /v1/keys shows them)')
     .option('--head <hash...>', 'chain hashes kept from /v1/chain/head: prove nothing published up to them changed')
     .action(async (opts: { key?: string[]; fingerprint?: string[]; head?: string[] }) => {
+      const { verifyDatabase } = await auditLayer();
       const trusted = trustedFingerprints(opts);
       const db = await openContextDb(ctx(), { readOnly: true });
       try {

@@ -2,11 +2,15 @@
 import { apiKeyValues, ConfigError, envSchema, loadConfig, type Config } from '../config/index.js';
 import { createRedactor, type Redactor } from '../collectors/redact.js';
 import { createDispatcher, globalFetch } from '../collectors/http.js';
-import { realSleep, type CollectorDeps } from '../collectors/runner.js';
+import type { CollectorDeps } from '../collectors/runner.js';
 import { createLogger, type Logger } from '../log/index.js';
-import { DEFAULT_DB_PATH, openDatabase, type Db } from '../storage/index.js';
-import { recoverSnapshots } from '../collectors/recover.js';
+import { DEFAULT_DB_PATH } from '../storage/defaults.js';
+import type { Db } from '../storage/index.js';
 import { defaultKeyPath, loadOrCreateSigner, type Signer } from '../signing/index.js';
+
+// The database driver, Kysely and everything that stores or reads data load with the first command that opens a
+// database: `--help`, `methodology` and `venues` never pay for them (bench/startup).
+export const storage = () => import('../storage/index.js');
 
 export interface GlobalOptions {
   db?: string;
@@ -48,9 +52,11 @@ export function createContext(opts: GlobalOptions, env: Record<string, string | 
  */
 export async function openContextDb(ctx: Context, options: { readOnly?: boolean } = {}): Promise<Db> {
   const busy = ctx.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: ctx.busyTimeoutMs };
+  const { openDatabase } = await storage();
   if (options.readOnly) return openDatabase(ctx.dbPath, { mustExist: true, ...busy });
   const db = await openDatabase(ctx.dbPath, busy);
   try {
+    const { recoverSnapshots } = await import('../collectors/recover.js');
     const r = await recoverSnapshots(db);
     if (r.reparsed) ctx.log.warn(`recovered ${r.reparsed} snapshot(s) left pending by an interrupted run: parsed from their stored bytes`);
     if (r.duplicates.length)
@@ -74,6 +80,7 @@ export function contextSigner(ctx: Context): Signer {
 export const apiServer = () => import('../api/server.js');
 
 export async function collectorDeps(ctx: Context, db: Db, shutdown?: AbortSignal): Promise<CollectorDeps> {
+  const { realSleep } = await import('../collectors/runner.js');
   return {
     db,
     fetch: globalFetch,

@@ -4,9 +4,7 @@ import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
-import { demoWindowEnd, runDemo } from '../demo/index.js';
 import { loadMethodologies } from '../methodology/params.js';
-import { latestFixingOf } from '../storage/index.js';
 import { simulatedLines } from '../simulator/generic.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { apiServer, type Context } from './context.js';
@@ -29,6 +27,8 @@ export function registerDemoCommands(
     .option('--methodology <version>', 'fix every simulated day with this methodology version (default: the one in force on each date)')
     .option('--end <date>', 'the simulated days end before this UTC date (default: today, or later so that the newest methodology is shown)')
     .action(async (opts: { days: string; seed: string; port: string; serve: boolean; methodology?: string; end?: string }) => {
+      const { demoWindowEnd, runDemo } = await import('../demo/index.js');
+      const { latestFixingOf } = await import('../storage/index.js');
       const days = parseWholeNumber('--days', opts.days, 1, 366);
       const seed = parseWholeNumber('--seed', opts.seed, 0, 2 ** 31);
       const port = parseWholeNumber('--port', opts.port, 0, 65535);

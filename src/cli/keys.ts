@@ -2,9 +2,7 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { defaultKeyPath, signerFromPrivateKey, type Signer } from '../signing/index.js';
-import { fingerprintOf, rotateKey } from '../signing/registry.js';
-import { signingKeys } from '../storage/index.js';
+import { defaultKeyPath, fingerprintOf, signerFromPrivateKey, type Signer } from '../signing/index.js';
 import { UsageError } from './args.js';
 import { openContextDb, type Context } from './context.js';
 
@@ -34,6 +32,7 @@ export function registerKeyCommands(program: Command, ctx: () => Context, setExi
     .description('every registered key with its fingerprint and validity period')
     .option('--pem', 'print each public key too')
     .action(async (opts: { pem?: boolean }) => {
+      const { signingKeys } = await import('../storage/index.js');
       const c = ctx();
       const db = await openContextDb(c, { readOnly: true });
       try {
@@ -65,6 +64,7 @@ export function registerKeyCommands(program: Command, ctx: () => Context, setExi
     .description('retire the active key now and make another the active one; fixings signed before keep verifying with the old key')
     .option('--key <file>', 'the new private key (default: generate one at the configured key path, keeping the old file as <path>.retired-<key id>)')
     .action(async (opts: { key?: string }) => {
+      const { rotateKey } = await import('../signing/registry.js');
       const c = ctx();
       const path = c.config.api.signing_key_file ?? defaultKeyPath(c.dbPath);
       const db = await openContextDb(c);

@@ -1,23 +1,21 @@
 // The `gpuidx` command line: demo, migrate, collect, run, serve, import, venues, fix, replay, export, verify,
 // simulate, methodology.
 import { Command, CommanderError, Option } from 'commander';
-import { fixDate, methodologyFor, PublicationRefusedError, UnknownSeriesError, type FixOutcome } from '../fixer/index.js';
+// Modules that store, fix or collect are imported by the commands that use them (`await import`), so that
+// `--help` and `methodology` load neither the database driver nor Kysely (bench/startup).
+import type { FixOutcome } from '../fixer/index.js';
 import { classifier } from '../methodology/shared.js';
 import { memoryClassifier } from '../methodology/v2.js';
-import { SigningKeyError } from '../signing/registry.js';
 import { EXIT } from './exit-codes.js';
-import { schedulePublication } from '../fixer/schedule.js';
 import { seriesCatalog } from '../methodology/series.js';
 import { methodologyTables } from '../methodology/document.js';
 import { loadMethodology, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
 import type { VenueAdapter, VenueBaseConfig } from '../collectors/adapter.js';
-import { importFile } from '../collectors/import.js';
-import { collectVenues, type RunSummary } from '../collectors/runner.js';
+import type { RunSummary } from '../collectors/runner.js';
 import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/index.js';
 import { ConfigError, type Config } from '../config/index.js';
-import { scheduleCollectors } from '../scheduler/index.js';
-import { DatabaseBusyError, DatabaseNotFoundError, isBusyError, migrateToLatest, MigrationError, openDatabase, rawGpuNames } from '../storage/index.js';
-import { apiServer, collectorDeps, contextSigner, createContext, openContextDb, type Context, type GlobalOptions } from './context.js';
+import type { rawGpuNames } from '../storage/index.js';
+import { apiServer, collectorDeps, contextSigner, createContext, openContextDb, storage, type Context, type GlobalOptions } from './context.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
 import { registerKeyCommands } from './keys.js';
@@ -70,6 +68,8 @@ async function runScheduler(ctx: Context, names: VenueName[] | undefined, publis
   const db = await openContextDb(ctx);
   const controller = new AbortController();
   const deps = await collectorDeps(ctx, db, controller.signal);
+  const { scheduleCollectors } = await import('../scheduler/index.js');
+  const { schedulePublication } = await import('../fixer/schedule.js');
   const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
   // `gpuidx run` is the whole service: collectors, the daily publication and the API.
   const publisher = publish
@@ -124,6 +124,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('bring the database schema up to date (also done on every start)')
     .action(async () => {
       const c = ctx();
+      const { openDatabase, migrateToLatest } = await storage();
       const db = await openDatabase(c.dbPath, { migrate: false });
       const applied = await migrateToLatest(db);
       await db.destroy();
@@ -142,6 +143,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         return;
       }
       const db = await openContextDb(c);
+      const { collectVenues } = await import('../collectors/runner.js');
       const summaries = await collectVenues(await collectorDeps(c, db), selectVenues(c.config, opts.venue), c.config.http);
       await db.destroy();
       printSummaries(summaries);
@@ -189,6 +191,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       if (opts.methodology) loadMethodology(opts.methodology); // an unknown version is a usage error before any work
       const db = await openContextDb(c);
       try {
+        const { fixDate } = await import('../fixer/index.js');
         const outcomes = await fixDate(
           { db, clock: Date.now, log: c.log, signer: contextSigner(c), publicationDelayMs: c.config.fixing.publication_delay_minutes * 60_000 },
           {
@@ -243,6 +246,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (file: string) => {
       const c = ctx();
       const db = await openContextDb(c);
+      const { importFile } = await import('../collectors/import.js');
       const s = await importFile({ db, clock: Date.now, log: c.log, redactor: c.redactor }, file);
       await db.destroy();
       process.stdout.write(
@@ -261,6 +265,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       if (opts.unmapped) {
         const db = await openContextDb(c, { readOnly: true });
         try {
+          const { methodologyFor } = await import('../fixer/index.js');
+          const { rawGpuNames } = await storage();
           const m = methodologyFor(new Date().toISOString().slice(0, 10)) ?? loadMethodology();
           const lines = unclassedNames(m, await rawGpuNames(db));
           if (lines.length === 0) process.stdout.write(`every raw GPU name maps to a class of methodology ${m.version}\n`);
@@ -287,8 +293,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   return program;
 }
 
-/** An expected condition, as one line and its documented exit code; undefined for a fault. */
-function expectedFailure(err: unknown): { message: string; code: number } | undefined {
+/**
+ * An expected condition, as one line and its documented exit code; undefined for a fault. The error classes of
+ * the lazily loaded layers are imported here, after the fact: a module that threw one is loaded already.
+ */
+async function expectedFailure(err: unknown): Promise<{ message: string; code: number } | undefined> {
+  const [{ DatabaseBusyError, DatabaseNotFoundError, isBusyError, MigrationError }, { PublicationRefusedError, UnknownSeriesError }, { SigningKeyError }] =
+    await Promise.all([storage(), import('../fixer/index.js'), import('../signing/registry.js')]);
   if (
     err instanceof ConfigError ||
     err instanceof MigrationError ||
@@ -316,7 +327,7 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    const expected = expectedFailure(err);
+    const expected = await expectedFailure(err);
     if (expected) {
       process.stderr.write(`gpuidx: ${expected.message}\n`);
       return expected.code;

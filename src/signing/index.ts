@@ -73,3 +73,10 @@ export function signPayload(signer: Signer, payload: string): FixingSignature {
 export function verifyPayload(publicKeyPem: string, payload: string, signatureBase64: string): boolean {
   return verify(null, Buffer.from(payload, 'utf8'), createPublicKey(publicKeyPem), Buffer.from(signatureBase64, 'base64'));
 }
+
+/** The full sha256 of the public key's DER (SPKI) bytes, hex; its first 16 digits are the key id. */
+export function fingerprintOf(publicKeyPem: string): string {
+  return createHash('sha256')
+    .update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+}

@@ -1,6 +1,7 @@
 // The registry of signing keys kept in the database: which key signs now, which signed in which period, and the
 // checks that tie a signature to the key that was valid when it was made.
-import { createHash, createPublicKey } from 'node:crypto';
+// fingerprintOf lives with the keys themselves (signing/index.ts): the CLI needs it without the database.
+export { fingerprintOf } from './index.js';
 import { activeSigningKey, registerSigningKey, retireSigningKey, type Db, type SigningKey } from '../storage/index.js';
 import type { Signer } from './index.js';
 
@@ -10,13 +11,6 @@ export class SigningKeyError extends Error {
     super(message);
     this.name = 'SigningKeyError';
   }
-}
-
-/** The full sha256 of the public key's DER (SPKI) bytes, hex; its first 16 digits are the key id. */
-export function fingerprintOf(publicKeyPem: string): string {
-  return createHash('sha256')
-    .update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' }))
-    .digest('hex');
 }
 
 /**

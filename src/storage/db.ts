@@ -8,7 +8,7 @@ import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { cachingDatabase } from './statement-cache.js';
 
-export const DEFAULT_DB_PATH = './data/gpuidx.db';
+export { DEFAULT_DB_PATH } from './defaults.js';
 
 export type Db = Kysely<Database>;
 
