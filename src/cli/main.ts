@@ -67,6 +67,9 @@ function untilSignal(controller: AbortController, ctx: Context): Promise<string>
 async function runScheduler(ctx: Context, names: VenueName[] | undefined, publish: boolean): Promise<number> {
   const db = await openContextDb(ctx);
   const controller = new AbortController();
+  // Listening before anything is started: a SIGTERM during start-up (modules still loading, the API binding)
+  // stops cleanly too, instead of killing the process mid-write.
+  const stopped = untilSignal(controller, ctx);
   const deps = await collectorDeps(ctx, db, controller.signal);
   const { scheduleCollectors } = await import('../scheduler/index.js');
   const { schedulePublication } = await import('../fixer/schedule.js');
@@ -80,7 +83,7 @@ async function runScheduler(ctx: Context, names: VenueName[] | undefined, publis
     : null;
   const api = publish ? await (await apiServer()).startApi(db, ctx.config.api, ctx.log) : null;
   ctx.log.info(`running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops cleanly`);
-  await untilSignal(controller, ctx);
+  await stopped;
   await Promise.all([schedule.stop(), publisher?.stop(), api?.close()]);
   await db.destroy();
   ctx.log.info('stopped cleanly');
