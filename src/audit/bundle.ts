@@ -15,6 +15,7 @@ import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
 import {
+  BodyDecodeError,
   fixingAt,
   keyedAuditRows,
   latestChainHead,
@@ -102,86 +103,110 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
   if (existsSync(opts.out) && readdirSync(opts.out).length > 0) throw new BundleError(`${opts.out} is not empty; choose a new folder`);
   const revisions = await revisionsOfDate(db, opts.date, opts.series);
   if (revisions.length === 0) throw new BundleError(`no published fixing for ${opts.date}${opts.series ? ` (${opts.series.join(', ')})` : ''}`);
-  const files = new Map<string, Buffer>();
-  const put = (path: string, data: Buffer | string) => files.set(path, Buffer.isBuffer(data) ? data : Buffer.from(data));
-  const registry = await signingKeys(db);
-  const signers = new Set<string>([signer.keyId]);
-  // Each revision goes out with the signature stored when it was published: an export never signs a fixing.
-  const asPublished = (row: Fixing): SignedDoc => {
-    const fixing = publishedFixing(row);
-    if (row.key_id) signers.add(row.key_id);
-    return {
-      fixing,
-      signature:
-        row.signature !== null && row.key_id !== null
-          ? { algorithm: 'Ed25519', key_id: row.key_id, value: row.signature, payload: signedPayload(fixing) }
-          : null,
-    };
-  };
-
-  const methodologies = new Map<string, Methodology>();
-  let through = 0;
-  let from = Number.POSITIVE_INFINITY;
-  let to = 0;
-  for (const row of revisions) {
-    let m = methodologies.get(row.methodology_version);
-    if (!m) methodologies.set(row.methodology_version, (m = loadMethodology(row.methodology_version)));
-    through = Math.max(through, row.inputs_through_snapshot ?? 0);
-    const window = inputWindow(opts.date, m);
-    from = Math.min(from, window.from);
-    to = Math.max(to, window.to);
-    const previous: Record<string, SignedDoc> = {};
-    for (const [series, v] of await previousValues(db, opts.date, row.id, row.series)) {
-      const source = await fixingAt(db, series, v.date);
-      if (source) previous[series] = asPublished(source);
-    }
-    const audit = await keyedAuditRows(db, row.id);
-    const days = m.parameters.coverage_days;
-    const history = days
-      ? ((await trailingHistory(db, opts.date, days, row.id, row.series)).get(row.series) ?? []).map((h) => ({ ...asPublished(h), evidence: h.evidence }))
-      : undefined;
-    const file: BundleFixingFile = { ...asPublished(row), previous, ...(history ? { history } : {}), audit };
-    put(`fixings/${row.series}/r${row.revision}.json`, json(file));
-  }
-  for (const [v, m] of methodologies) put(`methodology/${v}.json`, json(m));
-  for (const s of await rawSnapshotsInWindow(db, from, to, through)) {
-    put(`snapshots/${s.id}.body`, (await snapshotBody(db, s.id)) ?? Buffer.alloc(0));
-    put(`snapshots/${s.id}.json`, json({ ...s, parser_options: JSON.parse(s.parser_options) as unknown }));
-  }
-  // The chain head standing at export, so that a bundle also hands over a hash to keep (verify --head).
-  const head = await latestChainHead(db);
-  if (head) {
-    signers.add(head.key_id);
-    put(
-      'chain-head.json',
-      json({
-        head: JSON.parse(head.payload) as unknown,
-        signature: { algorithm: 'Ed25519', key_id: head.key_id, value: head.signature, payload: head.payload },
-      }),
-    );
-  }
-  for (const keyId of signers) {
-    const pem = keyId === signer.keyId ? signer.publicKeyPem : registry.find((k) => k.key_id === keyId)?.public_key_pem;
-    if (pem) put(`keys/${keyId}.pem`, pem);
-  }
-
-  const manifest: Manifest = {
-    format: BUNDLE_FORMAT,
-    created_at: new Date(opts.clock()).toISOString(),
-    software_version: opts.softwareVersion,
-    date: opts.date,
-    series: [...new Set(revisions.map((r) => r.series))].sort(),
-    key_id: signer.keyId,
-    files: [...files].map(([path, data]) => ({ path, sha256: sha256(data), bytes: data.length })).sort((a, b) => (a.path < b.path ? -1 : 1)),
-  };
-  for (const [path, data] of files) {
+  // Each file is written as it is made, and only its hash and size kept: a day of full-size searches is far larger
+  // than memory. A failed export removes what it wrote (no reader accepts a folder without its manifest anyway).
+  const files = new Map<string, ManifestFile>();
+  const put = (path: string, data: Buffer | string) => {
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
     mkdirSync(dirname(join(opts.out, path)), { recursive: true });
-    writeFileSync(join(opts.out, path), data);
+    writeFileSync(join(opts.out, path), bytes);
+    files.set(path, { path, sha256: sha256(bytes), bytes: bytes.length });
+  };
+  const created = !existsSync(opts.out);
+  try {
+    return await writeBundle();
+  } catch (err) {
+    if (created) rmSync(opts.out, { recursive: true, force: true });
+    else for (const entry of readdirSync(opts.out)) rmSync(join(opts.out, entry), { recursive: true, force: true });
+    throw err;
   }
-  const manifestBytes = json(manifest);
-  writeFileSync(join(opts.out, 'manifest.json'), manifestBytes);
-  writeFileSync(join(opts.out, 'manifest.sig'), `${signer.sign(manifestBytes)}\n`);
-  return manifest;
+
+  async function writeBundle(): Promise<Manifest> {
+    const registry = await signingKeys(db);
+    const signers = new Set<string>([signer.keyId]);
+    // Each revision goes out with the signature stored when it was published: an export never signs a fixing.
+    const asPublished = (row: Fixing): SignedDoc => {
+      const fixing = publishedFixing(row);
+      if (row.key_id) signers.add(row.key_id);
+      return {
+        fixing,
+        signature:
+          row.signature !== null && row.key_id !== null
+            ? { algorithm: 'Ed25519', key_id: row.key_id, value: row.signature, payload: signedPayload(fixing) }
+            : null,
+      };
+    };
+
+    const methodologies = new Map<string, Methodology>();
+    let through = 0;
+    let from = Number.POSITIVE_INFINITY;
+    let to = 0;
+    for (const row of revisions) {
+      let m = methodologies.get(row.methodology_version);
+      if (!m) methodologies.set(row.methodology_version, (m = loadMethodology(row.methodology_version)));
+      through = Math.max(through, row.inputs_through_snapshot ?? 0);
+      const window = inputWindow(opts.date, m);
+      from = Math.min(from, window.from);
+      to = Math.max(to, window.to);
+      const previous: Record<string, SignedDoc> = {};
+      for (const [series, v] of await previousValues(db, opts.date, row.id, row.series)) {
+        const source = await fixingAt(db, series, v.date);
+        if (source) previous[series] = asPublished(source);
+      }
+      const audit = await keyedAuditRows(db, row.id);
+      const days = m.parameters.coverage_days;
+      const history = days
+        ? ((await trailingHistory(db, opts.date, days, row.id, row.series)).get(row.series) ?? []).map((h) => ({ ...asPublished(h), evidence: h.evidence }))
+        : undefined;
+      const file: BundleFixingFile = { ...asPublished(row), previous, ...(history ? { history } : {}), audit };
+      put(`fixings/${row.series}/r${row.revision}.json`, json(file));
+    }
+    for (const [v, m] of methodologies) put(`methodology/${v}.json`, json(m));
+    for (const s of await rawSnapshotsInWindow(db, from, to, through)) {
+      let body: Buffer | undefined;
+      try {
+        body = await snapshotBody(db, s.id);
+      } catch (err) {
+        if (err instanceof BodyDecodeError)
+          throw new BundleError(`${err.message}; a bundle carries every input byte for byte, so none is written (see gpuidx verify)`);
+        throw err;
+      }
+      if (!body)
+        throw new BundleError(`snapshot ${s.id} has no stored body; a bundle carries every input byte for byte, so none is written (see gpuidx verify)`);
+      put(`snapshots/${s.id}.body`, body);
+      put(`snapshots/${s.id}.json`, json({ ...s, parser_options: JSON.parse(s.parser_options) as unknown }));
+    }
+    // The chain head standing at export, so that a bundle also hands over a hash to keep (verify --head).
+    const head = await latestChainHead(db);
+    if (head) {
+      signers.add(head.key_id);
+      put(
+        'chain-head.json',
+        json({
+          head: JSON.parse(head.payload) as unknown,
+          signature: { algorithm: 'Ed25519', key_id: head.key_id, value: head.signature, payload: head.payload },
+        }),
+      );
+    }
+    for (const keyId of signers) {
+      const pem = keyId === signer.keyId ? signer.publicKeyPem : registry.find((k) => k.key_id === keyId)?.public_key_pem;
+      if (pem) put(`keys/${keyId}.pem`, pem);
+    }
+
+    const manifest: Manifest = {
+      format: BUNDLE_FORMAT,
+      created_at: new Date(opts.clock()).toISOString(),
+      software_version: opts.softwareVersion,
+      date: opts.date,
+      series: [...new Set(revisions.map((r) => r.series))].sort(),
+      key_id: signer.keyId,
+      files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
+    };
+    const manifestBytes = json(manifest);
+    writeFileSync(join(opts.out, 'manifest.json'), manifestBytes);
+    writeFileSync(join(opts.out, 'manifest.sig'), `${signer.sign(manifestBytes)}\n`);
+    return manifest;
+  }
 }
 
 /** The bundle as one gzipped tar (made by node-tar, portable headers, no owner or mtime) plus `FILE.sig`, the manifest's signature. */

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleError, exportBundle, openBundle } from '../../src/audit/bundle.js';
@@ -14,6 +15,7 @@ import { canonicalJson } from '../../src/methodology/canonical.js';
 import { memoryLogger } from '../../src/log/index.js';
 import type { Signer } from '../../src/signing/index.js';
 import { fingerprintOf } from '../../src/signing/registry.js';
+import { openDatabase } from '../../src/storage/index.js';
 import { FIXTURES, runCli, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 0, 30);
@@ -152,6 +154,29 @@ describe('bundles', () => {
     const raw = [];
     for await (const s of opened.source.snapshots(0, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) raw.push(s);
     expect(raw.some((s) => s.body.toString().includes('outside the bundle'))).toBe(false);
+  });
+
+  it('refuses to export a date whose raw body no longer decodes, leaving no partial bundle behind', async () => {
+    // A copy of the database with one stored body of the window damaged (its trigger dropped first, as a forger would).
+    const path = join(mkdtempSync(join(scratch, 'damaged-')), 'db.db');
+    await t.db.destroy();
+    cpSync(t.path, path);
+    t.db = await openDatabase(t.path);
+    const raw = new SqliteDatabase(path);
+    raw.exec('DROP TRIGGER snapshot_bodies_no_update');
+    raw.prepare("UPDATE snapshot_bodies SET encoding = 'br', data = ? WHERE snapshot_id = 3").run(Buffer.from('garbage'));
+    raw.close();
+    const db = await openDatabase(path);
+    try {
+      for (const out of [join(scratch, 'never'), join(scratch, 'never.tar.gz')]) {
+        await expect(exportBundle(db, PUBLISHER, { date: '2026-11-19', out, softwareVersion: '0.1.0', clock: () => NOW })).rejects.toThrow(
+          /^snapshot 3: stored body cannot be decoded: .+; a bundle carries every input byte for byte, so none is written \(see gpuidx verify\)$/,
+        );
+        expect(existsSync(out)).toBe(false);
+      }
+    } finally {
+      await db.destroy();
+    }
   });
 
   it('caps file sizes: an oversized file is named and never read', async () => {
