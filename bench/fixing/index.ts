@@ -1,10 +1,13 @@
 // bench/fixing: one synthetic day of 1,000,000 observations (20 classes, 8 venues), imported through the real
 // generic-venue path, then every series fixed and stored with its audit rows, beside the time to merely read the
 // day's observation rows from SQLite with a bare better-sqlite3 query. Each phase runs in its own process on its
-// own copy of the database, so that peak RSS is its own.
+// own copy of the database, so that peak RSS is its own; and beside DuckDB doing the simplified job (weighted median,
+// count, min and max of the per-GPU price per class and contract) over a Parquet export of the same rows.
 // Usage: npm run bench:fixing [-- --observations 1000000 --runs 3 --heap-mb 1200 --methodology 2.0.0]
 import { benchSigner } from '../shared/signer.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { stringify } from 'csv-stringify/sync';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,12 +16,14 @@ import { importFile } from '../../src/collectors/import.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { alternate, reportPhase, runPhaseOnCopy, type Measure } from '../shared/phases.js';
+import { alternate, reportPhase, runPhase, runPhaseOnCopy, type Measure } from '../shared/phases.js';
 import { writeSyntheticDay } from '../shared/synthetic-day.js';
 
 const { values: args } = parseArgs({
   options: {
     observations: { type: 'string', default: '1000000' },
+    /** Day sizes in millions of observations, for example 0.25,0.5,1,2: the whole comparison per size. */
+    sizes: { type: 'string' },
     runs: { type: 'string', default: '3' },
     phase: { type: 'string' },
     db: { type: 'string' },
@@ -46,6 +51,50 @@ function phaseRead(path: string): { seconds: number; count: number } {
   const seconds = (performance.now() - start) / 1000;
   db.close();
   return { seconds, count: rows };
+}
+
+/**
+ * The tool an analyst would reach for: DuckDB (in-process, all cores) computing, per raw GPU name (one per class
+ * in the synthetic day) and contract, the GPU-weighted median, count, min and max of the per-GPU price, from a
+ * Parquet export of the rows the bare read reads. The export is made in setup, not measured.
+ */
+async function phaseDuckdb(parquet: string): Promise<{ seconds: number; count: number }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  const start = performance.now();
+  const result = await c.runAndReadAll(`
+    WITH o AS (SELECT gpu_raw, contract, price_usd_per_hour / gpu_count AS p, gpu_count AS w FROM read_parquet('${parquet}')),
+    r AS (SELECT gpu_raw, contract, p, w,
+                 SUM(w) OVER (PARTITION BY gpu_raw, contract ORDER BY p ROWS UNBOUNDED PRECEDING) AS cw,
+                 SUM(w) OVER (PARTITION BY gpu_raw, contract) AS tw FROM o)
+    SELECT gpu_raw, contract, COUNT(*) AS n, MIN(p) AS lo, MAX(p) AS hi, MIN(CASE WHEN cw >= tw / 2 THEN p END) AS median
+      FROM r GROUP BY gpu_raw, contract`);
+  const seconds = (performance.now() - start) / 1000;
+  return { seconds, count: result.getRows().length };
+}
+
+/** Setup for the DuckDB phase: the rows the bare read reads, as Parquet (through a CSV file DuckDB loads). */
+async function exportParquet(path: string, parquet: string): Promise<void> {
+  const db = new SqliteDatabase(path, { readonly: true });
+  const csv = `${parquet}.csv`;
+  const out = createWriteStream(csv);
+  out.write('gpu_raw,contract,gpu_count,price_usd_per_hour\n');
+  const rows = db
+    .prepare(
+      `SELECT o.gpu_raw, o.contract, o.gpu_count, o.price_usd_per_hour FROM observations o JOIN snapshots s ON s.id = o.snapshot_id
+        WHERE s.fetched_at >= ? AND s.fetched_at < ? AND s.parse_outcome IN ('ok', 'partial')`,
+    )
+    .raw()
+    .iterate(DAY - 2 * 86_400_000, DAY + 86_400_000) as Iterable<[string, string, number, number]>;
+  for (const r of rows) if (!out.write(`${stringify([r]).trimEnd()}\n`)) await once(out, 'drain');
+  out.end();
+  await once(out, 'finish');
+  db.close();
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const c = await (await DuckDBInstance.create(':memory:')).connect();
+  await c.run(`COPY (SELECT * FROM read_csv('${csv}', header = true)) TO '${parquet}' (FORMAT parquet)`);
+  rmSync(csv);
 }
 
 /** gpuidx: read, compute every series, store fixings and their audit rows. */
@@ -82,14 +131,28 @@ function markCollected(path: string): void {
 }
 
 if (args.phase) {
-  reportPhase(args.phase === 'read' ? phaseRead(args.db!) : await phaseFix(args.db!));
+  if (args.phase === 'duckdb') reportPhase(await phaseDuckdb(args.db!));
+  else reportPhase(args.phase === 'read' ? phaseRead(args.db!) : await phaseFix(args.db!));
 } else {
+  // --sizes 0.25,0.5,1,2 (millions) runs the whole comparison per day size, to show time and memory against size.
+  const sizes = args.sizes ? args.sizes.split(',').map((x) => Math.round(Number(x) * 1_000_000)) : [Number(args.observations)];
+  const table: string[] = [];
+  for (const n of sizes) table.push(await compare(n));
+  if (sizes.length > 1) {
+    console.log('\n| observations | bare read | gpuidx fix | DuckDB | fix / read | fix / DuckDB | fix peak RSS |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const row of table) console.log(row);
+  }
+}
+
+/** One day of `observations`: setup, then the three phases alternating; prints the figures, returns a table row. */
+async function compare(observations: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-fixing-'));
   try {
     const file = join(dir, 'day.jsonl');
     const base = join(dir, 'base.db');
     const setupStart = performance.now();
-    const day = await writeSyntheticDay(file, DAY, Number(args.observations));
+    const day = await writeSyntheticDay(file, DAY, observations);
     const db = await openDatabase(base);
     const summary = await importFile({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger() }, file);
     await db.destroy(); // closes the connection, which checkpoints the WAL into the file we copy
@@ -101,8 +164,12 @@ if (args.phase) {
 
     const heap = args['heap-mb'] ? [`--max-old-space-size=${args['heap-mb']}`] : [];
     const extra = args.methodology ? ['--methodology', args.methodology] : [];
-    const { read, fix } = alternate(Number(args.runs), ['read', 'fix'] as const, (phase) =>
-      runPhaseOnCopy(import.meta.filename, base, phase, phase === 'fix' ? heap : [], extra),
+    const parquet = join(dir, 'day.parquet');
+    await exportParquet(base, parquet);
+    const { read, fix, duckdb } = alternate(Number(args.runs), ['read', 'fix', 'duckdb'] as const, (phase) =>
+      phase === 'duckdb'
+        ? runPhase(import.meta.filename, ['--phase', 'duckdb', '--db', parquet])
+        : runPhaseOnCopy(import.meta.filename, base, phase, phase === 'fix' ? heap : [], extra),
     );
     const fmt = (label: string, m: Measure, what: string) =>
       `${label.padEnd(46)} ${m.seconds.toFixed(2).padStart(7)} s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  (${m.count} ${what})`;
@@ -111,9 +178,11 @@ if (args.phase) {
     );
     console.log(fmt('baseline: bare read of the observation rows', read, 'rows read'));
     console.log(fmt('gpuidx fix (read, compute all series, store)', fix, 'audit rows stored'));
+    console.log(fmt('DuckDB: weighted median, count, min, max', duckdb, 'class x contract groups'));
     console.log(
-      `fix time / bare read time = ${(fix.seconds / read.seconds).toFixed(2)}x (target <= 3x)   peak RSS ${fix.peakRssMb.toFixed(0)} MB (target <= 1536 MB)`,
+      `fix time / bare read time = ${(fix.seconds / read.seconds).toFixed(2)}x (target <= 3x)   fix time / DuckDB time = ${(fix.seconds / duckdb.seconds).toFixed(1)}x (target <= 5x)   peak RSS ${fix.peakRssMb.toFixed(0)} MB (target <= 400 MB)`,
     );
+    return `| ${day.observations} | ${read.seconds.toFixed(2)} s | ${fix.seconds.toFixed(2)} s | ${duckdb.seconds.toFixed(2)} s | ${(fix.seconds / read.seconds).toFixed(2)}x | ${(fix.seconds / duckdb.seconds).toFixed(1)}x | ${fix.peakRssMb.toFixed(0)} MB |`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
