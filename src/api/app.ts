@@ -283,9 +283,9 @@ export function createApp(deps: AppDeps) {
       } else c.header('content-type', 'application/json');
       if (acceptsGzip(c.req.header('accept-encoding')) && entry.body.length >= 1024) {
         c.header('content-encoding', 'gzip');
-        return c.body(new Uint8Array(histories.gzip(entry)), 200) as never;
+        return c.body(histories.gzip(entry), 200) as never;
       }
-      return c.body(new Uint8Array(histories.bytes(entry)), 200) as never;
+      return c.body(histories.bytes(entry), 200) as never;
     },
   );
 

@@ -9,19 +9,19 @@ export interface CachedBody {
   body: string;
   /** Strong ETag of the body. */
   etag: string;
-  /** The body as UTF-8 bytes, encoded once (a year of history is over half a megabyte). */
-  bytes?: Buffer;
+  /** The body as UTF-8 bytes, encoded once (a year of history is over 400 KB). */
+  bytes?: Uint8Array<ArrayBuffer>;
   /** The body gzip-compressed, made the first time a client accepts gzip. */
-  gzip?: Buffer;
+  gzip?: Uint8Array<ArrayBuffer>;
 }
 
 export interface PublicationCache {
   /** The body for `key` in the current generation, built by `build` the first time it is asked for. */
   body(key: string, build: () => Promise<string>): Promise<CachedBody>;
   /** The entry's body as bytes, encoded once. */
-  bytes(entry: CachedBody): Buffer;
+  bytes(entry: CachedBody): Uint8Array<ArrayBuffer>;
   /** The entry's body, gzip-compressed once. */
-  gzip(entry: CachedBody): Buffer;
+  gzip(entry: CachedBody): Uint8Array<ArrayBuffer>;
 }
 
 export function publicationCache(opts: { generation: () => Promise<number>; ttlMs: number; maxEntries?: number }): PublicationCache {
@@ -61,11 +61,12 @@ export function publicationCache(opts: { generation: () => Promise<number>; ttlM
       return hit;
     },
     bytes(entry) {
-      entry.bytes ??= Buffer.from(entry.body);
+      // A plain Uint8Array over its own ArrayBuffer, which a response takes as it is (no copy per request).
+      entry.bytes ??= new Uint8Array(Buffer.from(entry.body));
       return entry.bytes;
     },
     gzip(entry) {
-      entry.gzip ??= gzipSync(this.bytes(entry));
+      entry.gzip ??= new Uint8Array(gzipSync(this.bytes(entry)));
       return entry.gzip;
     },
   };
