@@ -63,6 +63,8 @@ export interface OpenedBundle {
   source: ReplaySource;
   /** The trusted keys that signed what was checked. */
   keys: { key_id: string; fingerprint: string }[];
+  /** Releases the bundle: a tarball's extracted folder is removed (its bodies are read from it as replay goes). */
+  close(): void;
 }
 
 const keyIdOfFingerprint = (fingerprint: string) => fingerprint.slice(0, 16);
@@ -429,16 +431,19 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
   // Publication order is the hash chain's order; within a bundle, revision order per series is enough.
   revisions.sort((a, b) => (a.fixing.series < b.fixing.series ? -1 : a.fixing.series > b.fixing.series ? 1 : a.fixing.revision - b.fixing.revision));
 
-  const snapshots: RawSnapshot[] = [];
+  // Snapshot metadata is read now; each body when replay reaches it, one at a time (a day of full-size searches is
+  // larger than memory). A body changed after opening is caught all the same: replay checks it against its sha256.
+  const snapshots: { meta: RawSnapshot; bodyPath: string }[] = [];
   for (const f of manifest.files.filter((x) => /^snapshots\/\d+\.json$/.test(x.path))) {
     const meta = readJson<Omit<RawSnapshot, 'body' | 'truncated'> & { truncated: number }>(f.path);
     if (!meta) continue;
     const bodyPath = f.path.replace(/\.json$/, '.body');
-    const body = readable(bodyPath) ? readFileSync(join(dir, bodyPath)) : Buffer.alloc(0);
-    snapshots.push(toRawSnapshot({ ...meta, truncated: meta.truncated, parser_options: JSON.stringify(meta.parser_options) } as never, body));
+    snapshots.push({
+      meta: toRawSnapshot({ ...meta, truncated: meta.truncated, parser_options: JSON.stringify(meta.parser_options) } as never, Buffer.alloc(0)),
+      bodyPath,
+    });
   }
-  snapshots.sort((a, b) => a.id - b.id);
-  // Everything is read now: a bundle opened from a tarball is extracted to a folder that is removed after opening.
+  snapshots.sort((a, b) => a.meta.id - b.meta.id);
   const methodologies = new Map<string, unknown>();
   for (const f of manifest.files.filter((x) => /^methodology\/[^/]+\.json$/.test(x.path))) {
     const doc = readJson<unknown>(f.path);
@@ -447,7 +452,10 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
 
   const source: ReplaySource = {
     async *snapshots(from, to, through) {
-      yield* snapshots.filter((s) => s.fetched_at >= from && s.fetched_at < to && s.id <= through);
+      for (const { meta, bodyPath } of snapshots) {
+        if (meta.fetched_at < from || meta.fetched_at >= to || meta.id > through) continue;
+        yield readable(bodyPath) ? { ...meta, body: readFileSync(join(dir, bodyPath)) } : { ...meta, unreadable: `${bodyPath} is missing or not readable` };
+      }
     },
     async revisions(date, series) {
       return revisions.filter((r) => r.fixing.date === date && (!series?.length || series.includes(r.fixing.series)));
@@ -478,7 +486,7 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
     },
   };
   const keysUsed = [...trustedKeys].filter(([, pem]) => pem !== null).map(([key_id, pem]) => ({ key_id, fingerprint: fingerprintOf(pem!) }));
-  return { manifest, problems, source, keys: keysUsed };
+  return { manifest, problems, source, keys: keysUsed, close: () => {} };
 }
 
 /** Extracts a `.tar.gz` bundle (regular files and folders only, sizes capped, paths confined) and opens the folder. */
@@ -515,9 +523,11 @@ async function openTarball(file: string, trust: BundleTrust, limits: BundleLimit
   try {
     const opened = await openBundle(dir, trust, limits);
     opened.problems.unshift(...refused);
-    return opened;
-  } finally {
+    // The extracted folder stays until the caller closes the bundle: replay reads the bodies from it.
+    return { ...opened, close: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (err) {
     rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
 }
 

@@ -93,7 +93,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
       let problems: string[] = [];
       let source: ReplaySource;
       let dates: string[];
-      let close = async () => {};
+      let close: () => void | Promise<void> = () => {};
       if (opts.bundle) {
         const pinned = trustedFingerprints(opts);
         if (!pinned && !opts.trustBundleKey) {
@@ -126,6 +126,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
           }
         }
         source = bundle.source;
+        close = bundle.close;
         dates = [opts.date ? parseDate('--date', opts.date) : bundle.manifest.date];
       } else {
         if (!opts.date && !(opts.from && opts.to)) throw new UsageError('give --date D, or --from D1 --to D2, or --bundle DIR');

@@ -83,6 +83,12 @@ describe('bundles', () => {
     expect(opened.keys).toEqual([{ key_id: PUBLISHER.keyId, fingerprint: fingerprintOf(PUBLISHER.publicKeyPem) }]);
     const verdicts = await replayDate(opened.source, '2026-11-19');
     expect(verdicts.map((v) => [v.series, v.revision, v.match])).toEqual([['GPUIDX-H100-SXM', 1, true]]);
+    // Bodies are read from the extracted folder as replay reaches them: once the bundle is closed (the folder
+    // removed), a replay finds none of them, and says so.
+    opened.close();
+    const [after] = await replayDate(opened.source, '2026-11-19');
+    expect(after!.match).toBe(false);
+    expect(after!.differences[0]).toMatch(/^snapshot \d+ \([a-z-]+\): its body cannot be read \(snapshots\/\d+\.body is missing or not readable\)$/);
   });
 
   it("refuses a bundle forged end to end and re-signed with another key, unless told to trust the bundle's own key", async () => {
@@ -193,6 +199,7 @@ describe('bundles', () => {
     const file = join(scratch, 'evil.tar.gz');
     await tar.create({ gzip: true, file, cwd: staging, portable: true }, readdirSync(staging));
     const opened = await openBundle(file, PINNED);
+    opened.close();
     expect(opened.problems[0]).toBe('evil-link: a SymbolicLink entry; not extracted');
     expect(existsSync(join(process.cwd(), 'evil-link'))).toBe(false);
   });
