@@ -22,6 +22,8 @@ import { writeSyntheticDay } from '../shared/synthetic-day.js';
 const { values: args } = parseArgs({
   options: {
     observations: { type: 'string', default: '1000000' },
+    /** Days stored before the fixed one, each as large: the input window reaches back into them (steady state). */
+    'previous-days': { type: 'string', default: '2' },
     /** Day sizes in millions of observations, for example 0.25,0.5,1,2: the whole comparison per size. */
     sizes: { type: 'string' },
     runs: { type: 'string', default: '3' },
@@ -149,17 +151,27 @@ if (args.phase) {
 async function compare(observations: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-fixing-'));
   try {
-    const file = join(dir, 'day.jsonl');
     const base = join(dir, 'base.db');
     const setupStart = performance.now();
-    const day = await writeSyntheticDay(file, DAY, observations);
     const db = await openDatabase(base);
-    const summary = await importFile({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger() }, file);
+    // The steady state: the days before also stored (the input window reaches back into them), each its own market.
+    const previousDays = Number(args['previous-days']);
+    let day: Awaited<ReturnType<typeof writeSyntheticDay>> | undefined;
+    let stored = 0;
+    for (let k = previousDays; k >= 0; k--) {
+      const file = join(dir, `day-${k}.jsonl`);
+      const written = await writeSyntheticDay(file, DAY - k * 86_400_000, observations, 1 + k);
+      const summary = await importFile({ db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger() }, file);
+      if (summary.observations !== written.observations) throw new Error(`imported ${summary.observations} of ${written.observations} observations`);
+      stored += written.observations;
+      rmSync(file);
+      if (k === 0) day = written;
+    }
     await db.destroy(); // closes the connection, which checkpoints the WAL into the file we copy
     if (args.methodology && !args.methodology.startsWith('1.')) markCollected(base);
-    if (summary.observations !== day.observations) throw new Error(`imported ${summary.observations} of ${day.observations} observations`);
+    if (!day) throw new Error('no day written');
     console.log(
-      `setup: ${day.snapshots} snapshots, ${day.observations} observations imported in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`,
+      `setup: ${day.snapshots} snapshots, ${day.observations} observations on ${DATE}, ${stored} in all with the ${previousDays} day(s) before, imported in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`,
     );
 
     const heap = args['heap-mb'] ? [`--max-old-space-size=${args['heap-mb']}`] : [];
