@@ -1,9 +1,9 @@
 // Opens the embedded SQLite database behind Kysely (WAL, busy timeout, write transactions that lock up front) and
 // brings its schema up to date.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver } from 'kysely';
 import type { Database } from './schema.js';
 import { migrateToLatest } from './migrate.js';
 import { cachingDatabase } from './statement-cache.js';
@@ -90,4 +90,17 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     }
   }
   return db;
+}
+
+/**
+ * Rewrites the database file so that the pages freed by deletions and dropped columns return to the disk (SQLite
+ * keeps them for reuse otherwise). Needs the write lock and room for a copy of the file; returns the sizes.
+ */
+export async function vacuum(db: Db, path: string): Promise<{ before: number; after: number }> {
+  const size = () => statSync(resolve(path)).size;
+  await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+  const before = size();
+  await sql`VACUUM`.execute(db);
+  await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(db);
+  return { before, after: size() };
 }

@@ -1,5 +1,5 @@
 // Public surface of the storage layer.
-export { openDatabase, DEFAULT_DB_PATH, DatabaseBusyError, DatabaseNotFoundError, isBusyError, type Db } from './db.js';
+export { openDatabase, vacuum, DEFAULT_DB_PATH, DatabaseBusyError, DatabaseNotFoundError, isBusyError, type Db } from './db.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
 export { snapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody } from './bodies.js';
 export {
