@@ -1,15 +1,19 @@
 // bench/ingest: parse and store synthetic Vast-shaped snapshots through the real ingest path, beside a bare
 // better-sqlite3 prepared-insert loop of the same observation rows. Each phase runs in its own process so that
 // peak RSS is its own. Usage: npm run bench:ingest [-- --snapshots 200 --offers 1000 --shape compact|full --runs 3]
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
+import { importFile } from '../../src/collectors/import.js';
 import { ingestBody, toParseRecord } from '../../src/collectors/ingest.js';
+import { parseGenericLine } from '../../src/collectors/venues/generic.js';
+import { memoryLogger } from '../../src/log/index.js';
 import { createRedactor } from '../../src/collectors/redact.js';
 import { vast } from '../../src/collectors/venues/vast.js';
 import { alternate, reportPhase, runPhase, type Measure } from '../shared/phases.js';
+import { writeSyntheticDay } from '../shared/synthetic-day.js';
 import { vastSearchBody } from '../shared/vast-body.js';
 import { openDatabase } from '../../src/storage/index.js';
 
@@ -20,6 +24,8 @@ const { values: args } = parseArgs({
     phase: { type: 'string' },
     /** `full`: every field of a recorded Vast offer (~2.7 KB each); `compact` (default): 20 of its fields (~350 B). */
     shape: { type: 'string', default: 'compact' },
+    /** Observations of the synthetic day `gpuidx import` reads (generic JSON Lines, one snapshot per line). */
+    'import-observations': { type: 'string', default: '200000' },
     /** Phases alternate this many times; medians are reported, since a shared 2-core machine is noisy. */
     runs: { type: 'string', default: '3' },
   },
@@ -27,6 +33,7 @@ const { values: args } = parseArgs({
 const SHAPE = args.shape === 'full' ? 'full' : 'compact';
 const SNAPSHOTS = Number(args.snapshots);
 const OFFERS = Number(args.offers);
+const IMPORT_OBSERVATIONS = Number(args['import-observations']);
 
 const snapshotBody = (i: number) => vastSearchBody(i + 1, OFFERS, SHAPE);
 
@@ -71,14 +78,21 @@ async function phaseBare(dir: string): Promise<{ seconds: number; count: number 
   const rows = all.map(
     (b) => toParseRecord({ status: 200, contentType: null, body: b, truncated: false }, vast.parse, { default_quantity: 1 }).record.observations,
   );
-  const schemaDb = await openDatabase(join(dir, 'bare.db'));
+  return bareInsert(join(dir, 'bare.db'), all, rows, (i) => ({ venue: 'vast', fetchedAt: T0 + i * 600_000 }));
+}
+
+type Rows = ReturnType<typeof toParseRecord>['record']['observations'];
+
+/** The bare baseline: each snapshot's row, its bytes as they are and its observation rows, by prepared statements. */
+async function bareInsert(path: string, all: Buffer[], rows: Rows[], at: (i: number) => { venue: string; fetchedAt: number }) {
+  const schemaDb = await openDatabase(path);
   await schemaDb.destroy();
-  const db = new SqliteDatabase(join(dir, 'bare.db'));
+  const db = new SqliteDatabase(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   const snap = db.prepare(
     `INSERT INTO snapshots (venue, fetched_at, source, request_method, request_url, sha256, byte_size, parser_version, parse_outcome)
-     VALUES ('vast', ?, 'http', 'POST', 'x', ?, ?, 'vast/2', 'ok')`,
+     VALUES (?, ?, 'http', 'POST', 'x', ?, ?, 'bench', 'ok')`,
   );
   // The bare baseline stores the bytes as they are: compression is part of what ingest costs.
   const body = db.prepare(`INSERT INTO snapshot_bodies (snapshot_id, encoding, data) VALUES (?, 'identity', ?)`);
@@ -87,7 +101,8 @@ async function phaseBare(dir: string): Promise<{ seconds: number; count: number 
        perf_system, perf_score_per_gpu, region, quantity_reported, machine_id, gpu_memory_gb) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
   );
   const insertSnapshot = db.transaction((i: number) => {
-    const id = Number(snap.run(T0 + i * 600_000, String(i), all[i]!.byteLength).lastInsertRowid);
+    const { venue, fetchedAt } = at(i);
+    const id = Number(snap.run(venue, fetchedAt, String(i), all[i]!.byteLength).lastInsertRowid);
     body.run(id, all[i]!);
     for (const o of rows[i]!) {
       obs.run(
@@ -116,10 +131,43 @@ async function phaseBare(dir: string): Promise<{ seconds: number; count: number 
   return { seconds, count: rows.reduce((n, r) => n + r.length, 0) };
 }
 
+/** `gpuidx import` of a JSON Lines file (the synthetic day's generic lines), timed from open to summary. */
+async function phaseImport(dir: string): Promise<{ seconds: number; count: number }> {
+  const file = join(dir, 'day.jsonl');
+  await writeSyntheticDay(file, T0, IMPORT_OBSERVATIONS);
+  const db = await openDatabase(join(dir, 'import.db'));
+  const start = performance.now();
+  const summary = await importFile({ db, clock: () => T0 + 86_400_000 + 1_800_000, log: memoryLogger() }, file);
+  const seconds = (performance.now() - start) / 1000;
+  await db.destroy();
+  return { seconds, count: summary.observations };
+}
+
+/** The bare baseline of the same lines: parsed outside the timed loop, then inserted as the bare loop does. */
+async function phaseImportBare(dir: string): Promise<{ seconds: number; count: number }> {
+  const file = join(dir, 'day.jsonl');
+  await writeSyntheticDay(file, T0, IMPORT_OBSERVATIONS);
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  const parsed = lines.map((l) => JSON.parse(l) as { venue: string; fetched_at: number });
+  const all = lines.map((l) => Buffer.from(l));
+  const rows = all.map(
+    (b) => toParseRecord({ status: null, contentType: null, body: b, truncated: false }, parseGenericLine, { default_quantity: 1 }).record.observations,
+  );
+  return bareInsert(join(dir, 'bare.db'), all, rows, (i) => ({ venue: parsed[i]!.venue, fetchedAt: parsed[i]!.fetched_at }));
+}
+
 if (args.phase) {
   const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-'));
   try {
-    reportPhase(args.phase === 'ingest' ? await phaseIngest(dir) : await phaseBare(dir));
+    const phases: Record<string, (d: string) => Promise<{ seconds: number; count: number }>> = {
+      ingest: phaseIngest,
+      bare: phaseBare,
+      import: phaseImport,
+      'import-bare': phaseImportBare,
+    };
+    reportPhase(await phases[args.phase]!(dir));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -140,4 +188,16 @@ if (args.phase) {
   console.log(fmt('gpuidx ingest (store raw, parse, store)', ingest));
   const ratio = bare.seconds / ingest.seconds;
   console.log(`ingest rate / bare rate = ${(ratio * 100).toFixed(0)}%  (target >= 50%)   ingest rate ${rate(ingest.seconds)} obs/s (target >= 100000)`);
+
+  // The path `gpuidx import` takes: a JSON Lines file read line by line, each line a snapshot stored with its rows.
+  const imp = alternate(Number(args.runs), ['import-bare', 'import'] as const, (phase) =>
+    runPhase(import.meta.filename, ['--phase', phase, '--import-observations', String(IMPORT_OBSERVATIONS)]),
+  );
+  if (imp['import-bare'].count !== imp.import.count) throw new Error(`bare stored ${imp['import-bare'].count} rows, import ${imp.import.count}`);
+  const fmtOf = (label: string, m: Measure) =>
+    `${label.padEnd(38)} ${m.seconds.toFixed(2).padStart(7)} s  ${String(Math.round(m.count / m.seconds)).padStart(9)} obs/s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB`;
+  console.log(`\ngpuidx import of the synthetic day's JSON Lines (${imp.import.count} observations, one snapshot per line):`);
+  console.log(fmtOf('baseline: bare prepared-insert loop', imp['import-bare']));
+  console.log(fmtOf('gpuidx import (the CLI code path)', imp.import));
+  console.log(`import rate / bare rate = ${((imp['import-bare'].seconds / imp.import.seconds) * 100).toFixed(0)}%  (target >= 50%)`);
 }
