@@ -23,7 +23,7 @@ import {
   rawSnapshotsInWindow,
   revisionsOfDate,
   signingKeys,
-  snapshotBody,
+  readSnapshotBody,
   trailingHistory,
   type Db,
   type Fixing,
@@ -165,16 +165,11 @@ export async function exportBundle(db: Db, signer: Signer, opts: ExportOptions):
     }
     for (const [v, m] of methodologies) put(`methodology/${v}.json`, json(m));
     for (const s of await rawSnapshotsInWindow(db, from, to, through)) {
-      let body: Buffer | undefined;
-      try {
-        body = await snapshotBody(db, s.id);
-      } catch (err) {
-        if (err instanceof BodyDecodeError)
-          throw new BundleError(`${err.message}; a bundle carries every input byte for byte, so none is written (see gpuidx verify)`);
-        throw err;
+      const body = await readSnapshotBody(db, s.id);
+      if (!Buffer.isBuffer(body)) {
+        const what = body.damaged ? new BodyDecodeError(s.id, body.unreadable).message : `snapshot ${s.id} has no stored body`;
+        throw new BundleError(`${what}; a bundle carries every input byte for byte, so none is written (see gpuidx verify)`);
       }
-      if (!body)
-        throw new BundleError(`snapshot ${s.id} has no stored body; a bundle carries every input byte for byte, so none is written (see gpuidx verify)`);
       put(`snapshots/${s.id}.body`, body);
       put(`snapshots/${s.id}.json`, json({ ...s, parser_options: JSON.parse(s.parser_options) as unknown }));
     }

@@ -2,12 +2,11 @@
 import { publishedFixing } from '../fixer/published.js';
 import { loadMethodology } from '../methodology/params.js';
 import {
-  BodyDecodeError,
   keyedAuditRows,
   previousValues,
   rawSnapshotsInWindow,
   revisionsOfDate,
-  snapshotBody,
+  readSnapshotBody,
   trailingHistory,
   type Db,
   type Fixing,
@@ -37,15 +36,8 @@ export function dbSource(db: Db): ReplaySource {
     async *snapshots(from, to, through) {
       // Metadata first, then one body at a time: a window of Vast-sized searches does not fit in memory at once.
       for (const s of await rawSnapshotsInWindow(db, from, to, through)) {
-        let body: Buffer | undefined;
-        try {
-          body = await snapshotBody(db, s.id);
-        } catch (err) {
-          if (!(err instanceof BodyDecodeError)) throw err;
-          yield { ...toRawSnapshot(s, Buffer.alloc(0)), unreadable: err.detail };
-          continue;
-        }
-        yield body ? toRawSnapshot(s, body) : { ...toRawSnapshot(s, Buffer.alloc(0)), unreadable: 'no stored body' };
+        const body = await readSnapshotBody(db, s.id);
+        yield Buffer.isBuffer(body) ? toRawSnapshot(s, body) : { ...toRawSnapshot(s, Buffer.alloc(0)), unreadable: body.unreadable };
       }
     },
     async revisions(date, series) {

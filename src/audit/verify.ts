@@ -87,7 +87,7 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
   for await (const s of snapshotBodies(db)) {
     snapshots += 1;
     if (!Buffer.isBuffer(s.body)) {
-      problems.push(`snapshot ${s.id} (${s.venue}): its body cannot be read (${s.body.missing})`);
+      problems.push(`snapshot ${s.id} (${s.venue}): its body cannot be read (${s.body.unreadable})`);
       continue;
     }
     const actual = createHash('sha256').update(s.body).digest('hex');

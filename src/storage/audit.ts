@@ -2,7 +2,7 @@
 // audit rows keyed by snapshot sha256 and position (identities that hold across databases).
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { BodyDecodeError, decodeBody } from './bodies.js';
+import { readStoredBody, type UnreadableBody } from './bodies.js';
 import { migrateToLatest } from './migrate.js';
 import type { Db } from './db.js';
 import type { Database, Fixing, Snapshot } from './schema.js';
@@ -100,7 +100,7 @@ export interface StoredBody {
   sha256: string;
   byte_size: number;
   /** The original bytes, or why they cannot be had: no body stored, or one that does not decode. */
-  body: Buffer | { missing: string };
+  body: Buffer | UnreadableBody;
 }
 
 /** Every snapshot's recorded sha256 and size with its decoded body, in id order, a few bodies in memory at a time. */
@@ -117,16 +117,7 @@ export async function* snapshotBodies(db: Db, batch = 16): AsyncGenerator<Stored
       .execute();
     if (rows.length === 0) return;
     for (const { encoding, data, ...meta } of rows) {
-      if (encoding === null || data === null) {
-        yield { ...meta, body: { missing: 'no stored body' } };
-        continue;
-      }
-      try {
-        yield { ...meta, body: await decodeBody(meta.id, { encoding, data }, meta.byte_size) };
-      } catch (err) {
-        if (!(err instanceof BodyDecodeError)) throw err;
-        yield { ...meta, body: { missing: err.detail } };
-      }
+      yield { ...meta, body: await readStoredBody(meta.id, encoding !== null && data !== null ? { encoding, data } : null, meta.byte_size) };
     }
     after = rows[rows.length - 1]!.id;
   }

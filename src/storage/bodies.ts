@@ -64,15 +64,43 @@ export async function insertBody(trx: Db, snapshotId: number, body: EncodedBody)
   await trx.insertInto('snapshot_bodies').values({ snapshot_id: snapshotId, encoding: body.encoding, data: body.data }).execute();
 }
 
-/** The original bytes of one snapshot, or undefined when no such snapshot (or no stored body) exists. */
-export async function snapshotBody(db: Db, snapshotId: number): Promise<Buffer | undefined> {
+/** Why a snapshot's original bytes cannot be had: no body stored, or a stored form that does not decode (`damaged`). */
+export interface UnreadableBody {
+  unreadable: string;
+  damaged: boolean;
+}
+
+/**
+ * The original bytes of a stored form (null: none stored), or why they cannot be had. For verify, replay and export
+ * a damaged or missing body is a finding to report, not a fault: a value, not an exception.
+ */
+export async function readStoredBody(snapshotId: number, stored: EncodedBody | null, byteSize: number): Promise<Buffer | UnreadableBody> {
+  if (stored === null) return { unreadable: 'no stored body', damaged: false };
+  try {
+    return await decodeBody(snapshotId, stored, byteSize);
+  } catch (err) {
+    if (err instanceof BodyDecodeError) return { unreadable: err.detail, damaged: true };
+    throw err;
+  }
+}
+
+/** The original bytes of one snapshot, or why they cannot be had (see readStoredBody). */
+export async function readSnapshotBody(db: Db, snapshotId: number): Promise<Buffer | UnreadableBody> {
   const row = await db
-    .selectFrom('snapshot_bodies as b')
-    .innerJoin('snapshots as s', 's.id', 'b.snapshot_id')
+    .selectFrom('snapshots as s')
+    .leftJoin('snapshot_bodies as b', 'b.snapshot_id', 's.id')
     .select(['b.encoding', 'b.data', 's.byte_size'])
-    .where('b.snapshot_id', '=', snapshotId)
+    .where('s.id', '=', snapshotId)
     .executeTakeFirst();
-  return row ? decodeBody(snapshotId, row, row.byte_size) : undefined;
+  return readStoredBody(snapshotId, row?.encoding != null && row.data != null ? { encoding: row.encoding, data: row.data } : null, row?.byte_size ?? 0);
+}
+
+/** The original bytes of one snapshot; undefined when no such snapshot (or no stored body) exists; a BodyDecodeError when damaged. */
+export async function snapshotBody(db: Db, snapshotId: number): Promise<Buffer | undefined> {
+  const read = await readSnapshotBody(db, snapshotId);
+  if (Buffer.isBuffer(read)) return read;
+  if (read.damaged) throw new BodyDecodeError(snapshotId, read.unreadable);
+  return undefined;
 }
 
 /** How the bodies are stored: count, original bytes and stored bytes per encoding (for `gpuidx verify` and docs). */

@@ -1,7 +1,7 @@
 // Public surface of the storage layer.
 export { openDatabase, vacuum, DEFAULT_DB_PATH, DatabaseBusyError, DatabaseNotFoundError, isBusyError, type Db } from './db.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
-export { snapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody } from './bodies.js';
+export { snapshotBody, readSnapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody, type UnreadableBody } from './bodies.js';
 export {
   storeSnapshot,
   insertRawSnapshot,
