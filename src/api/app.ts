@@ -40,7 +40,7 @@ import {
 } from '../storage/index.js';
 import { fingerprintOf } from '../signing/registry.js';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
-import { publicationCache } from './cache.js';
+import { publicationCache, reusedFor, strongEtag } from './cache.js';
 import { problem, validationProblem } from './problem.js';
 import * as s from './schemas.js';
 
@@ -641,24 +641,12 @@ export function createApp(deps: AppDeps) {
     };
     return body;
   };
-  // The check and its serialized answer with its ETag, kept together for the TTL.
-  type HealthAnswer = { body: Awaited<ReturnType<typeof checkHealth>>; text: string; etag: string };
-  let healthCached: { until: number; body: Promise<HealthAnswer> } | null = null;
-  const healthOf = () => {
-    const now = performance.now();
-    if (!healthCached || healthCached.until <= now) {
-      const body = checkHealth().then((b) => {
-        const text = JSON.stringify(b);
-        return { body: b, text, etag: `"${createHash('sha1').update(text).digest('hex')}"` };
-      });
-      healthCached = { until: now + latestTtlMs, body };
-      // A failed check (database gone) is not kept: the next request checks again.
-      body.catch(() => {
-        healthCached = null;
-      });
-    }
-    return healthCached.body;
-  };
+  // The check and its serialized answer with its ETag, kept together for the TTL (a failed check is not kept).
+  const healthOf = reusedFor(latestTtlMs, async () => {
+    const body = await checkHealth();
+    const text = JSON.stringify(body);
+    return { body, text, etag: strongEtag(text) };
+  });
 
   app.openapi(
     createRoute({
@@ -713,7 +701,7 @@ export type App = ReturnType<typeof createApp>;
  * into a web stream.
  */
 function etagOf(value: unknown): { etag: string } {
-  return { etag: `"${createHash('sha1').update(JSON.stringify(value)).digest('hex')}"` };
+  return { etag: strongEtag(JSON.stringify(value)) };
 }
 
 /** Whether an Accept-Encoding header accepts gzip (named with a weight above 0, or by `*`). */

@@ -24,37 +24,48 @@ export interface PublicationCache {
   gzip(entry: CachedBody): Uint8Array<ArrayBuffer>;
 }
 
+/** A strong ETag (quoted sha1) of a response body. */
+export function strongEtag(body: string | Uint8Array): string {
+  return `"${createHash('sha1').update(body).digest('hex')}"`;
+}
+
+/**
+ * `compute`, run at most once per `ttlMs`: callers within that time (and while it runs) share its promise. A
+ * rejected promise is not kept, so the next caller tries again.
+ */
+export function reusedFor<T>(ttlMs: number, compute: () => Promise<T>): () => Promise<T> {
+  let kept: { until: number; value: Promise<T> } | null = null;
+  return () => {
+    const now = performance.now();
+    if (!kept || kept.until <= now) {
+      const value = compute();
+      const entry = { until: now + ttlMs, value };
+      kept = entry;
+      value.catch(() => {
+        if (kept === entry) kept = null;
+      });
+    }
+    return kept.value;
+  };
+}
+
 export function publicationCache(opts: { generation: () => Promise<number>; ttlMs: number; maxEntries?: number }): PublicationCache {
   const maxEntries = opts.maxEntries ?? 1000;
   const entries = new Map<string, CachedBody>();
   let generation = Number.NaN;
-  let checkedUntil = 0;
-  let checking: Promise<void> | null = null;
-  const refresh = async () => {
-    const now = performance.now();
-    if (now < checkedUntil) return;
-    // One generation query at a time, however many requests arrive while it runs.
-    checking ??= opts.generation().then(
-      (g) => {
-        if (g !== generation) entries.clear();
-        generation = g;
-        checkedUntil = performance.now() + opts.ttlMs;
-        checking = null;
-      },
-      (err: unknown) => {
-        checking = null;
-        throw err;
-      },
-    );
-    await checking;
-  };
+  // One generation query per TTL, however many requests arrive meanwhile.
+  const currentGeneration = reusedFor(opts.ttlMs, opts.generation);
   return {
     async body(key, build) {
-      await refresh();
+      const g = await currentGeneration();
+      if (g !== generation) {
+        entries.clear();
+        generation = g;
+      }
       let hit = entries.get(key);
       if (!hit) {
         const body = await build();
-        hit = { body, etag: `"${createHash('sha1').update(body).digest('hex')}"` };
+        hit = { body, etag: strongEtag(body) };
         if (entries.size >= maxEntries) entries.clear();
         entries.set(key, hit);
       }
