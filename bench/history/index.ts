@@ -8,13 +8,11 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ingestBody } from '../../src/collectors/ingest.js';
-import { createRedactor } from '../../src/collectors/redact.js';
-import { vast } from '../../src/collectors/venues/vast.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { runPhase, type Measure } from '../shared/phases.js';
+import { storeResponse } from '../shared/ingest.js';
 import { benchSigner } from '../shared/signer.js';
 import { vastSearchBody } from '../shared/vast-body.js';
 
@@ -61,26 +59,11 @@ async function build(dir: string): Promise<Map<number, { path: string; date: str
   const path = join(dir, 'history.db');
   let db = await openDatabase(path);
   const copies = new Map<number, { path: string; date: string; bytes: number }>();
-  const redactor = createRedactor([]);
   let n = 0;
   for (let day = 0; day < POINTS[POINTS.length - 1]!; day++) {
     for (let k = 0; k < PER_DAY; k++) {
       const at = FIRST_DAY + day * DAY_MS + Math.floor(((k + 0.5) * DAY_MS) / PER_DAY);
-      await ingestBody(db, {
-        venue: 'vast',
-        fetchedAt: at,
-        source: 'http',
-        requestMethod: 'POST',
-        requestUrl: 'https://console.vast.ai/api/v0/bundles/',
-        requestBody: null,
-        received: { status: 200, contentType: 'application/json', body: bodies[n++ % bodies.length]!, truncated: false },
-        parserVersion: vast.parserVersion,
-        parserOptions: { default_quantity: 1 },
-        parse: vast.parse,
-        runId: null,
-        redactor,
-        receivedAt: at,
-      });
+      await storeResponse(db, 'vast', bodies[n++ % bodies.length]!, at);
     }
     const days = day + 1;
     if ((POINTS as readonly number[]).includes(days)) {

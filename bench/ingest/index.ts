@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { importFile } from '../../src/collectors/import.js';
-import { ingestBody, toParseRecord } from '../../src/collectors/ingest.js';
+import { toParseRecord } from '../../src/collectors/ingest.js';
 import { parseGenericLine } from '../../src/collectors/venues/generic.js';
 import { memoryLogger } from '../../src/log/index.js';
-import { createRedactor } from '../../src/collectors/redact.js';
 import { vast } from '../../src/collectors/venues/vast.js';
 import { alternate, reportPhase, runPhase, type Measure } from '../shared/phases.js';
+import { storeResponse } from '../shared/ingest.js';
 import { writeSyntheticDay } from '../shared/synthetic-day.js';
 import { vastSearchBody } from '../shared/vast-body.js';
 import { openDatabase } from '../../src/storage/index.js';
@@ -45,26 +45,10 @@ const bodies = () => Array.from({ length: SNAPSHOTS }, (_, i) => snapshotBody(i)
 async function phaseIngest(dir: string): Promise<{ seconds: number; count: number }> {
   const all = bodies();
   const db = await openDatabase(join(dir, 'ingest.db'));
-  const redactor = createRedactor([]);
   const start = performance.now();
   let observations = 0;
   for (let i = 0; i < all.length; i++) {
-    const r = await ingestBody(db, {
-      venue: 'vast',
-      fetchedAt: T0 + i * 600_000,
-      source: 'http',
-      requestMethod: 'POST',
-      requestUrl: 'https://console.vast.ai/api/v0/bundles/',
-      requestBody: null,
-      received: { status: 200, contentType: 'application/json', body: all[i]!, truncated: false },
-      parserVersion: vast.parserVersion,
-      parserOptions: { default_quantity: 1 },
-      parse: vast.parse,
-      runId: null,
-      redactor,
-      receivedAt: T0 + i * 600_000,
-    });
-    observations += r.observations;
+    observations += await storeResponse(db, 'vast', all[i]!, T0 + i * 600_000);
   }
   const seconds = (performance.now() - start) / 1000;
   await db.destroy();

@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib';
-import { ingestBody } from '../../src/collectors/ingest.js';
-import { createRedactor } from '../../src/collectors/redact.js';
-import { VENUES, type VenueName } from '../../src/collectors/venues/index.js';
+import type { VenueName } from '../../src/collectors/venues/index.js';
 import { BROTLI_QUALITY, bodyStorage, openDatabase, type Db } from '../../src/storage/index.js';
+import { storeResponse } from '../shared/ingest.js';
 import { vastSearchBody } from '../shared/vast-body.js';
 
 const { values: args } = parseArgs({ options: { offers: { type: 'string', default: '20000' }, snapshots: { type: 'string', default: '3' } } });
@@ -35,26 +34,6 @@ const PAGES: Record<VenueName, string[]> = {
 const KiB = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
 const MiB = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const GiB = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
-
-async function store(db: Db, venue: VenueName, body: Buffer, at: number): Promise<number> {
-  const adapter = VENUES[venue];
-  const r = await ingestBody(db, {
-    venue,
-    fetchedAt: at,
-    source: 'http',
-    requestMethod: 'GET',
-    requestUrl: `https://example.invalid/${venue}`,
-    requestBody: null,
-    received: { status: 200, contentType: 'application/json', body, truncated: false },
-    parserVersion: adapter.parserVersion,
-    parserOptions: { default_quantity: 1 },
-    parse: (json, options) => adapter.parse(json, options),
-    runId: null,
-    redactor: createRedactor([]),
-    receivedAt: at,
-  });
-  return r.observations;
-}
 
 /** An empty, migrated database file and its size. */
 async function emptyDb(path: string): Promise<number> {
@@ -92,7 +71,7 @@ try {
     const bodies = pages.map((p) => readFileSync(join(FIXTURES, p)));
     const m = await measure(join(dir, `${name}.db`), async (db) => {
       let n = 0;
-      for (let run = 0; run < RUNS_PER_DAY; run++) for (const body of bodies) n += await store(db, name, body, T0 + run * 600_000);
+      for (let run = 0; run < RUNS_PER_DAY; run++) for (const body of bodies) n += await storeResponse(db, name, body, T0 + run * 600_000);
       return n;
     });
     const before = m.growth - m.stored + m.raw;
@@ -105,7 +84,7 @@ try {
   const searches = Array.from({ length: SNAPSHOTS }, (_, i) => vastSearchBody(i + 1, OFFERS, 'full'));
   const m = await measure(join(dir, 'vast-full.db'), async (db) => {
     let n = 0;
-    for (let i = 0; i < searches.length; i++) n += await store(db, 'vast', searches[i]!, T0 + i * 600_000);
+    for (let i = 0; i < searches.length; i++) n += await storeResponse(db, 'vast', searches[i]!, T0 + i * 600_000);
     return n;
   });
   const perSnapshot = { raw: m.raw / SNAPSHOTS, stored: m.stored / SNAPSHOTS, growth: m.growth / SNAPSHOTS };
