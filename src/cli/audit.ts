@@ -6,6 +6,7 @@ import type { ReplaySource, Verdict } from '../audit/replay.js';
 import { defaultKeyPath, fingerprintOf, loadOrCreateSigner } from '../signing/index.js';
 import { datesBetween, parseDate, UsageError } from './args.js';
 import { readFileSync } from 'node:fs';
+import { openContextDb, type Context } from './context.js';
 
 // The audit layer (and the database under it) loads with the command that runs: `--help` never pays for it.
 const auditLayer = async () => ({
@@ -15,7 +16,6 @@ const auditLayer = async () => ({
   ...(await import('../audit/verify.js')),
   SOFTWARE_VERSION: (await import('../fixer/index.js')).SOFTWARE_VERSION,
 });
-import { openContextDb, type Context } from './context.js';
 
 interface ReplayOptions {
   date?: string;

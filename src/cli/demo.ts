@@ -7,7 +7,7 @@ import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
 import { loadMethodologies } from '../methodology/params.js';
 import { simulatedLines } from '../simulator/generic.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
-import { apiServer, type Context } from './context.js';
+import { apiServer, storage, type Context } from './context.js';
 
 const stamp = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
@@ -28,7 +28,7 @@ export function registerDemoCommands(
     .option('--end <date>', 'the simulated days end before this UTC date (default: today, or later so that the newest methodology is shown)')
     .action(async (opts: { days: string; seed: string; port: string; serve: boolean; methodology?: string; end?: string }) => {
       const { demoWindowEnd, runDemo } = await import('../demo/index.js');
-      const { latestFixingOf } = await import('../storage/index.js');
+      const { latestFixingOf } = await storage();
       const days = parseWholeNumber('--days', opts.days, 1, 366);
       const seed = parseWholeNumber('--seed', opts.seed, 0, 2 ** 31);
       const port = parseWholeNumber('--port', opts.port, 0, 65535);

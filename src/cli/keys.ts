@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from '
 import type { Command } from 'commander';
 import { defaultKeyPath, fingerprintOf, signerFromPrivateKey, type Signer } from '../signing/index.js';
 import { UsageError } from './args.js';
-import { openContextDb, type Context } from './context.js';
+import { openContextDb, storage, type Context } from './context.js';
 
 function writePrivateKey(path: string): Signer {
   if (existsSync(path)) throw new UsageError(`${path} exists; a key file is never overwritten`);
@@ -32,7 +32,7 @@ export function registerKeyCommands(program: Command, ctx: () => Context, setExi
     .description('every registered key with its fingerprint and validity period')
     .option('--pem', 'print each public key too')
     .action(async (opts: { pem?: boolean }) => {
-      const { signingKeys } = await import('../storage/index.js');
+      const { signingKeys } = await storage();
       const c = ctx();
       const db = await openContextDb(c, { readOnly: true });
       try {
