@@ -1,6 +1,8 @@
 // Migrating a database written by an earlier release, one that already holds published fixings: bodies move out
 // of `snapshots` compressed, and no hash, fixing, signature or replay changes. Also when the migration is cut off.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,8 @@ import { dbSource } from '../../src/audit/db-source.js';
 import { replayDate } from '../../src/audit/replay.js';
 import { verifyDatabase } from '../../src/audit/verify.js';
 import { bodyStorage, migrateToLatest, openDatabase, snapshotBody, vacuum } from '../../src/storage/index.js';
-import { FIXTURES } from '../helpers.js';
+import { unit } from '../../src/simulator/market.js';
+import { FIXTURES, GPUIDX_BIN } from '../helpers.js';
 
 // Written by gpuidx 0.1.0 (commit 44a8f8a), as fixtures/databases/README.md describes: bodies inline in `snapshots`.
 const OLD = join(FIXTURES, 'databases', 'gpuidx-0.1.0-inline-bodies.db');
@@ -98,6 +101,30 @@ async function expectMigratedIntact(before: Before): Promise<void> {
   }
 }
 
+/**
+ * Adds `n` snapshots with large bodies to the 0.1.0 file, written as 0.1.0 wrote them (bodies inline), so that the
+ * migration runs long enough to be killed in the middle. Returns each added body by snapshot id.
+ */
+function addLargeSnapshots(n: number): Map<number, Buffer> {
+  const raw = new SqliteDatabase(path);
+  const insert = raw.prepare(
+    `INSERT INTO snapshots (venue, fetched_at, source, request_method, request_url, body, sha256, byte_size, parser_version, parser_options, parse_outcome, parse_error, content_sha256)
+     VALUES ('partner-z', ?, 'file', 'IMPORT', 'file:filler.jsonl', ?, ?, ?, 'generic/1', '{}', 'rejected', 'filler', ?)`,
+  );
+  const added = new Map<number, Buffer>();
+  for (let i = 0; i < n; i++) {
+    // ~120 KB of JSON whose numbers vary with i: compressible like a venue's answer, different in every snapshot.
+    const body = Buffer.from(
+      JSON.stringify({ rows: Array.from({ length: 2000 }, (_, k) => ({ id: i * 2000 + k, price: ((i * 7 + k * 13) % 997) / 100, gpu: 'H100 SXM' })) }),
+    );
+    const sha = createHash('sha256').update(body).digest('hex');
+    const id = Number(insert.run(Date.UTC(2026, 9, 1) + i * 60_000, body, sha, body.length, sha).lastInsertRowid);
+    added.set(id, body);
+  }
+  raw.close();
+  return added;
+}
+
 describe('migrating a database of gpuidx 0.1.0 that holds signed fixings', () => {
   it('moves every body out of snapshots, compressed, changing no hash, fixing, signature or replay', async () => {
     await expectMigratedIntact(readBefore(path));
@@ -117,6 +144,40 @@ describe('migrating a database of gpuidx 0.1.0 that holds signed fixings', () =>
     }
     await expectMigratedIntact(before);
   });
+
+  it('survives kill -9 of `gpuidx migrate` at seeded points, again and again: the next start completes it intact', async () => {
+    const added = addLargeSnapshots(400);
+    const before = readBefore(path);
+    const states: string[] = [];
+    // Kill delays from a seeded hash, 0.35 .. 0.7 s after spawn: each run gets a little further into the copy before it
+    // is killed, so that several kills land inside it (and some before the copy or after its end).
+    for (let round = 0; round < 6; round++) {
+      const child = spawn(process.execPath, [GPUIDX_BIN, '--db', path, 'migrate'], { stdio: 'ignore' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 350 + Math.floor(unit(5, 'migrate-kill', round) * 350));
+      const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+      clearTimeout(timer);
+      const raw = new SqliteDatabase(path, { readonly: true });
+      const hasBodies = (raw.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'snapshot_bodies'").pluck().get() as number) > 0;
+      const copied = hasBodies ? (raw.prepare('SELECT count(*) FROM snapshot_bodies').pluck().get() as number) : 0;
+      raw.close();
+      states.push(`${signal ?? `exit ${code}`}: ${copied} bodies copied`);
+      if (signal === null) expect(code, states.join('; ')).toBe(0);
+    }
+    // Whatever point each kill hit, the next open finishes the move, and every body is the one first stored.
+    const db = await openDatabase(path);
+    try {
+      for (const [id, body] of added) expect((await snapshotBody(db, id))?.equals(body), `snapshot ${id} after ${states.join('; ')}`).toBe(true);
+      expect((await verifyDatabase(db)).problems).toEqual([]);
+      expect(
+        await db.selectFrom('fixings').select(['id', 'series', 'date', 'revision', 'value', 'record', 'signature', 'input_digest']).orderBy('id').execute(),
+      ).toEqual(before.fixings);
+      const verdicts = [];
+      for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) verdicts.push(...(await replayDate(dbSource(db), date)));
+      expect([verdicts.length, verdicts.filter((v) => !v.match)]).toEqual([126, []]);
+    } finally {
+      await db.destroy();
+    }
+  }, 120_000);
 
   it('completes on the next start after being cut off in the middle of copying bodies', async () => {
     const before = readBefore(path);
