@@ -1,7 +1,7 @@
 // Start-up recovery of raw snapshots: any snapshot still `pending` (stored by an older version that parsed in a
 // second step, when the process died in between) is parsed now from its stored bytes, so that no stuck row can hold
 // the input watermark back; snapshots stored before content identities existed get theirs.
-import { setContentKey, pendingSnapshots, recordParse, snapshotBody, snapshotsWithoutContentKey, type Db } from '../storage/index.js';
+import { setContentKey, pendingSnapshots, readSnapshotBody, recordParse, snapshotsWithoutContentKey, type Db } from '../storage/index.js';
 import { contentKey, rejectedParse, toParseRecord } from './ingest.js';
 import { parserFor } from './parsers.js';
 import type { ParserOptions } from './adapter.js';
@@ -20,19 +20,27 @@ export async function recoverSnapshots(db: Db): Promise<RecoveryReport> {
   for (const s of await pendingSnapshots(db)) {
     const parse = parserFor(s.parser_version);
     const options = JSON.parse(s.parser_options) as ParserOptions;
-    const body = (await snapshotBody(db, s.id)) ?? Buffer.alloc(0);
-    const received = { status: s.http_status, contentType: s.content_type, body, truncated: s.truncated === 1 };
-    const { record } = parse
-      ? toParseRecord(received, parse, options)
-      : { record: rejectedParse(`unknown_parser: ${s.parser_version} is not registered in this software`) };
+    // A stored body that cannot be read (damaged or removed) is recorded as such, not fatal: a forged row must not
+    // stop every writer at start-up, and verify names it all the same.
+    const body = await readSnapshotBody(db, s.id);
+    const { record } = !Buffer.isBuffer(body)
+      ? { record: rejectedParse(`body_unreadable: ${body.unreadable}`) }
+      : parse
+        ? toParseRecord({ status: s.http_status, contentType: s.content_type, body, truncated: s.truncated === 1 }, parse, options)
+        : { record: rejectedParse(`unknown_parser: ${s.parser_version} is not registered in this software`) };
     await recordParse(db, s.id, record);
     report.reparsed += 1;
   }
-  for (;;) {
-    const batch = await snapshotsWithoutContentKey(db, 100);
+  // Paged by id: a snapshot whose body cannot be read keeps no content identity (there are no bytes to take it
+  // from; verify names it), and must not be picked up again.
+  for (let after = 0; ; ) {
+    const batch = await snapshotsWithoutContentKey(db, after, 100);
     if (batch.length === 0) break;
+    after = batch[batch.length - 1]!;
     for (const id of batch) {
-      const key = contentKey((await snapshotBody(db, id)) ?? Buffer.alloc(0));
+      const body = await readSnapshotBody(db, id);
+      if (!Buffer.isBuffer(body)) continue;
+      const key = contentKey(body);
       try {
         await setContentKey(db, id, key);
       } catch (err) {

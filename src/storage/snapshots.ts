@@ -250,9 +250,9 @@ export async function pendingSummary(db: Db): Promise<{ count: number; oldest: n
   return { count: Number(r.n), oldest: r.oldest === null ? null : Number(r.oldest) };
 }
 
-/** Ids of snapshots stored before content identities were recorded, a batch at a time (for the backfill on start). */
-export async function snapshotsWithoutContentKey(db: Db, limit: number): Promise<number[]> {
-  const rows = await db.selectFrom('snapshots').select('id').where('content_sha256', 'is', null).orderBy('id').limit(limit).execute();
+/** Ids (above `afterId`) of snapshots stored before content identities were recorded, a batch at a time (for the backfill on start). */
+export async function snapshotsWithoutContentKey(db: Db, afterId: number, limit: number): Promise<number[]> {
+  const rows = await db.selectFrom('snapshots').select('id').where('content_sha256', 'is', null).where('id', '>', afterId).orderBy('id').limit(limit).execute();
   return rows.map((r) => r.id);
 }
 

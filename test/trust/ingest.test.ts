@@ -2,6 +2,7 @@
 // snapshots an older version left pending, a parser that throws, and a venue echoing our key in disguise.
 import { writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { verifyDatabase } from '../../src/audit/verify.js';
@@ -155,6 +156,22 @@ describe('snapshots left pending', () => {
       [2, 'ok', 1],
     ]);
     expect((await verifyDatabase(t.db)).problems).toEqual([]);
+  });
+
+  it('one whose stored body was damaged is recorded rejected with the reason, not fatal to the writer that recovers it', async () => {
+    await storePendingAsOlderVersionsDid(sample()[0]!);
+    // A forger rewrites the stored form (its trigger dropped) into bytes that are not brotli.
+    const raw = new SqliteDatabase(t.path);
+    raw.exec('DROP TRIGGER snapshot_bodies_no_update');
+    raw.prepare("UPDATE snapshot_bodies SET encoding = 'br', data = ? WHERE snapshot_id = 1").run(Buffer.from('not brotli'));
+    raw.close();
+    expect(await recoverSnapshots(t.db)).toMatchObject({ reparsed: 1 });
+    const [s] = await t.db.selectFrom('snapshots').select(['parse_outcome', 'parse_error', 'rows_accepted', 'content_sha256']).execute();
+    // No bytes to take a content identity from: none is invented.
+    expect(s).toMatchObject({ parse_outcome: 'rejected', rows_accepted: 0, content_sha256: null });
+    expect(s!.parse_error).toMatch(/^body_unreadable: .+/);
+    expect(await snapshotWatermark(t.db)).toBe(1);
+    expect((await verifyDatabase(t.db)).problems).toContainEqual(expect.stringMatching(/^snapshot 1 \(partner-a\): its body cannot be read \(.+\)$/));
   });
 
   it('a re-import of a pending snapshot records its parse instead of calling it already stored', async () => {
