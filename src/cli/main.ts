@@ -309,18 +309,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
  * the lazily loaded layers are imported here, after the fact: a module that threw one is loaded already.
  */
 async function expectedFailure(err: unknown): Promise<{ message: string; code: number } | undefined> {
+  // The CLI's own usage errors need none of the lazily loaded layers: a mistyped flag answers at once.
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof UnknownMethodologyError) return { message: err.message, code: EXIT.usage };
   const [{ DatabaseBusyError, DatabaseNotFoundError, isBusyError, MigrationError }, { PublicationRefusedError, UnknownSeriesError }, { SigningKeyError }] =
     await Promise.all([storage(), import('../fixer/index.js'), import('../signing/registry.js')]);
-  if (
-    err instanceof ConfigError ||
-    err instanceof MigrationError ||
-    err instanceof UsageError ||
-    err instanceof UnknownSeriesError ||
-    err instanceof UnknownMethodologyError ||
-    err instanceof DatabaseNotFoundError
-  ) {
+  if (err instanceof MigrationError || err instanceof UnknownSeriesError || err instanceof DatabaseNotFoundError)
     return { message: err.message, code: EXIT.usage };
-  }
   if (err instanceof DatabaseBusyError) return { message: err.message, code: EXIT.busy };
   if (isBusyError(err)) return { message: new DatabaseBusyError(undefined, err).message, code: EXIT.busy };
   if (err instanceof PublicationRefusedError) return { message: `refused: ${err.message}`, code: EXIT.refused };
