@@ -1,4 +1,5 @@
-// Shared test scaffolding: real SQLite files in temp dirs, fixture bytes, collector dependencies with a fake clock.
+// Shared test scaffolding: real SQLite files in temp dirs and real PostgreSQL databases made per test, fixture
+// bytes, collector dependencies with a fake clock.
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +12,9 @@ import type { CollectorDeps } from '../src/collectors/runner.js';
 import { parseConfig } from '../src/config/index.js';
 import type { VenueName } from '../src/collectors/venues/index.js';
 import { memoryLogger } from '../src/log/index.js';
+import pg from 'pg';
 import { openDatabase, snapshotBody, type Db } from '../src/storage/index.js';
+import type { DialectName } from '../src/storage/dialect.js';
 import { signerFromPrivateKey, type Signer } from '../src/signing/index.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -22,19 +25,72 @@ export function fixtureBytes(path: string): Buffer {
 
 export interface TempDb {
   db: Db;
+  /** What `--db` takes for it: the SQLite file, or the PostgreSQL URL. */
   path: string;
+  /** A scratch directory (keys, exports) beside it. */
   dir: string;
+  dialect: DialectName;
   cleanup(): Promise<void>;
 }
 
-export async function tempDb(): Promise<TempDb> {
+/** The dialects every storage-level suite runs against: `describe.each(DIALECTS)`. */
+export const DIALECTS: readonly DialectName[] = ['sqlite', 'postgres'];
+
+/** The machine's PostgreSQL server (trust auth); each test gets a database of its own on it. */
+export const PG_SERVER = process.env.GPUIDX_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let pgDatabases = 0;
+
+/** A new, empty PostgreSQL database on the test server, dropped (with its connections) by the returned function. */
+export async function tempPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `gpuidx_test_${process.pid}_${++pgDatabases}_${Date.now().toString(36)}`;
+  const admin = new pg.Client(PG_SERVER);
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_SERVER);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client(PG_SERVER);
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+export async function tempDb(dialect: DialectName = 'sqlite'): Promise<TempDb> {
   const dir = mkdtempSync(join(tmpdir(), 'gpuidx-test-'));
+  if (dialect === 'postgres') {
+    const database = await tempPgDatabase();
+    const db = await openDatabase(database.url);
+    return {
+      db,
+      path: database.url,
+      dir,
+      dialect,
+      async cleanup() {
+        await db.destroy();
+        await database.drop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
   const path = join(dir, 'gpuidx.db');
   const db = await openDatabase(path);
   return {
     db,
     path,
     dir,
+    dialect,
     async cleanup() {
       await db.destroy();
       rmSync(dir, { recursive: true, force: true });
@@ -138,4 +194,34 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/**
+ * Forges the stored data behind the append-only triggers' back, as someone with write access to the file or the
+ * server would: drops the named triggers, then runs `statement` (`?` placeholders) directly on the database.
+ */
+export async function forge(t: TempDb, triggers: readonly { name: string; table: string }[], statement: string, params: unknown[] = []): Promise<void> {
+  if (t.dialect === 'postgres') {
+    const c = new pg.Client(t.path);
+    await c.connect();
+    try {
+      for (const tr of triggers) await c.query(`DROP TRIGGER ${tr.name} ON ${tr.table}`);
+      let n = 0;
+      await c.query(
+        statement.replace(/\?/g, () => `$${++n}`),
+        params,
+      );
+    } finally {
+      await c.end();
+    }
+    return;
+  }
+  const { default: SqliteDatabase } = await import('better-sqlite3');
+  const raw = new SqliteDatabase(t.path);
+  try {
+    for (const tr of triggers) raw.exec(`DROP TRIGGER ${tr.name}`);
+    raw.prepare(statement).run(...params);
+  } finally {
+    raw.close();
+  }
 }

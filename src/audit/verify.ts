@@ -66,7 +66,7 @@ function columnProblems(f: Fixing): string[] {
 }
 
 async function triggerProblems(db: Db): Promise<string[]> {
-  const expected = await referenceTriggerDefinitions();
+  const expected = await referenceTriggerDefinitions(db);
   const present = await triggerDefinitions(db);
   const out: string[] = [];
   for (const [name, text] of expected) {

@@ -3,7 +3,8 @@
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { readStoredBody, type UnreadableBody } from './bodies.js';
-import { migrateToLatest } from './migrate.js';
+import { dialectOf } from './dialect.js';
+import { migrateToLatest, migrations } from './migrate.js';
 import type { Db } from './db.js';
 import type { Database, Fixing, Snapshot } from './schema.js';
 
@@ -77,21 +78,62 @@ export async function triggerNames(db: Db): Promise<string[]> {
   return [...(await triggerDefinitions(db)).keys()];
 }
 
-/** Every trigger in the database with its SQL text, by name. */
-export async function triggerDefinitions(db: Db): Promise<Map<string, string>> {
+/**
+ * Every trigger in the database with its SQL text, by name. On PostgreSQL the text is the server's own rendering
+ * of each trigger of the current schema (without the schema name, which the reference's differs in), and the refusal function's body is listed too (a trigger that calls a
+ * function rewritten to do nothing would refuse nothing).
+ */
+export async function triggerDefinitions(db: Kysely<Database>): Promise<Map<string, string>> {
+  if (dialectOf(db) === 'postgres') {
+    const rows = await sql<{ name: string; sql: string }>`
+      select t.tgname as name, replace(pg_get_triggerdef(t.oid), ' ON ' || quote_ident(n.nspname) || '.', ' ON ') as sql from pg_trigger t
+        join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+        where not t.tgisinternal and n.nspname = current_schema()
+      union all
+      select 'function ' || p.proname, p.prosrc from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where p.proname = 'gpuidx_refuse' and n.nspname = current_schema()
+      order by 1`.execute(db);
+    return new Map(rows.rows.map((r) => [r.name, r.sql]));
+  }
   const rows = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'trigger' order by name`.execute(db);
   return new Map(rows.rows.map((r) => [r.name, r.sql]));
 }
 
-/** The triggers exactly as this software's migrations create them: built in a fresh in-memory database. */
-export async function referenceTriggerDefinitions(): Promise<Map<string, string>> {
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteDatabase(':memory:') }) });
+/**
+ * The triggers exactly as this software's migrations create them. SQLite: built in a fresh in-memory database.
+ * PostgreSQL (pass `db`): every migration run in a scratch schema inside a transaction that is rolled back, so
+ * the server renders them as it renders the live ones, and nothing is left behind.
+ */
+export async function referenceTriggerDefinitions(db?: Db): Promise<Map<string, string>> {
+  if (db && dialectOf(db) === 'postgres') return postgresReferenceTriggers(db);
+  const memory = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SqliteDatabase(':memory:') }) });
   try {
-    await migrateToLatest(db);
-    return await triggerDefinitions(db);
+    await migrateToLatest(memory);
+    return await triggerDefinitions(memory);
   } finally {
-    await db.destroy();
+    await memory.destroy();
   }
+}
+
+class RolledBack extends Error {
+  constructor(readonly definitions: Map<string, string>) {
+    super('reference schema rolled back');
+  }
+}
+
+async function postgresReferenceTriggers(db: Db): Promise<Map<string, string>> {
+  try {
+    await db.transaction().execute(async (trx) => {
+      await sql`create schema gpuidx_reference`.execute(trx);
+      await sql`set local search_path to gpuidx_reference`.execute(trx);
+      for (const migration of Object.values(migrations)) await migration.up(trx);
+      throw new RolledBack(await triggerDefinitions(trx));
+    });
+  } catch (err) {
+    if (err instanceof RolledBack) return err.definitions;
+    throw err;
+  }
+  throw new Error('unreachable: the reference transaction always rolls back');
 }
 
 export interface StoredBody {

@@ -10,7 +10,7 @@ import * as venueData from './migrations/2026-12-01T0300_venue_data.js';
 import * as snapshotBodies from './migrations/2026-12-01T0400_snapshot_bodies.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
-const migrations: Record<string, Migration> = {
+export const migrations: Readonly<Record<string, Migration>> = {
   '2026-11-22T2200_raw_collection': rawCollection,
   '2026-11-22T2300_fixings': fixings,
   '2026-11-23T0000_replayable_fixings': replayableFixings,

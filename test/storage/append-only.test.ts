@@ -2,135 +2,163 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/collectors/ingest.js';
-import { insertRawSnapshot, migrateToLatest, openDatabase, recordParse } from '../../src/storage/index.js';
-import { tempDb, type TempDb } from '../helpers.js';
+import { insertRawSnapshot, isBusyError, migrateToLatest, openDatabase, recordParse } from '../../src/storage/index.js';
+import { DIALECTS, tempDb, type TempDb } from '../helpers.js';
 
-let t: TempDb;
-beforeEach(async () => {
-  t = await tempDb();
-});
-afterEach(async () => t.cleanup());
+// One suite, every database gpuidx runs on.
+describe.each(DIALECTS)('%s', (dialect) => {
+  let t: TempDb;
+  beforeEach(async () => {
+    t = await tempDb(dialect);
+  });
+  afterEach(async () => t.cleanup());
 
-const body = Buffer.from('{"models":[]}');
-type RawInput = Parameters<typeof insertRawSnapshot>[1];
-const raw = (over: Partial<RawInput> = {}): RawInput => ({
-  venue: 'akash',
-  fetchedAt: 1_763_600_000_000,
-  source: 'http',
-  requestMethod: 'GET',
-  requestUrl: 'https://console-api.akash.network/v1/gpu-prices',
-  requestBody: null,
-  httpStatus: 200,
-  contentType: 'application/json',
-  body,
-  sha256: sha256Hex(body),
-  truncated: false,
-  redacted: false,
-  parserVersion: 'akash/1',
-  parserOptions: { default_quantity: 1 },
-  runId: null,
-  ...over,
-});
-
-const observation = {
-  seq: 0,
-  listing_id: 'x',
-  host_id: null,
-  gpu_raw: 'H100 SXM',
-  gpu_count: 1,
-  price_usd_per_hour: 2,
-  contract: 'on_demand' as const,
-  available: 1,
-  perf_system: null,
-  perf_score_per_gpu: null,
-  region: null,
-  quantity_reported: 1,
-};
-
-describe('append-only storage', () => {
-  it('stores the same venue, body and instant once', async () => {
-    const a = await insertRawSnapshot(t.db, raw());
-    const b = await insertRawSnapshot(t.db, raw());
-    const c = await insertRawSnapshot(t.db, raw({ fetchedAt: 1_763_600_600_000 }));
-    expect([a.duplicate, b.duplicate, c.duplicate]).toEqual([false, true, false]);
-    expect(b.id).toBe(a.id);
-    expect(c.id).not.toBe(a.id);
-    expect(await t.db.selectFrom('snapshots').select(['id', 'fetched_at']).orderBy('id').execute()).toEqual([
-      { id: a.id, fetched_at: 1_763_600_000_000 },
-      { id: c.id, fetched_at: 1_763_600_600_000 },
-    ]);
+  const body = Buffer.from('{"models":[]}');
+  type RawInput = Parameters<typeof insertRawSnapshot>[1];
+  const raw = (over: Partial<RawInput> = {}): RawInput => ({
+    venue: 'akash',
+    fetchedAt: 1_763_600_000_000,
+    source: 'http',
+    requestMethod: 'GET',
+    requestUrl: 'https://console-api.akash.network/v1/gpu-prices',
+    requestBody: null,
+    httpStatus: 200,
+    contentType: 'application/json',
+    body,
+    sha256: sha256Hex(body),
+    truncated: false,
+    redacted: false,
+    parserVersion: 'akash/1',
+    parserOptions: { default_quantity: 1 },
+    runId: null,
+    ...over,
   });
 
-  it('refuses to update a stored body or delete a snapshot', async () => {
-    const { id } = await insertRawSnapshot(t.db, raw());
-    await expect(t.db.updateTable('snapshots').set({ byte_size: 2 }).where('id', '=', id).execute()).rejects.toThrow(
-      'snapshots are append-only: the stored body and its metadata cannot be updated',
-    );
-    // The bytes themselves live in snapshot_bodies, append-only as well.
-    await expect(
-      t.db
-        .updateTable('snapshot_bodies')
-        .set({ data: Buffer.from('{}') })
-        .where('snapshot_id', '=', id)
-        .execute(),
-    ).rejects.toThrow('snapshot bodies are append-only: UPDATE refused');
-    await expect(sql`DELETE FROM snapshot_bodies`.execute(t.db)).rejects.toThrow('snapshot bodies are append-only: DELETE refused');
-    await expect(
-      t.db
-        .updateTable('snapshots')
-        .set({ sha256: 'f'.repeat(64) })
-        .where('id', '=', id)
-        .execute(),
-    ).rejects.toThrow('append-only');
-    await expect(t.db.deleteFrom('snapshots').where('id', '=', id).execute()).rejects.toThrow('snapshots are append-only: DELETE refused');
-    // Even raw SQL, bypassing the repositories, is refused.
-    await expect(sql`DELETE FROM snapshots`.execute(t.db)).rejects.toThrow('append-only');
-  });
+  const observation = {
+    seq: 0,
+    listing_id: 'x',
+    host_id: null,
+    gpu_raw: 'H100 SXM',
+    gpu_count: 1,
+    price_usd_per_hour: 2,
+    contract: 'on_demand' as const,
+    available: 1,
+    perf_system: null,
+    perf_score_per_gpu: null,
+    region: null,
+    quantity_reported: 1,
+  };
 
-  it('records a parse outcome once and never rewrites it or its observations', async () => {
-    const { id } = await insertRawSnapshot(t.db, raw());
-    await recordParse(t.db, id, {
-      outcome: 'ok',
-      error: null,
-      rowsTotal: 2,
-      rowsAccepted: 1,
-      rowsIgnored: 1,
-      ignoredReasons: { not_offered: 1 },
-      observations: [observation],
-      issues: [],
+  describe('append-only storage', () => {
+    it('stores the same venue, body and instant once', async () => {
+      const a = await insertRawSnapshot(t.db, raw());
+      const b = await insertRawSnapshot(t.db, raw());
+      const c = await insertRawSnapshot(t.db, raw({ fetchedAt: 1_763_600_600_000 }));
+      expect([a.duplicate, b.duplicate, c.duplicate]).toEqual([false, true, false]);
+      expect(b.id).toBe(a.id);
+      expect(c.id).not.toBe(a.id);
+      expect(await t.db.selectFrom('snapshots').select(['id', 'fetched_at']).orderBy('id').execute()).toEqual([
+        { id: a.id, fetched_at: 1_763_600_000_000 },
+        { id: c.id, fetched_at: 1_763_600_600_000 },
+      ]);
     });
-    await expect(
-      recordParse(t.db, id, {
-        outcome: 'rejected',
-        error: 'x',
-        rowsTotal: 0,
-        rowsAccepted: 0,
-        rowsIgnored: 0,
-        ignoredReasons: {},
-        observations: [],
+
+    it('refuses to update a stored body or delete a snapshot', async () => {
+      const { id } = await insertRawSnapshot(t.db, raw());
+      await expect(t.db.updateTable('snapshots').set({ byte_size: 2 }).where('id', '=', id).execute()).rejects.toThrow(
+        'snapshots are append-only: the stored body and its metadata cannot be updated',
+      );
+      // The bytes themselves live in snapshot_bodies, append-only as well.
+      await expect(
+        t.db
+          .updateTable('snapshot_bodies')
+          .set({ data: Buffer.from('{}') })
+          .where('snapshot_id', '=', id)
+          .execute(),
+      ).rejects.toThrow('snapshot bodies are append-only: UPDATE refused');
+      await expect(sql`DELETE FROM snapshot_bodies`.execute(t.db)).rejects.toThrow('snapshot bodies are append-only: DELETE refused');
+      await expect(
+        t.db
+          .updateTable('snapshots')
+          .set({ sha256: 'f'.repeat(64) })
+          .where('id', '=', id)
+          .execute(),
+      ).rejects.toThrow('append-only');
+      await expect(t.db.deleteFrom('snapshots').where('id', '=', id).execute()).rejects.toThrow('snapshots are append-only: DELETE refused');
+      // Even raw SQL, bypassing the repositories, is refused.
+      await expect(sql`DELETE FROM snapshots`.execute(t.db)).rejects.toThrow('append-only');
+    });
+
+    it('records a parse outcome once and never rewrites it or its observations', async () => {
+      const { id } = await insertRawSnapshot(t.db, raw());
+      await recordParse(t.db, id, {
+        outcome: 'ok',
+        error: null,
+        rowsTotal: 2,
+        rowsAccepted: 1,
+        rowsIgnored: 1,
+        ignoredReasons: { not_offered: 1 },
+        observations: [observation],
         issues: [],
-      }),
-    ).rejects.toThrow('snapshots are append-only: the parse outcome is already recorded');
-    await expect(t.db.updateTable('observations').set({ price_usd_per_hour: 0.01 }).execute()).rejects.toThrow('observations are append-only: UPDATE refused');
-    await expect(t.db.deleteFrom('observations').execute()).rejects.toThrow('observations are append-only: DELETE refused');
-    expect(await t.db.selectFrom('observations').select(['price_usd_per_hour']).execute()).toEqual([{ price_usd_per_hour: 2 }]);
-    // The ignored rows' reasons are part of the outcome: recorded once, with it.
-    await expect(t.db.updateTable('snapshots').set({ ignored_reasons: '{}' }).execute()).rejects.toThrow('the parse outcome is already recorded');
-    expect(await t.db.selectFrom('snapshots').select(['parse_outcome', 'rows_accepted', 'ignored_reasons']).execute()).toEqual([
-      { parse_outcome: 'ok', rows_accepted: 1, ignored_reasons: '{"not_offered":1}' },
-    ]);
-  });
+      });
+      await expect(
+        recordParse(t.db, id, {
+          outcome: 'rejected',
+          error: 'x',
+          rowsTotal: 0,
+          rowsAccepted: 0,
+          rowsIgnored: 0,
+          ignoredReasons: {},
+          observations: [],
+          issues: [],
+        }),
+      ).rejects.toThrow('snapshots are append-only: the parse outcome is already recorded');
+      await expect(t.db.updateTable('observations').set({ price_usd_per_hour: 0.01 }).execute()).rejects.toThrow(
+        'observations are append-only: UPDATE refused',
+      );
+      await expect(t.db.deleteFrom('observations').execute()).rejects.toThrow('observations are append-only: DELETE refused');
+      expect(await t.db.selectFrom('observations').select(['price_usd_per_hour']).execute()).toEqual([{ price_usd_per_hour: 2 }]);
+      // The ignored rows' reasons are part of the outcome: recorded once, with it.
+      await expect(t.db.updateTable('snapshots').set({ ignored_reasons: '{}' }).execute()).rejects.toThrow('the parse outcome is already recorded');
+      expect(await t.db.selectFrom('snapshots').select(['parse_outcome', 'rows_accepted', 'ignored_reasons']).execute()).toEqual([
+        { parse_outcome: 'ok', rows_accepted: 1, ignored_reasons: '{"not_offered":1}' },
+      ]);
+    });
 
-  it('runs migrations once: reopening an existing file applies nothing', async () => {
-    const again = await openDatabase(t.path, { migrate: false });
-    expect(await migrateToLatest(again)).toEqual([]);
-    await again.destroy();
-  });
+    it('runs migrations once: reopening an existing file applies nothing', async () => {
+      const again = await openDatabase(t.path, { migrate: false });
+      expect(await migrateToLatest(again)).toEqual([]);
+      await again.destroy();
+    });
 
-  it('uses WAL journaling and a busy timeout', async () => {
-    const { rows } = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(t.db);
-    const timeout = await sql<{ timeout: number }>`PRAGMA busy_timeout`.execute(t.db);
-    expect(rows).toEqual([{ journal_mode: 'wal' }]);
-    expect(timeout.rows).toEqual([{ timeout: 30000 }]);
+    it.runIf(dialect === 'postgres')('refuses TRUNCATE, which bypasses row triggers, on every append-only table', async () => {
+      for (const table of ['snapshots', 'snapshot_bodies', 'observations', 'fixings', 'fixing_inputs', 'signing_keys', 'chain_heads']) {
+        await expect(sql.raw(`TRUNCATE ${table} CASCADE`).execute(t.db), table).rejects.toThrow(`${table} are append-only: TRUNCATE refused`);
+      }
+    });
+
+    it.runIf(dialect === 'postgres')('a write transaction holds the write lock: a second writer waits, then gives up busy', async () => {
+      const other = await openDatabase(t.path, { migrate: false, busyTimeoutMs: 300 });
+      try {
+        const failure = await t.db.transaction().execute(async () =>
+          other
+            .transaction()
+            .execute(async () => 'entered')
+            .catch((err: unknown) => err),
+        );
+        expect(isBusyError(failure)).toBe(true);
+        // Once the first has committed, the second writer gets the lock.
+        expect(await other.transaction().execute(async () => 'entered')).toBe('entered');
+      } finally {
+        await other.destroy();
+      }
+    });
+
+    it.runIf(dialect === 'sqlite')('uses WAL journaling and a busy timeout', async () => {
+      const { rows } = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(t.db);
+      const timeout = await sql<{ timeout: number }>`PRAGMA busy_timeout`.execute(t.db);
+      expect(rows).toEqual([{ journal_mode: 'wal' }]);
+      expect(timeout.rows).toEqual([{ timeout: 30000 }]);
+    });
   });
 });

@@ -4,6 +4,7 @@
 // Frozen: never edit, add a new one.
 import { sql, type Kysely } from 'kysely';
 import { encodeBody } from '../bodies.js';
+import { createRefusalTrigger, dialectOf } from '../dialect.js';
 
 // Bodies moved per read: a Vast search is tens of MB, so a handful at a time bounds the memory.
 const BATCH = 8;
@@ -14,6 +15,7 @@ const BATCH = 8;
  * after a crash picks up where the copy stopped.
  */
 export async function up(db: Kysely<any>): Promise<void> {
+  if (dialectOf(db) === 'postgres') return upPostgres(db);
   await sql`CREATE TABLE IF NOT EXISTS snapshot_bodies (
     snapshot_id integer PRIMARY KEY REFERENCES snapshots (id),
     encoding text NOT NULL,
@@ -55,6 +57,58 @@ export async function up(db: Kysely<any>): Promise<void> {
     await sql`ROLLBACK`.execute(db);
     throw err;
   }
+}
+
+/**
+ * PostgreSQL runs its migrations in one transaction (its DDL is transactional), so the move needs no resumption:
+ * it happens whole or not at all. (gpuidx supports PostgreSQL from a version that already has this table, so there
+ * is normally nothing to move; ingest stores bodies compressed on both databases.)
+ */
+async function upPostgres(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('snapshot_bodies')
+    .addColumn('snapshot_id', 'bigint', (c) => c.primaryKey().references('snapshots.id'))
+    .addColumn('encoding', sql`text COLLATE "C"`, (c) => c.notNull())
+    .addColumn('data', 'bytea', (c) => c.notNull())
+    .execute();
+  await createRefusalTrigger(db, {
+    name: 'snapshot_bodies_no_update',
+    table: 'snapshot_bodies',
+    on: 'UPDATE',
+    message: 'snapshot bodies are append-only: UPDATE refused',
+  });
+  await createRefusalTrigger(db, {
+    name: 'snapshot_bodies_no_delete',
+    table: 'snapshot_bodies',
+    on: 'DELETE',
+    message: 'snapshot bodies are append-only: DELETE refused',
+  });
+  await sql`INSERT INTO snapshot_bodies (snapshot_id, encoding, data) SELECT id, 'identity', body FROM snapshots`.execute(db);
+  await sql`DROP TRIGGER snapshots_body_immutable ON snapshots`.execute(db);
+  await sql`ALTER TABLE snapshots DROP COLUMN body`.execute(db);
+  await createRefusalTrigger(db, {
+    name: 'snapshots_body_immutable',
+    table: 'snapshots',
+    on: 'UPDATE',
+    columns: [
+      'id',
+      'venue',
+      'fetched_at',
+      'source',
+      'request_method',
+      'request_url',
+      'request_body',
+      'http_status',
+      'content_type',
+      'sha256',
+      'byte_size',
+      'truncated',
+      'redacted',
+      'parser_version',
+      'parser_options',
+    ],
+    message: 'snapshots are append-only: the stored body and its metadata cannot be updated',
+  });
 }
 
 export async function down(): Promise<void> {
