@@ -3,10 +3,10 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { openBundle } from '../audit/bundle.js';
 import type { ReplaySource, Verdict } from '../audit/replay.js';
-import { defaultKeyPath, fingerprintOf, loadOrCreateSigner } from '../signing/index.js';
+import { fingerprintOf, loadOrCreateSigner } from '../signing/index.js';
 import { datesBetween, parseDate, UsageError } from './args.js';
 import { readFileSync } from 'node:fs';
-import { openContextDb, type Context } from './context.js';
+import { contextKeyPath, openContextDb, type Context } from './context.js';
 
 // The audit layer (and the database under it) loads with the command that runs: `--help` never pays for it.
 const auditLayer = async () => ({
@@ -163,7 +163,7 @@ export function registerAuditCommands(program: Command, ctx: () => Context, setE
       const c = ctx();
       const db = await openContextDb(c, { readOnly: true });
       try {
-        const { signer } = loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(c.dbPath));
+        const { signer } = loadOrCreateSigner(contextKeyPath(c));
         const manifest = await exportBundle(db, signer, {
           date,
           out: opts.out,

@@ -5,6 +5,7 @@ import { createDispatcher, globalFetch } from '../collectors/http.js';
 import type { CollectorDeps } from '../collectors/runner.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { DEFAULT_DB_PATH } from '../storage/defaults.js';
+import { isPostgresTarget } from '../storage/target.js';
 import type { Db } from '../storage/index.js';
 import { defaultKeyPath, loadOrCreateSigner, type Signer } from '../signing/index.js';
 
@@ -19,8 +20,12 @@ export interface GlobalOptions {
 
 export interface Context {
   config: Config;
+  /** The database: a SQLite file path, or a postgres:// URL. */
   dbPath: string;
   busyTimeoutMs: number | undefined;
+  poolSize: number | undefined;
+  /** The signing key file named by the environment, if any (the configuration's wins). */
+  signingKeyFile: string | undefined;
   env: Record<string, string | undefined>;
   redactor: Redactor;
   log: Logger;
@@ -40,6 +45,8 @@ export function createContext(opts: GlobalOptions, env: Record<string, string | 
     config,
     dbPath: opts.db ?? parsedEnv.GPUIDX_DB ?? DEFAULT_DB_PATH,
     busyTimeoutMs: parsedEnv.GPUIDX_BUSY_TIMEOUT_MS,
+    poolSize: parsedEnv.GPUIDX_PG_POOL_SIZE,
+    signingKeyFile: parsedEnv.GPUIDX_SIGNING_KEY_FILE,
     env,
     redactor,
     log: createLogger({ redact: redactor.text }),
@@ -51,7 +58,7 @@ export function createContext(opts: GlobalOptions, env: Record<string, string | 
  * create an empty one and report success on it; writers first recover any snapshot an older version left pending.
  */
 export async function openContextDb(ctx: Context, options: { readOnly?: boolean } = {}): Promise<Db> {
-  const busy = ctx.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: ctx.busyTimeoutMs };
+  const busy = { ...(ctx.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: ctx.busyTimeoutMs }), ...(ctx.poolSize ? { poolSize: ctx.poolSize } : {}) };
   const { openDatabase } = await storage();
   if (options.readOnly) return openDatabase(ctx.dbPath, { mustExist: true, ...busy });
   const db = await openDatabase(ctx.dbPath, busy);
@@ -68,9 +75,24 @@ export async function openContextDb(ctx: Context, options: { readOnly?: boolean 
   return db;
 }
 
-/** The publisher's signing key: the configured file, or one created beside the database on first use (mode 0600). */
+/**
+ * Where the publisher's key is: the configured file, else GPUIDX_SIGNING_KEY_FILE, else beside a SQLite database
+ * file. A PostgreSQL database has no "beside": every publisher of the deployment (and its standby) must read the
+ * same key, so it is named explicitly.
+ */
+export function contextKeyPath(ctx: Context): string {
+  const named = ctx.config.api.signing_key_file ?? ctx.signingKeyFile;
+  if (named) return named;
+  if (isPostgresTarget(ctx.dbPath))
+    throw new ConfigError('the environment', [
+      'a PostgreSQL database keeps no signing key beside it: set GPUIDX_SIGNING_KEY_FILE (or api.signing_key_file) to the key file every publisher of this deployment shares',
+    ]);
+  return defaultKeyPath(ctx.dbPath);
+}
+
+/** The publisher's signing key: the named file, or one created there (or beside the database) on first use (mode 0600). */
 export function contextSigner(ctx: Context): Signer {
-  const path = ctx.config.api.signing_key_file ?? defaultKeyPath(ctx.dbPath);
+  const path = contextKeyPath(ctx);
   const { signer, created } = loadOrCreateSigner(path);
   if (created) ctx.log.info(`generated an Ed25519 signing key at ${path} (key id ${signer.keyId}); keep it safe and back it up`);
   return signer;

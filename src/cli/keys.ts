@@ -2,9 +2,9 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { defaultKeyPath, fingerprintOf, signerFromPrivateKey, type Signer } from '../signing/index.js';
+import { fingerprintOf, signerFromPrivateKey, type Signer } from '../signing/index.js';
 import { UsageError } from './args.js';
-import { openContextDb, storage, type Context } from './context.js';
+import { contextKeyPath, openContextDb, storage, type Context } from './context.js';
 
 function writePrivateKey(path: string): Signer {
   if (existsSync(path)) throw new UsageError(`${path} exists; a key file is never overwritten`);
@@ -66,7 +66,7 @@ export function registerKeyCommands(program: Command, ctx: () => Context, setExi
     .action(async (opts: { key?: string }) => {
       const { rotateKey } = await import('../signing/registry.js');
       const c = ctx();
-      const path = c.config.api.signing_key_file ?? defaultKeyPath(c.dbPath);
+      const path = contextKeyPath(c);
       const db = await openContextDb(c);
       try {
         let next: Signer;

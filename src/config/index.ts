@@ -108,6 +108,10 @@ export const envSchema = z.object({
   GPUIDX_CONFIG: z.string().min(1).optional(),
   /** How long a writer waits for another process's database write lock before giving up (exit 3); default 30000. */
   GPUIDX_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
+  /** The publisher's Ed25519 key file when the configuration names none (required with a PostgreSQL database). */
+  GPUIDX_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** PostgreSQL only: connections per process (default 10). */
+  GPUIDX_PG_POOL_SIZE: z.coerce.number().int().min(1).max(1000).optional(),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -17,7 +17,8 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { Database } from './schema.js';
-import { describeTarget, dialectOf, isPostgresTarget } from './dialect.js';
+import { dialectOf } from './dialect.js';
+import { describeTarget, isPostgresTarget } from './target.js';
 import { migrateToLatest } from './migrate.js';
 import { cachingDatabase } from './statement-cache.js';
 

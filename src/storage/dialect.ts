@@ -6,27 +6,11 @@ import { PostgresAdapter, sql, type ColumnDataType, type ColumnDefinitionBuilder
 type DataTypeExpression = ColumnDataType | Expression<unknown>;
 
 export type DialectName = 'sqlite' | 'postgres';
-
-/** True when `target` (a `--db` / `GPUIDX_DB` value) names a PostgreSQL database rather than a SQLite file. */
-export function isPostgresTarget(target: string): boolean {
-  return /^postgres(ql)?:/i.test(target);
-}
+export { describeTarget, isPostgresTarget } from './target.js';
 
 /** The dialect behind an open database. */
 export function dialectOf(db: Kysely<any>): DialectName {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
-}
-
-/** A target as it may be shown: a file path as given, a URL without its password. */
-export function describeTarget(target: string): string {
-  if (!isPostgresTarget(target)) return target;
-  try {
-    const url = new URL(target);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
 }
 
 export interface ColumnTypes {
