@@ -37,6 +37,8 @@ import {
   pendingSummary,
   type Db,
   type Fixing,
+  dialectOf,
+  latestPublicationRun,
 } from '../storage/index.js';
 import { fingerprintOf } from '../signing/registry.js';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
@@ -623,6 +625,9 @@ export function createApp(deps: AppDeps) {
         `${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`,
       );
     }
+    const lastRun = await latestPublicationRun(db);
+    if (lastRun?.outcome === 'failed')
+      problems.push(`the latest publication run (${lastRun.date}, by ${lastRun.publisher}) failed: ${lastRun.error ?? 'no reason recorded'}`);
     if (newestData === -Infinity) problems.push('no data collected or imported yet');
     else if (now - newestData > health.max_collection_age_minutes * 60_000)
       problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
@@ -635,7 +640,20 @@ export function createApp(deps: AppDeps) {
       status: problems.length ? ('stale' as const) : ('ok' as const),
       checked_at: ISO(now),
       database: 'ok' as const,
+      engine: dialectOf(db),
       problems,
+      publisher: lastRun
+        ? {
+            date: lastRun.date,
+            publisher: lastRun.publisher,
+            outcome: lastRun.outcome,
+            started_at: ISO(lastRun.started_at),
+            finished_at: lastRun.finished_at === null ? null : ISO(lastRun.finished_at),
+            published: lastRun.published,
+            unchanged: lastRun.unchanged,
+            refused: lastRun.refused,
+          }
+        : null,
       venues: venues.map((v) => ({ venue: v.venue, last_success: ISO(v.finished_at) })),
       series,
     };
@@ -652,7 +670,8 @@ export function createApp(deps: AppDeps) {
     createRoute({
       method: 'get',
       path: '/v1/health',
-      summary: 'Database reachable, last successful run per venue, latest fixing date per series; 503 when data or fixings are stale',
+      summary:
+        "Database reachable (and which engine), the scheduled publisher's last run, last successful run per venue, latest fixing date per series; 503 when data or fixings are stale or the last publication run failed",
       request: { query: s.noQuery },
       responses: { 200: json(s.healthSchema, 'fresh'), 503: json(s.healthSchema, 'stale') },
     }),

@@ -289,7 +289,25 @@ export const healthSchema = z
     status: z.enum(['ok', 'stale']),
     checked_at: z.string(),
     database: z.literal('ok'),
+    engine: z
+      .enum(['sqlite', 'postgres'])
+      .openapi({ description: 'The database engine this replica reads: every replica of one deployment reads the same database.' }),
     problems: z.array(z.string()),
+    publisher: z
+      .object({
+        date: z.string().openapi({ description: 'The date (YYYY-MM-DD) the run published.' }),
+        publisher: z.string().openapi({ description: 'host:pid of the process that held the publisher lease.' }),
+        outcome: z.enum(['running', 'ok', 'failed']),
+        started_at: z.string(),
+        finished_at: z.string().nullable(),
+        published: z.number().int().openapi({ description: 'Series revisions the run published.' }),
+        unchanged: z.number().int().openapi({ description: 'Series whose published revision the run found unchanged.' }),
+        refused: z.number().int().openapi({ description: 'Series whose inputs differ from the published revision (they need a restatement).' }),
+      })
+      .nullable()
+      .openapi({
+        description: "The scheduled publisher's latest run (gpuidx run, publisher role); null when none has run. `gpuidx fix` runs are not recorded here.",
+      }),
     venues: z.array(z.object({ venue: z.string(), last_success: z.string() })),
     series: z.array(z.object({ series: z.string(), latest_date: z.string() })),
   })

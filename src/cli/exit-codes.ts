@@ -12,6 +12,8 @@ export const EXIT = {
   refused: 4,
   /** A signing-key problem: the key in use is not the registered active key, or a bundle is not signed by the trusted key. */
   key: 5,
+  /** The PostgreSQL server could not be reached or refused the connection: nothing was done; try again. */
+  unavailable: 6,
   /** An unexpected fault (a bug): the message and stack go to stderr. */
   unexpected: 70,
 } as const;

@@ -14,6 +14,7 @@ import type { VenueAdapter, VenueBaseConfig } from '../collectors/adapter.js';
 import type { RunSummary } from '../collectors/runner.js';
 import { getVenue, VENUE_NAMES, type VenueName } from '../collectors/venues/index.js';
 import { ConfigError, type Config } from '../config/index.js';
+import { describeTarget } from '../storage/target.js';
 import type { rawGpuNames } from '../storage/index.js';
 import { apiServer, collectorDeps, contextSigner, createContext, openContextDb, storage, type Context, type GlobalOptions } from './context.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
@@ -64,8 +65,13 @@ function untilSignal(controller: AbortController, ctx: Context): Promise<string>
   });
 }
 
-async function runScheduler(ctx: Context, names: VenueName[] | undefined, publish: boolean): Promise<number> {
-  const db = await openContextDb(ctx);
+/** What one `gpuidx run` process does; a deployment splits them over machines (README: Deployment). */
+export const ROLES = ['collector', 'publisher', 'api'] as const;
+export type Role = (typeof ROLES)[number];
+
+async function runScheduler(ctx: Context, names: VenueName[] | undefined, roles: ReadonlySet<Role>): Promise<number> {
+  // Only a collector or publisher writes; an API replica opens the database as `serve` does.
+  const db = roles.has('collector') || roles.has('publisher') ? await openContextDb(ctx) : await openContextDb(ctx, { readOnly: true });
   const controller = new AbortController();
   // Listening before anything is started: a SIGTERM during start-up (modules still loading, the API binding)
   // stops cleanly too, instead of killing the process mid-write.
@@ -73,18 +79,25 @@ async function runScheduler(ctx: Context, names: VenueName[] | undefined, publis
   const deps = await collectorDeps(ctx, db, controller.signal);
   const { scheduleCollectors } = await import('../scheduler/index.js');
   const { schedulePublication } = await import('../fixer/schedule.js');
-  const schedule = scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http);
-  // `gpuidx run` is the whole service: collectors, the daily publication and the API.
-  const publisher = publish
+  const { publisherLease } = await storage();
+  const schedule = roles.has('collector') ? scheduleCollectors(deps, selectVenues(ctx.config, names), ctx.config.http) : null;
+  const publisher = roles.has('publisher')
     ? schedulePublication(
-        { db, clock: Date.now, log: ctx.log, signer: contextSigner(ctx), publicationDelayMs: ctx.config.fixing.publication_delay_minutes * 60_000 },
+        {
+          db,
+          clock: Date.now,
+          log: ctx.log,
+          signer: contextSigner(ctx),
+          publicationDelayMs: ctx.config.fixing.publication_delay_minutes * 60_000,
+          lease: await publisherLease(ctx.dbPath),
+        },
         ctx.config.fixing.publish_schedule,
       )
     : null;
-  const api = publish ? await (await apiServer()).startApi(db, ctx.config.api, ctx.log) : null;
-  ctx.log.info(`running against ${ctx.dbPath}; SIGTERM or Ctrl-C stops cleanly`);
+  const api = roles.has('api') ? await (await apiServer()).startApi(db, ctx.config.api, ctx.log) : null;
+  ctx.log.info(`running as ${[...roles].join(' + ')} against ${describeTarget(ctx.dbPath)}; SIGTERM or Ctrl-C stops cleanly`);
   await stopped;
-  await Promise.all([schedule.stop(), publisher?.stop(), api?.close()]);
+  await Promise.all([schedule?.stop(), publisher?.stop(), api?.close()]);
   await db.destroy();
   ctx.log.info('stopped cleanly');
   return 0;
@@ -114,7 +127,7 @@ function unclassedNames(m: Methodology, rows: Awaited<ReturnType<typeof rawGpuNa
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('gpuidx')
     .description('GPU rental price index engine: raw-first collection, daily fixings, signed publication')
-    .option('--db <path>', 'SQLite database file (env GPUIDX_DB; default ./data/gpuidx.db)')
+    .option('--db <path|url>', 'SQLite database file or postgres:// URL (env GPUIDX_DB; default ./data/gpuidx.db)')
     .option('--config <path>', 'configuration file (env GPUIDX_CONFIG; default ./gpuidx.config.json when present)')
     .showHelpAfterError()
     .exitOverride();
@@ -132,10 +145,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       const db = await openDatabase(c.dbPath, { migrate: false });
       try {
         const applied = await migrateToLatest(db);
-        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : `${c.dbPath}: schema is up to date\n`);
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : `${describeTarget(c.dbPath)}: schema is up to date\n`);
         if (opts.vacuum) {
           const { before, after } = await vacuum(db, c.dbPath);
-          process.stdout.write(`${c.dbPath}: ${before} bytes -> ${after} bytes\n`);
+          process.stdout.write(`${describeTarget(c.dbPath)}: ${before} bytes -> ${after} bytes\n`);
         }
       } finally {
         await db.destroy();
@@ -150,7 +163,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (opts: { venue?: VenueName[]; once?: boolean }) => {
       const c = ctx();
       if (!opts.once) {
-        setExitCode(await runScheduler(c, opts.venue, false));
+        setExitCode(await runScheduler(c, opts.venue, new Set(['collector'])));
         return;
       }
       const db = await openContextDb(c);
@@ -164,8 +177,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('run')
-    .description("run the collectors on their schedules and publish each day's fixings after it ends, until SIGTERM")
-    .action(async () => setExitCode(await runScheduler(ctx(), undefined, true)));
+    .description("run the collectors on their schedules, publish each day's fixings after it ends and serve the API, until SIGTERM")
+    .addOption(
+      new Option('--role <role...>', 'only these parts (default all): collector, publisher (elected: one per database), api').choices([...ROLES, 'all']),
+    )
+    .action(async (opts: { role?: (Role | 'all')[] }) => {
+      const roles = new Set<Role>(!opts.role || opts.role.includes('all') ? ROLES : (opts.role as Role[]));
+      setExitCode(await runScheduler(ctx(), undefined, roles));
+    });
 
   program
     .command('serve')
@@ -311,8 +330,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 async function expectedFailure(err: unknown): Promise<{ message: string; code: number } | undefined> {
   // The CLI's own usage errors need none of the lazily loaded layers: a mistyped flag answers at once.
   if (err instanceof ConfigError || err instanceof UsageError || err instanceof UnknownMethodologyError) return { message: err.message, code: EXIT.usage };
-  const [{ DatabaseBusyError, DatabaseNotFoundError, isBusyError, MigrationError }, { PublicationRefusedError, UnknownSeriesError }, { SigningKeyError }] =
-    await Promise.all([storage(), import('../fixer/index.js'), import('../signing/registry.js')]);
+  const [
+    { DatabaseBusyError, DatabaseNotFoundError, DatabaseUnavailableError, isBusyError, MigrationError },
+    { PublicationRefusedError, UnknownSeriesError },
+    { SigningKeyError },
+  ] = await Promise.all([storage(), import('../fixer/index.js'), import('../signing/registry.js')]);
+  if (err instanceof DatabaseUnavailableError) return { message: err.message, code: EXIT.unavailable };
   if (err instanceof MigrationError || err instanceof UnknownSeriesError || err instanceof DatabaseNotFoundError)
     return { message: err.message, code: EXIT.usage };
   if (err instanceof DatabaseBusyError) return { message: err.message, code: EXIT.busy };

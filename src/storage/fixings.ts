@@ -182,7 +182,12 @@ export async function insertFixing<I>(
 ): Promise<Fixing> {
   const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   const row = { ...fixing, ...seal(last) };
-  const { id } = await trx.insertInto('fixings').values(row).returning('id').executeTakeFirstOrThrow();
+  // The next id after the newest revision (see ids.ts): the chain's order has no gaps on either database.
+  const { id } = await trx
+    .insertInto('fixings')
+    .values({ id: (last?.id ?? 0) + 1, ...row })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   await insertChunked(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs.rows, INPUT_CHUNK, (params, input) => {
     const r = inputs.row(input);
     params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);

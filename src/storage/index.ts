@@ -1,5 +1,17 @@
 // Public surface of the storage layer.
-export { openDatabase, vacuum, DEFAULT_DB_PATH, DatabaseBusyError, DatabaseNotFoundError, isBusyError, type Db } from './db.js';
+export {
+  openDatabase,
+  vacuum,
+  DEFAULT_DB_PATH,
+  DatabaseBusyError,
+  DatabaseNotFoundError,
+  DatabaseUnavailableError,
+  isBusyError,
+  WRITE_LOCK_KEY,
+  type Db,
+} from './db.js';
+export { dialectOf, describeTarget, isPostgresTarget, isUniqueViolation, type DialectName } from './dialect.js';
+export { publisherLease, PUBLISHER_LOCK_KEY, type PublisherLease } from './lease.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
 export { snapshotBody, readSnapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody, type UnreadableBody } from './bodies.js';
 export {
@@ -16,7 +28,17 @@ export {
   type RowIssue,
   type StoredSnapshot,
 } from './snapshots.js';
-export { startRun, finishRun, recordSkippedRun, listRuns, recentYields, type RunEnd } from './runs.js';
+export {
+  startRun,
+  finishRun,
+  recordSkippedRun,
+  listRuns,
+  recentYields,
+  startPublicationRun,
+  finishPublicationRun,
+  latestPublicationRun,
+  type RunEnd,
+} from './runs.js';
 export type * from './schema.js';
 export * from './publication.js';
 export * from './audit.js';

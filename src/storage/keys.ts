@@ -1,5 +1,6 @@
 // Repository for the signing-key registry (which key signed in which period) and the signed chain heads.
 import type { Db } from './db.js';
+import { nextId } from './ids.js';
 import type { ChainHead, SigningKey } from './schema.js';
 
 export async function signingKeys(db: Db): Promise<SigningKey[]> {
@@ -20,7 +21,11 @@ export async function retireSigningKey(db: Db, keyId: string, validTo: number): 
 }
 
 export async function insertChainHead(db: Db, head: Omit<ChainHead, 'id'>): Promise<number> {
-  const { id } = await db.insertInto('chain_heads').values(head).returning('id').executeTakeFirstOrThrow();
+  const { id } = await db
+    .insertInto('chain_heads')
+    .values({ id: await nextId(db, 'chain_heads'), ...head })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return id;
 }
 

@@ -8,6 +8,7 @@ import * as machines from './migrations/2026-12-01T0100_machines.js';
 import * as recoveryIndexes from './migrations/2026-12-01T0200_recovery_indexes.js';
 import * as venueData from './migrations/2026-12-01T0300_venue_data.js';
 import * as snapshotBodies from './migrations/2026-12-01T0400_snapshot_bodies.js';
+import * as publicationRuns from './migrations/2026-12-01T0500_publication_runs.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026-12-01T0200_recovery_indexes': recoveryIndexes,
   '2026-12-01T0300_venue_data': venueData,
   '2026-12-01T0400_snapshot_bodies': snapshotBodies,
+  '2026-12-01T0500_publication_runs': publicationRuns,
 };
 
 export class MigrationError extends Error {

@@ -1,6 +1,6 @@
 // Repository for collector runs: one row per venue per scheduled or manual collection.
 import type { Db } from './db.js';
-import type { CollectorRun, RunOutcome } from './schema.js';
+import type { CollectorRun, PublicationOutcome, PublicationRun, RunOutcome } from './schema.js';
 
 export async function startRun(db: Db, venue: string, startedAt: number): Promise<number> {
   const row = await db
@@ -68,4 +68,33 @@ export async function recentYields(db: Db, venue: string, beforeRunId: number, l
     .limit(limit)
     .execute();
   return rows.map((r) => r.observations);
+}
+
+/** Records that `publisher` started publishing `date`; returns the run's id. */
+export async function startPublicationRun(db: Db, date: string, publisher: string, startedAt: number): Promise<number> {
+  const { id } = await db
+    .insertInto('publication_runs')
+    .values({ date, publisher, started_at: startedAt, outcome: 'running', published: 0, unchanged: 0, refused: 0, error: null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return id;
+}
+
+export async function finishPublicationRun(
+  db: Db,
+  id: number,
+  end: { finishedAt: number; outcome: Exclude<PublicationOutcome, 'running'>; published: number; unchanged: number; refused: number; error: string | null },
+): Promise<void> {
+  await db
+    .updateTable('publication_runs')
+    .set({ finished_at: end.finishedAt, outcome: end.outcome, published: end.published, unchanged: end.unchanged, refused: end.refused, error: end.error })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The latest publication run of a date, or of any date when none is given. */
+export async function latestPublicationRun(db: Db, date?: string): Promise<PublicationRun | undefined> {
+  let q = db.selectFrom('publication_runs').selectAll().orderBy('id', 'desc').limit(1);
+  if (date !== undefined) q = q.where('date', '=', date);
+  return q.executeTakeFirst();
 }

@@ -159,6 +159,24 @@ export interface FixingInputsTable {
   w_capped: number | null;
 }
 
+export type PublicationOutcome = 'running' | 'ok' | 'failed';
+
+export interface PublicationRunsTable {
+  id: Generated<number>;
+  /** The date being published (YYYY-MM-DD). */
+  date: string;
+  /** host:pid of the process that ran it. */
+  publisher: string;
+  started_at: number;
+  finished_at: number | null;
+  outcome: PublicationOutcome;
+  /** Series published, found unchanged, and refused (inputs differ from the published revision) in the run. */
+  published: number;
+  unchanged: number;
+  refused: number;
+  error: string | null;
+}
+
 export interface Database {
   fixings: FixingsTable;
   fixing_inputs: FixingInputsTable;
@@ -169,6 +187,7 @@ export interface Database {
   collector_runs: CollectorRunsTable;
   signing_keys: SigningKeysTable;
   chain_heads: ChainHeadsTable;
+  publication_runs: PublicationRunsTable;
 }
 
 export type Snapshot = Selectable<SnapshotsTable>;
@@ -179,3 +198,4 @@ export type CollectorRun = Selectable<CollectorRunsTable>;
 export type Fixing = Selectable<FixingsTable>;
 export type SigningKey = Selectable<SigningKeysTable>;
 export type ChainHead = Selectable<ChainHeadsTable>;
+export type PublicationRun = Selectable<PublicationRunsTable>;

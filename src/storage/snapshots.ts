@@ -1,6 +1,7 @@
 // Repository for raw snapshots and what parsing made of them: observations and per-row issues.
 import { encodeBody, insertBody, type EncodedBody } from './bodies.js';
 import { insertChunked } from './bulk-insert.js';
+import { nextId } from './ids.js';
 import type { Db } from './db.js';
 import type { NewObservation, ParseOutcome, Snapshot } from './schema.js';
 
@@ -87,7 +88,7 @@ export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRec
     }
     const { id } = await trx
       .insertInto('snapshots')
-      .values({ ...snapshotRow(s), ...outcomeColumns(parse) })
+      .values({ id: await nextId(trx, 'snapshots'), ...snapshotRow(s), ...outcomeColumns(parse) })
       .returning('id')
       .executeTakeFirstOrThrow();
     await insertBody(trx, id, body);
@@ -110,7 +111,7 @@ export async function insertRawSnapshot(
   const inserted = await db.transaction().execute(async (trx) => {
     const r = await trx
       .insertInto('snapshots')
-      .values(row)
+      .values({ id: await nextId(trx, 'snapshots'), ...row })
       .onConflict((oc) => oc.doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -148,11 +149,12 @@ export interface ParseRecord {
   issues: RowIssue[];
 }
 
-// Rows per multi-row INSERT: 13 columns x 500 rows stays far below SQLite's bound-parameter limit.
+// Rows per multi-row INSERT: 16 columns x 500 rows is 8,000 parameters, below SQLite's 32,766 and PostgreSQL's 65,535.
 const INSERT_CHUNK = 500;
 
 /** Column order of a bulk observation insert; parameters are laid out row by row in this order. */
 const OBSERVATION_COLUMNS = [
+  'id',
   'snapshot_id',
   'seq',
   'listing_id',
@@ -185,8 +187,10 @@ function outcomeColumns(p: ParseRecord) {
 }
 
 async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
+  let id = p.observations.length ? await nextId(trx, 'observations') : 0;
   await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
     params.push(
+      id++,
       snapshotId,
       o.seq,
       o.listing_id,
@@ -204,8 +208,10 @@ async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): P
       o.gpu_memory_gb ?? null,
     );
   });
+  const firstIssue = p.issues.length ? await nextId(trx, 'snapshot_issues') : 0;
   for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
-    const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x) => ({
+    const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x, k) => ({
+      id: firstIssue + i + k,
       snapshot_id: snapshotId,
       row_index: x.rowIndex,
       listing_id: x.listingId,
