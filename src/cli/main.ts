@@ -156,6 +156,47 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   program
+    .command('copy')
+    .description('copy a whole database into a new, empty one: SQLite file to PostgreSQL to move up, or back to a file for an auditor')
+    .requiredOption('--from <path|url>', 'the database to copy (a SQLite file or postgres:// URL); it is read inside one write transaction')
+    .requiredOption('--to <path|url>', 'a new SQLite file, or an empty PostgreSQL database; written in one transaction')
+    .action(async (opts: { from: string; to: string }) => {
+      const { openDatabase, copyDatabase, CopyTargetNotEmptyError, describeTarget } = await storage();
+      const { verifyDatabase } = await import('../audit/verify.js');
+      const { SingleBar } = await import('cli-progress');
+      const c = ctx();
+      const busy = c.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: c.busyTimeoutMs };
+      const from = await openDatabase(opts.from, { mustExist: true, ...busy });
+      try {
+        const to = await openDatabase(opts.to, busy);
+        try {
+          const bar = process.stderr.isTTY ? new SingleBar({ format: 'copy {table}: {value} rows', stream: process.stderr, hideCursor: true }) : null;
+          bar?.start(0, 0, { table: '' });
+          const report = await copyDatabase(from, to, (table, rows) => bar?.update(rows, { table })).catch((err: unknown) => {
+            bar?.stop();
+            if (err instanceof CopyTargetNotEmptyError) throw new UsageError(`${describeTarget(opts.to)}: ${err.message}`);
+            throw err;
+          });
+          bar?.stop();
+          for (const [table, rows] of Object.entries(report)) process.stdout.write(`${table.padEnd(17)} ${rows}\n`);
+          // The copy is only as good as its proof: the same checks an auditor runs, on the copy.
+          const check = await verifyDatabase(to);
+          for (const p of check.problems) process.stdout.write(`PROBLEM  ${p}\n`);
+          process.stdout.write(
+            check.problems.length
+              ? `${describeTarget(opts.to)}: copied, but verify found ${check.problems.length} problem(s)\n`
+              : `${describeTarget(opts.to)}: copied and verified: ${check.snapshots} snapshots hash to their sha256, ${check.fixings} fixing revisions agree with their records and signatures in an unbroken chain\n`,
+          );
+          setExitCode(check.problems.length ? 1 : 0);
+        } finally {
+          await to.destroy();
+        }
+      } finally {
+        await from.destroy();
+      }
+    });
+
+  program
     .command('collect')
     .description('collect GPU listings from the venues: once, or on their schedule')
     .addOption(venueOption())

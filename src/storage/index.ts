@@ -11,6 +11,7 @@ export {
   type Db,
 } from './db.js';
 export { dialectOf, describeTarget, isPostgresTarget, isUniqueViolation, type DialectName } from './dialect.js';
+export { copyDatabase, CopyTargetNotEmptyError, type CopyReport } from './copy.js';
 export { publisherLease, PUBLISHER_LOCK_KEY, type PublisherLease } from './lease.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
 export { snapshotBody, readSnapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody, type UnreadableBody } from './bodies.js';
