@@ -85,3 +85,39 @@ describe('a writer that cannot get the lock', () => {
     }
   }, 60_000);
 });
+
+describe('many writers on one PostgreSQL database', () => {
+  it('three collectors storing the same snapshots at once keep one copy of each, and two publishers publish the date once', async () => {
+    const t = await tempDb('postgres');
+    // Each writer has its own connection pool, as a process on another machine would.
+    const writers = await Promise.all([0, 1, 2].map(() => openDatabase(t.path)));
+    try {
+      const log = memoryLogger();
+      const file = join(FIXTURES, 'market', 'three-days.jsonl');
+      const imports = await Promise.all(writers.map((db) => importFile({ db, clock: Date.now, log }, file)));
+      // The file has 27 lines, one snapshot each: each stored once, by whichever writer came first.
+      expect(imports.reduce((n, r) => n + r.snapshots, 0)).toBe(27);
+      expect(imports.reduce((n, r) => n + r.duplicates, 0)).toBe(2 * 27);
+      const counted = await t.db
+        .selectFrom('snapshots')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(counted.n).toBe(27);
+
+      const NOW = Date.UTC(2026, 10, 21, 0, 30);
+      const { fixDate } = await import('../../src/fixer/index.js');
+      const { testSigner } = await import('../helpers.js');
+      const [a, b] = await Promise.all(writers.slice(0, 2).map((db) => fixDate({ db, clock: () => NOW, log, signer: testSigner() }, { date: '2026-11-19' })));
+      const actions = [a!, b!].map((o) => [...new Set(o.map((x) => x.action))]);
+      // One publishes all 41 series; the other waits for the write lock, then finds each of them unchanged.
+      expect(actions.sort()).toEqual([['published'], ['unchanged']]);
+      const rows = await t.db.selectFrom('fixings').select(['revision', 'inputs_through_snapshot']).execute();
+      expect(rows).toHaveLength(41);
+      expect(new Set(rows.map((r) => `${r.revision} ${r.inputs_through_snapshot}`))).toEqual(new Set(['1 27']));
+      expect((await verifyDatabase(t.db)).problems).toEqual([]);
+    } finally {
+      await Promise.all(writers.map((db) => db.destroy()));
+      await t.cleanup();
+    }
+  });
+});
