@@ -3,11 +3,12 @@ import { MultiBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { defaultKeyPath, loadOrCreateSigner } from '../signing/index.js';
+import { loadOrCreateSigner } from '../signing/index.js';
+import { describeTarget } from '../storage/target.js';
 import { loadMethodologies } from '../methodology/params.js';
 import { simulatedLines } from '../simulator/generic.js';
 import { parseDate, parseWholeNumber, UsageError } from './args.js';
-import { apiServer, storage, type Context } from './context.js';
+import { apiServer, contextKeyPath, storage, type Context } from './context.js';
 
 const stamp = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
@@ -44,7 +45,7 @@ export function registerDemoCommands(
       const collectBar = bars?.create(days * 144, 0, { phase: 'collect', detail: '' });
       const fixBar = bars?.create(days, 0, { phase: 'publish', detail: '' });
       let lastLine = 0;
-      process.stderr.write(`gpuidx demo: simulating ${days} days of six venues (seed ${seed}) into ${dbPath}\n`);
+      process.stderr.write(`gpuidx demo: simulating ${days} days of six venues (seed ${seed}) into ${describeTarget(dbPath)}\n`);
       if (end > Date.now()) {
         process.stderr.write(
           `gpuidx demo: methodology ${newest.version} takes effect on ${newest.effective_from}, so the simulated days run past today to ${new Date(end - 86_400_000).toISOString().slice(0, 10)} (choose with --end)\n`,
@@ -58,7 +59,7 @@ export function registerDemoCommands(
         scale: 1,
         now: end,
         log: quiet,
-        signer: loadOrCreateSigner(c.config.api.signing_key_file ?? defaultKeyPath(dbPath)).signer,
+        signer: loadOrCreateSigner(contextKeyPath({ ...c, dbPath })).signer,
         ...(opts.methodology ? { methodologyVersion: opts.methodology } : {}),
         progress: (phase, done, total, detail) => {
           if (bars) (phase === 'collect' ? collectBar : fixBar)?.update(done, { detail });

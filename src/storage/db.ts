@@ -19,7 +19,7 @@ import {
 import type { Database } from './schema.js';
 import { dialectOf } from './dialect.js';
 import { describeTarget, isPostgresTarget } from './target.js';
-import { migrateToLatest } from './migrate.js';
+import { migrateToLatest, schemaIsCurrent } from './migrate.js';
 import { cachingDatabase } from './statement-cache.js';
 
 export { DEFAULT_DB_PATH } from './defaults.js';
@@ -142,7 +142,9 @@ class LockingPostgresDialect extends PostgresDialect {
 
 export async function openDatabase(target: string, options: OpenOptions = {}): Promise<Db> {
   const db = isPostgresTarget(target) ? await openPostgres(target, options) : openSqlite(target, options);
-  if (options.migrate !== false) {
+  // On PostgreSQL a schema already current is left untouched: Kysely's migrator writes (its lock row) even when
+  // there is nothing to do, which a read-only role or a streaming replica serving API reads refuses.
+  if (options.migrate !== false && !(isPostgresTarget(target) && (await schemaIsCurrent(db)))) {
     try {
       await migrateToLatest(db);
     } catch (err) {

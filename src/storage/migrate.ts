@@ -33,6 +33,17 @@ export class MigrationError extends Error {
   }
 }
 
+/** Whether every migration of this version is recorded as applied (read-only: one SELECT). */
+export async function schemaIsCurrent(db: Kysely<any>): Promise<boolean> {
+  try {
+    const rows = await db.selectFrom('kysely_migration').select('name').execute();
+    const applied = new Set(rows.map((r: { name: string }) => r.name));
+    return Object.keys(migrations).every((m) => applied.has(m));
+  } catch {
+    return false; // no migration table yet
+  }
+}
+
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results }: MigrationResultSet = await migrator.migrateToLatest();

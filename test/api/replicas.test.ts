@@ -1,18 +1,31 @@
 // Stateless API replicas: several `gpuidx serve` processes (each its own connection pool) over one PostgreSQL
-// database answer byte for byte alike, and a publication made by another process reaches every one of them.
+// database answer byte for byte alike, and a publication made by another process reaches every one of them. One
+// replica connects as a role that may only read (as on a streaming replica): serving needs no write at all.
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
 import { importFile } from '../../src/collectors/import.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { openDatabase, type Db } from '../../src/storage/index.js';
-import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
+import { FIXTURES, PG_SERVER, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 0, 40);
+const READER = `gpuidx_reader_${process.pid}`;
 let t: TempDb;
+
+async function asAdmin(statements: string[]): Promise<void> {
+  const c = new pg.Client(t.path);
+  await c.connect();
+  try {
+    for (const s of statements) await c.query(s);
+  } finally {
+    await c.end();
+  }
+}
 const replicas: { db: Db; server: ServerType; url: string }[] = [];
 
 beforeAll(async () => {
@@ -20,8 +33,16 @@ beforeAll(async () => {
   const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
   await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
   for (const date of ['2026-11-18', '2026-11-19']) await fixDate(deps, { date });
+  await asAdmin([
+    `DROP ROLE IF EXISTS ${READER}`,
+    `CREATE ROLE ${READER} LOGIN`,
+    `ALTER ROLE ${READER} SET default_transaction_read_only = on`,
+    `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${READER}`,
+  ]);
+  const readerUrl = new URL(t.path);
+  readerUrl.username = READER;
   for (let i = 0; i < 3; i++) {
-    const db = await openDatabase(t.path, { mustExist: true });
+    const db = await openDatabase(i === 2 ? readerUrl.toString() : t.path, { mustExist: true });
     // TTL 0: each request reads the database, so the test needs no waiting for a cache to expire.
     const app = createApp({
       db,
@@ -42,7 +63,12 @@ afterAll(async () => {
     await new Promise<void>((resolve) => r.server.close(() => resolve()));
     await r.db.destroy();
   }
+  await asAdmin([`DROP OWNED BY ${READER}`]);
   await t.cleanup();
+  const admin = new pg.Client(PG_SERVER);
+  await admin.connect();
+  await admin.query(`DROP ROLE IF EXISTS ${READER}`);
+  await admin.end();
 });
 
 async function answers(path: string): Promise<{ status: number; etag: string | null; body: string }[]> {
