@@ -2,6 +2,7 @@
 // -> SQLite to hand an auditor a file): every row with its id, raw bodies in their stored form, fixings with their
 // signatures and chain, so that verify and replay pass on the copy exactly as on the original.
 import { sql } from 'kysely';
+import { insertChunked } from './bulk-insert.js';
 import type { Db } from './db.js';
 import { dialectOf } from './dialect.js';
 import type { Database } from './schema.js';
@@ -24,7 +25,7 @@ const TABLES: readonly { table: keyof Database; key: readonly string[] }[] = [
 const NUMBERED: readonly (keyof Database)[] = ['collector_runs', 'snapshots', 'observations', 'snapshot_issues', 'fixings', 'chain_heads', 'publication_runs'];
 
 // Rows read per page, and bound parameters per INSERT (below SQLite's 32,766 and PostgreSQL's 65,535).
-const PAGE = 2000;
+const PAGE = 5000;
 const MAX_PARAMETERS = 30_000;
 // Bodies are tens of MB each at Vast scale: a few per page keep the memory bounded.
 const BODY_PAGE = 8;
@@ -53,7 +54,7 @@ export async function copyDatabase(from: Db, to: Db, progress: (table: keyof Dat
     to.transaction().execute(async (target) => {
       for (const { table, key } of TABLES) {
         for await (const rows of pages(source, table, key, table === 'snapshot_bodies' ? BODY_PAGE : PAGE)) {
-          await insertRows(target, table, rows);
+          await insertRows(target, to, table, rows);
           report[table] += rows.length;
           progress(table, report[table]);
         }
@@ -76,11 +77,11 @@ async function* pages(db: Db, table: keyof Database, key: readonly string[], siz
     if (after) {
       const last = after;
       q = q.where((eb) => {
-        const ref = (c: string) => eb.ref(c as never);
-        // (a, b) > (x, y), spelled out: a > x or (a = x and b > y).
         const [k1, k2] = key as [string, string | undefined];
-        if (k2 === undefined) return eb(ref(k1), '>', last[k1] as never);
-        return eb.or([eb(ref(k1), '>', last[k1] as never), eb.and([eb(ref(k1), '=', last[k1] as never), eb(ref(k2), '>', last[k2] as never)])]);
+        if (k2 === undefined) return eb(eb.ref(k1 as never), '>', last[k1] as never);
+        // A row-value comparison, which both engines answer from the primary key index (an OR of the two
+        // conditions would scan the table for every page).
+        return eb(eb.refTuple(k1 as never, k2 as never), '>', eb.tuple(last[k1] as never, last[k2] as never));
       });
     }
     for (const k of key) q = q.orderBy(k as never);
@@ -91,13 +92,11 @@ async function* pages(db: Db, table: keyof Database, key: readonly string[], siz
   }
 }
 
-async function insertRows(db: Db, table: keyof Database, rows: readonly Record<string, unknown>[]): Promise<void> {
-  const columns = Object.keys(rows[0]!).length;
-  const chunk = Math.max(1, Math.floor(MAX_PARAMETERS / columns));
-  for (let i = 0; i < rows.length; i += chunk) {
-    await db
-      .insertInto(table)
-      .values(rows.slice(i, i + chunk) as never)
-      .execute();
-  }
+/** Inserts rows through the bulk path (one statement compiled per table and row count, then reused). */
+async function insertRows(trx: Db, db: Db, table: keyof Database, rows: readonly Record<string, unknown>[]): Promise<void> {
+  const columns = Object.keys(rows[0]!);
+  const chunk = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
+  await insertChunked(trx, db, table, columns, rows, chunk, (params, row) => {
+    for (const c of columns) params.push(row[c]);
+  });
 }
