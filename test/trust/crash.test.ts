@@ -1,7 +1,8 @@
-// Crash safety: a writer killed with SIGKILL at random points of `import` and `fix`, again and again on one database,
-// then restarted, leaves a database that verifies and publishes exactly what an uninterrupted run publishes.
+// Crash safety: a writer killed with SIGKILL at random points of `import` and `fix`, again and again on one database
+// (a SQLite file, and a PostgreSQL database), then restarted, leaves a database that verifies and publishes exactly
+// what an uninterrupted run publishes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { memoryLogger } from '../../src/log/index.js';
 import { simulatedLines } from '../../src/simulator/generic.js';
 import { unit } from '../../src/simulator/market.js';
 import { openDatabase, type Db } from '../../src/storage/index.js';
-import { FIXTURES, testSigner } from '../helpers.js';
+import { FIXTURES, tempPgDatabase, testSigner } from '../helpers.js';
 
 const CHILD = join(import.meta.dirname, 'crash-child.mjs');
 const DATES = ['2026-11-10', '2026-11-11'];
@@ -117,6 +118,57 @@ describe('kill -9 during collect, import and fix', () => {
       expect((await verifyDatabase(db)).problems).toEqual([]);
     } finally {
       await db.destroy();
+    }
+  }, 600_000);
+
+  it('on PostgreSQL too: an import and a publication killed -9 at random points, restarted, publish what the uninterrupted SQLite run published', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpuidx-crash-pg-'));
+    const file = join(dir, 'two-days.jsonl');
+    const lines = [...simulatedLines({ seed: 11, scale: 0.5, from: FROM, to: FROM + 2 * 86_400_000, cadenceMs: 1_800_000 })].map((l) => l.text);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    // The reference is the SQLite run: the engines must agree record for record.
+    const reference = await openDatabase(join(dir, 'reference.db'));
+    await importFile({ db: reference, clock: Date.now, log: memoryLogger() }, file);
+    for (const date of DATES) await fixDate({ db: reference, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
+    const expected = await records(reference);
+    await reference.destroy();
+
+    const database = await tempPgDatabase();
+    try {
+      let draw = 0;
+      const random = () => unit(20261202, 'kill-pg', draw++);
+      const killRounds = async (args: string[], wanted: number, initialMaxMs: number): Promise<number> => {
+        let maxMs = initialMaxMs;
+        let kills = 0;
+        for (let round = 0; round < wanted * 4 && kills < wanted; round++) {
+          const r = await runChild(args, Math.floor(random() * maxMs));
+          if (r.killed) kills += 1;
+          else maxMs = Math.max(5, maxMs / 2);
+        }
+        return kills;
+      };
+      expect(await killRounds(['import', database.url, file], 5, 1500)).toBe(5);
+      expect(await killRounds(['fix', database.url, ...DATES], 3, 400)).toBe(3);
+      const db = await openDatabase(database.url);
+      try {
+        await recoverSnapshots(db);
+        expect(await db.selectFrom('snapshots').select('id').where('parse_outcome', '=', 'pending').execute()).toEqual([]);
+        const imported = await importFile({ db, clock: Date.now, log: memoryLogger() }, file);
+        expect(imported.snapshots + imported.duplicates).toBe(lines.length);
+        const stored = await db
+          .selectFrom('snapshots')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        expect(stored.n).toBe(lines.length);
+        for (const date of DATES) await fixDate({ db, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
+        expect(await records(db)).toEqual(expected);
+        expect((await verifyDatabase(db)).problems).toEqual([]);
+      } finally {
+        await db.destroy();
+      }
+    } finally {
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 600_000);
 });
