@@ -1,6 +1,10 @@
 // The same inputs give byte-identical fixings, audit rows, signatures and chain on SQLite and PostgreSQL: the
 // whole published record is compared table by table, not a sample of values.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportBundle, openBundle } from '../../src/audit/bundle.js';
+import { fingerprintOf } from '../../src/signing/registry.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbSource } from '../../src/audit/db-source.js';
 import { replayDate } from '../../src/audit/replay.js';
@@ -9,7 +13,7 @@ import { importFile } from '../../src/collectors/import.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import type { Db } from '../../src/storage/index.js';
-import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
+import { FIXTURES, forge, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const DATES = ['2026-11-18', '2026-11-19', '2026-11-20'];
 const NOW = Date.UTC(2026, 10, 21, 0, 30);
@@ -69,5 +73,56 @@ describe('SQLite and PostgreSQL', () => {
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     expect(verdicts).toHaveLength(Number(published.n));
+  });
+
+  it('export the same audit bundle, file for file, and the PostgreSQL one replays with the pinned key and no database', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'gpuidx-dialect-bundle-'));
+    try {
+      const options = (out: string) => ({ date: '2026-11-19', out, softwareVersion: '0.1.0', clock: () => NOW });
+      await exportBundle(sqlite.db, testSigner(), options(join(scratch, 'sqlite')));
+      await exportBundle(postgres.db, testSigner(), options(join(scratch, 'postgres')));
+      const files = (dir: string) =>
+        readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => join(e.parentPath, e.name).slice(dir.length))
+          .sort();
+      const names = files(join(scratch, 'sqlite'));
+      expect(names).toContain('/manifest.json');
+      expect(files(join(scratch, 'postgres'))).toEqual(names);
+      for (const name of names) expect(readFileSync(join(scratch, 'postgres', name)), name).toEqual(readFileSync(join(scratch, 'sqlite', name)));
+      const opened = await openBundle(join(scratch, 'postgres'), { fingerprints: [fingerprintOf(testSigner().publicKeyPem)] });
+      expect(opened.problems).toEqual([]);
+      const verdicts = await replayDate(opened.source, '2026-11-19');
+      // 41 series, three of them restated: 44 revisions, each replayed from the bundle's bytes alone.
+      expect(verdicts).toHaveLength(44);
+      expect(verdicts.filter((v) => !v.match)).toEqual([]);
+      opened.close();
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('tamper evidence on PostgreSQL', () => {
+  let forged: TempDb;
+  beforeAll(async () => {
+    forged = await tempDb('postgres');
+    await publish(forged.db);
+  });
+  afterAll(async () => forged?.cleanup());
+
+  it('names a value edited behind a dropped trigger, the missing trigger, and a refusal function rewritten to refuse nothing', async () => {
+    const { id } = await forged.db.selectFrom('fixings').select('id').where('value', 'is not', null).orderBy('id').limit(1).executeTakeFirstOrThrow();
+    await forge(forged, [{ name: 'fixings_no_update', table: 'fixings' }], 'UPDATE fixings SET value = value + 1 WHERE id = ?', [id]);
+    // The server's superuser could also neuter every trigger at once by rewriting the function they call.
+    await forge(forged, [], `CREATE OR REPLACE FUNCTION gpuidx_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`);
+    const problems = (await verifyDatabase(forged.db)).problems;
+    // The first fixing with a value is the first published: GPUIDX-H100-SXM of 2026-11-18, at 2.2.
+    expect(id).toBe(1);
+    expect(problems).toEqual([
+      'append-only trigger fixings_no_update is missing: stored rows could be changed silently',
+      'append-only trigger function gpuidx_refuse has been redefined: its SQL is not the one this software creates',
+      "GPUIDX-H100-SXM 2026-11-18 r1 (fixing id 1): value column 3.2 differs from its record's 2.2",
+    ]);
   });
 });
