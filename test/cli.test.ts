@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/storage/index.js';
-import { CLI_ENV, FIXTURES, GPUIDX_BIN, runCli } from './helpers.js';
+import { CLI_ENV, FIXTURES, GPUIDX_BIN, runCli, tempPgDatabase } from './helpers.js';
 
 const BIN = GPUIDX_BIN;
 const akashBody = readFileSync(join(FIXTURES, 'venues/akash/gpu-prices.json'));
@@ -202,5 +202,50 @@ describe('gpuidx CLI', () => {
     const bad = await gpuidx(['simulate', '--days', 'many', '--out', file]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('gpuidx: --days must be a whole number from 1 to 3660, got "many"\n');
+  });
+});
+
+describe('gpuidx CLI on PostgreSQL', () => {
+  it('fixes with a named key, refuses without one, runs as an API replica only, and names an unreachable server', async () => {
+    const w = workdir();
+    const database = await tempPgDatabase();
+    try {
+      expect((await gpuidx(['--db', database.url, 'import', join(FIXTURES, 'market/three-days.jsonl')])).status).toBe(0);
+      // No key beside a PostgreSQL database: the publisher names its key.
+      const keyless = await gpuidx(['--db', database.url, 'fix', '--date', '2026-11-18', '--series', 'GPUIDX-H100-SXM']);
+      expect(keyless.status).toBe(2);
+      expect(keyless.stderr).toBe(
+        'gpuidx: invalid configuration in the environment:\n  - a PostgreSQL database keeps no signing key beside it: set GPUIDX_SIGNING_KEY_FILE (or api.signing_key_file) to the key file every publisher of this deployment shares\n',
+      );
+      const keyed = { ...env, GPUIDX_SIGNING_KEY_FILE: join(w.dir, 'publisher.pem') };
+      const fixed = await runCli(['--db', database.url, 'fix', '--date', '2026-11-18', '--series', 'GPUIDX-H100-SXM'], keyed);
+      expect(fixed.stdout).toBe('GPUIDX-H100-SXM            revision 1  normal          2.2\n');
+
+      // `run --role api`: no collector, no publisher, the API only.
+      const child = spawn(process.execPath, [BIN, '--db', database.url, '--config', w.config, 'run', '--role', 'api'], { env });
+      let stderr = '';
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const url = await new Promise<string>((resolve) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /API listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+          if (m) resolve(m[1]!);
+        });
+      });
+      const health = (await (await fetch(`${url}/v1/health`)).json()) as { engine: string; publisher: unknown };
+      expect(health).toMatchObject({ engine: 'postgres', publisher: null });
+      const body = (await (await fetch(`${url}/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18`)).json()) as { fixing: { value: number } };
+      expect(body.fixing.value).toBe(2.2);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain(`running as api against ${database.url}`);
+      expect(stderr).not.toMatch(/akash|fixings: publishing/);
+    } finally {
+      await database.drop();
+    }
+    // Port 1 on loopback: nothing listens there.
+    const down = await gpuidx(['--db', 'postgres://gpuidx:secret@127.0.0.1:1/gpuidx', 'verify']);
+    expect(down.status).toBe(6);
+    expect(down.stderr).toMatch(/^gpuidx: cannot connect to postgres:\/\/gpuidx:\*\*\*@127\.0\.0\.1:1\/gpuidx: .*ECONNREFUSED.*\n$/);
   });
 });
