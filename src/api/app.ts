@@ -44,6 +44,8 @@ import { fingerprintOf } from '../signing/registry.js';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
 import { publicationCache, reusedFor, strongEtag } from './cache.js';
 import { problem, validationProblem } from './problem.js';
+import { errors, json } from './responses.js';
+import { settlementRoutes } from './routes/settlements.js';
 import * as s from './schemas.js';
 
 export interface HealthPolicy {
@@ -83,10 +85,6 @@ const SHORT = 'public, max-age=60';
 const RESTATABLE = 'public, max-age=300';
 // A signed fixing is served byte for byte: no gzip here or in a proxy, so its ETag stays strong.
 const SIGNED = ', no-transform';
-
-const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: s.problemSchema } } });
-const errors = { 400: problemResponse('bad parameter'), 404: problemResponse('not found') };
-const json = <T>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 const ISO = (ms: number) => new Date(ms).toISOString();
 /** An instant from the database that may be out of Date's range (a hostile import before the bounds existed). */
@@ -683,6 +681,9 @@ export function createApp(deps: AppDeps) {
       return c.body(answer.text, answer.body.problems.length ? 503 : 200) as never;
     },
   );
+
+  // --- settlements (a route module of its own; the others follow as app.ts is split) --------------------------
+  app.route('/', settlementRoutes({ db, clock, known: (code) => catalog.has(code) }));
 
   // --- OpenAPI document and its interactive reference ------------------------------------------------------------
   app.doc31('/openapi.json', {

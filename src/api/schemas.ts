@@ -312,3 +312,56 @@ export const healthSchema = z
     series: z.array(z.object({ series: z.string(), latest_date: z.string() })),
   })
   .openapi('Health');
+
+export const monthSchema = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month is written YYYY-MM')
+  .openapi({ param: { name: 'month', in: 'path' }, example: '2026-11' });
+export const settlementParams = z.object({ code: seriesCodeSchema, month: monthSchema });
+export const settlementQuery = z.strictObject({
+  format: formatSchema.openapi({ description: 'csv for the daily values used, one row per date (same as Accept: text/csv)' }),
+});
+
+export const settlementDaySchema = z
+  .object({
+    date: z.string().openapi({ description: 'a date of the month (YYYY-MM-DD, UTC)' }),
+    revision: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'the revision standing at the cut-off (before it: the latest); null when none was published' }),
+    status: z.string().nullable().openapi({ description: "that revision's status (normal, extended_window, carried_forward, insufficient, list_price_tier)" }),
+    value: z.number().nullable().openapi({ description: "that revision's value, in the series' unit; null when it has none" }),
+    counted: z.boolean().openapi({ description: 'whether the value is part of the mean' }),
+    excluded: z
+      .enum(['no_fixing', 'no_value'])
+      .nullable()
+      .openapi({ description: 'why the day does not count: no fixing published, or a fixing without a value' }),
+  })
+  .openapi('SettlementDay');
+
+export const settlementSchema = z
+  .object({
+    rule: z.string().openapi({ description: 'the settlement rule (METHODOLOGY.md "Monthly settlement prices")', example: 'settlement/1' }),
+    rule_hash: z.string().openapi({ description: "sha256 of the rule's parameter file (methodology/settlement-1.json) as canonical JSON" }),
+    series: z.string(),
+    month: z.string().openapi({ example: '2026-11' }),
+    status: z.enum(['final', 'provisional', 'insufficient']).openapi({
+      description:
+        'final once published after the cut-off; provisional (unsigned, computed on request) before; insufficient: final, with too few valued days for a value',
+    }),
+    value: z.number().nullable().openapi({ description: 'the arithmetic mean of the counted daily values, rounded half away from zero to 4 decimals' }),
+    unit: z.string(),
+    cutoff: z.string().openapi({ description: 'the instant (ISO, UTC) at which the standing revisions are read: the month end plus 48 hours' }),
+    days_in_month: z.number().int(),
+    days_counted: z.number().int().openapi({ description: 'days whose standing revision has a value (carried-forward values count)' }),
+    days: z.array(settlementDaySchema),
+    key_id: z.string().optional().openapi({ description: 'the key that signed it (published settlements only)' }),
+    revision: z.number().int().optional().openapi({ description: 'the revision of the published settlement (published settlements only)' }),
+    computed_at: z.string().optional().openapi({ description: 'when it was published (published settlements only)' }),
+  })
+  .openapi('Settlement');
+
+export const signedSettlementSchema = z
+  .object({ settlement: settlementSchema, signature: signatureSchema.nullable().openapi({ description: 'null while provisional' }) })
+  .openapi('SignedSettlement');

@@ -10,6 +10,7 @@ import { verifyPayload } from '../signing/index.js';
 import { fingerprintOf, keyValidAt } from '../signing/registry.js';
 import {
   allChainHeads,
+  allSettlements,
   allFixings,
   missingAuditSnapshots,
   pendingSummary,
@@ -185,6 +186,20 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
   const lastSigned = signedFixings[signedFixings.length - 1];
   if (lastSigned && (!lastHead || lastHead.fixing_id < lastSigned.id)) {
     problems.push(`revisions after fixing id ${lastHead?.fixing_id ?? 0} are covered by no signed chain head: they were added outside a publication run`);
+  }
+  // Settlements: each signed at publication with a key valid then, its columns as its signed record says.
+  for (const st of await allSettlements(db)) {
+    const name = `settlement ${st.series} ${st.month} r${st.revision}`;
+    const key = keyValidAt(keys, st.key_id, st.computed_at);
+    if (!key || !verifyPayload(key.public_key_pem, st.record, st.signature)) {
+      problems.push(`${name}: signature does not verify with a key valid at ${new Date(st.computed_at).toISOString()}: it was changed after it was published`);
+      continue;
+    }
+    if (trusted && !trusted.has(fingerprintOf(key.public_key_pem))) problems.push(`${name}: signed by key ${st.key_id}, which is not a trusted key`);
+    const record = JSON.parse(st.record) as { series: string; month: string; revision: number; status: string; value: number | null };
+    for (const column of ['series', 'month', 'revision', 'status', 'value'] as const)
+      if (record[column] !== st[column])
+        problems.push(`${name}: ${column} column ${String(st[column])} differs from its signed record's ${String(record[column])}`);
   }
   for (const head of options.heads ?? []) {
     const found = hashes.get(head.toLowerCase());

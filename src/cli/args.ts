@@ -12,6 +12,15 @@ export function parseDate(flag: string, value: string): string {
   return d.data;
 }
 
+/** A calendar month, YYYY-MM (01 to 12). */
+export const monthArg = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/);
+
+export function parseMonth(flag: string, value: string): string {
+  const m = monthArg.safeParse(value);
+  if (!m.success) throw new UsageError(`${flag} must be a month YYYY-MM, got "${value}"`);
+  return m.data;
+}
+
 export function parseWholeNumber(flag: string, value: string, min: number, max: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);

@@ -17,7 +17,7 @@ import { ConfigError, type Config } from '../config/index.js';
 import { describeTarget } from '../storage/target.js';
 import type { rawGpuNames } from '../storage/index.js';
 import { apiServer, collectorDeps, contextSigner, createContext, openContextDb, storage, type Context, type GlobalOptions } from './context.js';
-import { parseDate, parseWholeNumber, UsageError } from './args.js';
+import { parseDate, parseMonth, parseWholeNumber, UsageError } from './args.js';
 import { registerAuditCommands } from './audit.js';
 import { registerKeyCommands } from './keys.js';
 import { registerDemoCommands } from './demo.js';
@@ -243,6 +243,32 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       await api.close();
       await db.destroy();
       setExitCode(0);
+    });
+
+  program
+    .command('settle')
+    .description("publish a month's settlement prices (the mean of its daily fixings, METHODOLOGY.md), signed, once its cut-off has passed")
+    .requiredOption('--month <YYYY-MM>', 'the month to settle')
+    .option('--series <code...>', 'only these series (default: every series with a fixing in the month)')
+    .option('--dry-run', 'compute and print, storing nothing')
+    .action(async (opts: { month: string; series?: string[]; dryRun?: boolean }) => {
+      const month = parseMonth('--month', opts.month);
+      const c = ctx();
+      const db = await openContextDb(c);
+      try {
+        const { settleMonth } = await import('../fixer/settle.js');
+        const outcomes = await settleMonth(
+          { db, clock: Date.now, log: c.log, signer: contextSigner(c) },
+          { month, ...(opts.series ? { series: opts.series } : {}), ...(opts.dryRun ? { dryRun: true } : {}) },
+        );
+        for (const o of outcomes) {
+          const head = `${o.series.padEnd(26)} ${o.action === 'would_publish' ? '  (dry run)' : `revision ${o.revision}`}  `;
+          process.stdout.write(`${head}${o.action === 'unchanged' ? 'unchanged' : `${o.status.padEnd(13)} ${o.value ?? '-'}`}\n`);
+        }
+        setExitCode(0);
+      } finally {
+        await db.destroy();
+      }
     });
 
   program

@@ -64,7 +64,7 @@ export class UnknownSeriesError extends Error {
 export class PublicationRefusedError extends Error {
   constructor(
     readonly date: string,
-    readonly reason: 'not_ended' | 'before_effective_date',
+    readonly reason: 'not_ended' | 'before_effective_date' | 'before_cutoff',
     message: string,
   ) {
     super(message);

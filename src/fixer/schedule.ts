@@ -4,8 +4,10 @@
 import { hostname } from 'node:os';
 import cron from 'node-cron';
 import { isoDate } from '../methodology/fixing.js';
-import { finishPublicationRun, latestPublicationRun, startPublicationRun, type PublisherLease } from '../storage/index.js';
+import { loadSettlementRule, settlementCutoff } from '../methodology/settlement.js';
+import { finishPublicationRun, latestPublicationRun, monthSettled, seriesOfMonth, startPublicationRun, type PublisherLease } from '../storage/index.js';
 import { fixDate, type FixDeps } from './index.js';
+import { settleMonth } from './settle.js';
 
 export interface PublisherDeps extends FixDeps {
   lease: PublisherLease;
@@ -48,6 +50,22 @@ export async function publicationTick(deps: PublisherDeps, state: PublicationSta
     if (last) deps.log.warn(`fixings ${date}: taking over the run ${last.publisher} left unfinished at ${new Date(last.started_at).toISOString()}`);
     await publishDate(deps, date);
     state.due.delete(date);
+  }
+  await settleDueMonth(deps);
+}
+
+/** Publishes the previous month's settlements once its cut-off has passed (checked on every tick, cheaply). */
+async function settleDueMonth(deps: PublisherDeps): Promise<void> {
+  const now = deps.clock();
+  const d = new Date(now);
+  const month = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+  if (now < settlementCutoff(month, loadSettlementRule()) || (await monthSettled(deps.db, month))) return;
+  if ((await seriesOfMonth(deps.db, month)).length === 0) return;
+  try {
+    const outcomes = await settleMonth(deps, { month });
+    deps.log.info(`settlements ${month}: ${outcomes.filter((o) => o.action === 'published').length} published`);
+  } catch (err) {
+    deps.log.error(`settlements ${month}: failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

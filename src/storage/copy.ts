@@ -19,10 +19,20 @@ const TABLES: readonly { table: keyof Database; key: readonly string[] }[] = [
   { table: 'fixing_inputs', key: ['fixing_id', 'observation_id'] },
   { table: 'chain_heads', key: ['id'] },
   { table: 'publication_runs', key: ['id'] },
+  { table: 'settlements', key: ['id'] },
 ];
 
 /** Tables whose ids an engine would otherwise number itself (PostgreSQL identity columns need moving past the copy). */
-const NUMBERED: readonly (keyof Database)[] = ['collector_runs', 'snapshots', 'observations', 'snapshot_issues', 'fixings', 'chain_heads', 'publication_runs'];
+const NUMBERED: readonly (keyof Database)[] = [
+  'collector_runs',
+  'snapshots',
+  'observations',
+  'snapshot_issues',
+  'fixings',
+  'chain_heads',
+  'publication_runs',
+  'settlements',
+];
 
 // Rows read per page, and bound parameters per INSERT (below SQLite's 32,766 and PostgreSQL's 65,535).
 const PAGE = 5000;

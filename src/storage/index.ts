@@ -58,3 +58,4 @@ export {
   type FixingSeal,
 } from './fixings.js';
 export * from './keys.js';
+export { monthRevisions, seriesOfMonth, latestSettlement, insertSettlement, allSettlements, monthSettled } from './settlements.js';

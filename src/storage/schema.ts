@@ -177,6 +177,21 @@ export interface PublicationRunsTable {
   error: string | null;
 }
 
+export interface SettlementsTable {
+  id: Generated<number>;
+  series: string;
+  /** YYYY-MM. */
+  month: string;
+  revision: number;
+  status: string;
+  value: number | null;
+  /** The canonical JSON that was signed: the settlement record with `key_id`. */
+  record: string;
+  key_id: string;
+  signature: string;
+  computed_at: number;
+}
+
 export interface Database {
   fixings: FixingsTable;
   fixing_inputs: FixingInputsTable;
@@ -188,6 +203,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   chain_heads: ChainHeadsTable;
   publication_runs: PublicationRunsTable;
+  settlements: SettlementsTable;
 }
 
 export type Snapshot = Selectable<SnapshotsTable>;
@@ -199,3 +215,4 @@ export type Fixing = Selectable<FixingsTable>;
 export type SigningKey = Selectable<SigningKeysTable>;
 export type ChainHead = Selectable<ChainHeadsTable>;
 export type PublicationRun = Selectable<PublicationRunsTable>;
+export type Settlement = Selectable<SettlementsTable>;

@@ -306,6 +306,8 @@ describe.each(DIALECTS)('%s', (dialect) => {
         ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19', '/v1/series/{code}/fixings/{date}', 200],
         ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-19/revisions', '/v1/series/{code}/fixings/{date}/revisions', 200],
         ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-20/audit?limit=5', '/v1/series/{code}/fixings/{date}/audit', 200],
+        ['/v1/series/GPUIDX-H100-SXM/settlements/2026-11', '/v1/series/{code}/settlements/{month}', 200],
+        ['/v1/series/GPUIDX-H100-SXM/settlements/2026-13', '/v1/series/{code}/settlements/{month}', 400],
         ['/v1/snapshots/1', '/v1/snapshots/{id}', 200],
         ['/v1/methodology', '/v1/methodology', 200],
         ['/v1/methodology/1.0.0', '/v1/methodology/{version}', 200],
@@ -343,6 +345,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
         '/v1/series/{code}/fixings/{date}',
         '/v1/series/{code}/fixings/{date}/audit',
         '/v1/series/{code}/fixings/{date}/revisions',
+        '/v1/series/{code}/settlements/{month}',
         '/v1/snapshots/{id}',
         '/v1/snapshots/{id}/raw',
       ]);

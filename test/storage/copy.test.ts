@@ -27,6 +27,7 @@ const TABLES: [keyof Database, string[]][] = [
   ['fixing_inputs', ['fixing_id', 'observation_id']],
   ['chain_heads', ['id']],
   ['publication_runs', ['id']],
+  ['settlements', ['id']],
 ];
 
 async function dump(db: Db): Promise<Record<string, unknown[]>> {

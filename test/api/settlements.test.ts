@@ -1,0 +1,157 @@
+// Monthly settlements through the real fixer, storage and API on a real port, on both databases: provisional
+// before the cut-off (and following a restatement), published and signed after it, verifiable with /v1/keys.
+import { createPublicKey, verify } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi, type RunningServer } from '../../src/api/server.js';
+import { importFile } from '../../src/collectors/import.js';
+import { fixDate, PublicationRefusedError } from '../../src/fixer/index.js';
+import { newPublicationState, publicationTick } from '../../src/fixer/schedule.js';
+import { settleMonth } from '../../src/fixer/settle.js';
+import { memoryLogger } from '../../src/log/index.js';
+import { publisherLease } from '../../src/storage/index.js';
+import { verifyDatabase } from '../../src/audit/verify.js';
+import { DIALECTS, FIXTURES, forge, tempDb, testSigner, type TempDb } from '../helpers.js';
+
+const NOW = Date.UTC(2026, 10, 21, 0, 40);
+const AFTER_CUTOFF = Date.UTC(2026, 11, 3, 0, 0);
+const settings = { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } };
+
+describe.each(DIALECTS)('%s', (dialect) => {
+  let t: TempDb;
+  const servers: RunningServer[] = [];
+  const serveAt = async (now: number) => {
+    const api = await startApi(t.db, { ...settings }, memoryLogger(), () => now);
+    servers.push(api);
+    return api.url;
+  };
+  const get = async (url: string, path: string) => {
+    const res = await fetch(`${url}${path}`);
+    return { status: res.status, text: await res.text(), type: res.headers.get('content-type') };
+  };
+
+  beforeAll(async () => {
+    t = await tempDb(dialect);
+    const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
+    await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
+    for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
+    // 2026-11-19 restated one minute later: GPUIDX-COMPUTE 2.323 -> 2.222.
+    await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
+    await fixDate({ ...deps, clock: () => NOW + 60_000 }, { date: '2026-11-19', restate: { reason: 'late partner-d file' } });
+  });
+
+  afterAll(async () => {
+    for (const s of servers) await s.close();
+    await t.cleanup();
+  });
+
+  it('is provisional and unsigned before the cut-off, over the revisions published by then', async () => {
+    // GPUIDX-COMPUTE published 2.3 (11-18), 2.323 (11-19 r1), 2.346 (11-20); 11-19 r2 (2.222) one minute later.
+    // Between them: (23000 + 23230 + 23460) / 3 = 23230 units -> 2.323.
+    const before = JSON.parse((await get(await serveAt(NOW + 30_000), '/v1/series/GPUIDX-COMPUTE/settlements/2026-11')).text);
+    expect(before.signature).toBeNull();
+    expect(before.settlement).toMatchObject({
+      status: 'provisional',
+      value: 2.323,
+      days_in_month: 30,
+      days_counted: 3,
+      unit: 'USD per H100-SXM-equivalent hour',
+    });
+    // After the restatement: (23000 + 22220 + 23460) / 3 = 22893.33 units -> 2.2893.
+    const after = JSON.parse((await get(await serveAt(NOW + 120_000), '/v1/series/GPUIDX-COMPUTE/settlements/2026-11')).text);
+    expect(after.settlement).toMatchObject({ status: 'provisional', value: 2.2893 });
+    expect(after.settlement.days.filter((d: { counted: boolean }) => d.counted).map((d: { date: string; revision: number }) => [d.date, d.revision])).toEqual([
+      ['2026-11-18', 1],
+      ['2026-11-19', 2],
+      ['2026-11-20', 1],
+    ]);
+  });
+
+  it('refuses to publish before the cut-off', async () => {
+    await expect(settleMonth({ db: t.db, clock: () => AFTER_CUTOFF - 1, log: memoryLogger(), signer: testSigner() }, { month: '2026-11' })).rejects.toThrow(
+      PublicationRefusedError,
+    );
+  });
+
+  it('is published once after the cut-off, signed with the key of the daily fixings, and served as stored', async () => {
+    const deps = { db: t.db, clock: () => AFTER_CUTOFF, log: memoryLogger(), signer: testSigner() };
+    const outcomes = await settleMonth(deps, { month: '2026-11' });
+    // Every series with a fixing in the month: the 41 of the catalogue. Three valued days are fewer than the
+    // rule's 15: each settlement is final without a value (insufficient).
+    expect(outcomes).toHaveLength(41);
+    expect(new Set(outcomes.map((o) => `${o.action} ${o.status} ${o.value}`))).toEqual(new Set(['published insufficient null']));
+    expect(new Set((await settleMonth(deps, { month: '2026-11' })).map((o) => o.action))).toEqual(new Set(['unchanged']));
+    expect((await verifyDatabase(t.db)).problems).toEqual([]);
+
+    const url = await serveAt(AFTER_CUTOFF + 3_600_000);
+    const { settlement, signature } = JSON.parse((await get(url, '/v1/series/GPUIDX-COMPUTE/settlements/2026-11')).text);
+    expect(settlement).toMatchObject({
+      status: 'insufficient',
+      value: null,
+      days_counted: 3,
+      revision: 1,
+      key_id: testSigner().keyId,
+      cutoff: '2026-12-03T00:00:00.000Z',
+    });
+    expect(JSON.parse(signature.payload)).toEqual(settlement);
+    const { keys } = JSON.parse((await get(url, '/v1/keys')).text) as { keys: { key_id: string; public_key_pem: string }[] };
+    const key = keys.find((k) => k.key_id === signature.key_id)!;
+    expect(verify(null, Buffer.from(signature.payload), createPublicKey(key.public_key_pem), Buffer.from(signature.value, 'base64'))).toBe(true);
+
+    const csv = await get(url, '/v1/series/GPUIDX-COMPUTE/settlements/2026-11?format=csv');
+    expect(csv.type).toBe('text/csv; charset=utf-8');
+    const lines = csv.text.trim().split('\n');
+    expect(lines).toHaveLength(31);
+    expect(lines.slice(0, 2)).toEqual(['date,revision,status,value,counted,excluded', '2026-11-01,,,,0,no_fixing']);
+    expect(lines.slice(18, 21)).toEqual(['2026-11-18,1,normal,2.3,1,', '2026-11-19,2,normal,2.222,1,', '2026-11-20,1,normal,2.346,1,']);
+  });
+
+  it('is tamper-evident: verify names a settlement value edited behind its trigger', async () => {
+    await forge(t, [{ name: 'settlements_no_update', table: 'settlements' }], "UPDATE settlements SET value = 9.99 WHERE series = 'GPUIDX-COMPUTE'");
+    expect((await verifyDatabase(t.db)).problems).toEqual([
+      'append-only trigger settlements_no_update is missing: stored rows could be changed silently',
+      "settlement GPUIDX-COMPUTE 2026-11 r1: value column 9.99 differs from its signed record's null",
+    ]);
+  });
+
+  it('answers a bad month or an unknown series with a 4xx naming it', async () => {
+    const url = await serveAt(NOW);
+    const bad = await get(url, '/v1/series/GPUIDX-COMPUTE/settlements/2026-13');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text).detail).toBe('param.month: a month is written YYYY-MM');
+    const unknown = await get(url, '/v1/series/GPUIDX-NOPE/settlements/2026-11');
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.text).detail).toBe('unknown series "GPUIDX-NOPE"; GET /v1/series lists them');
+  });
+});
+
+describe('the scheduled publisher', () => {
+  it('settles the previous month at its first tick after the cut-off, and only once', async () => {
+    const t = await tempDb();
+    try {
+      const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
+      await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
+      await fixDate(deps, { date: '2026-11-18' });
+      const lease = await publisherLease(t.path);
+      const tick = (now: number) => publicationTick({ ...deps, clock: () => now, lease, publisher: 'test' }, newPublicationState());
+      const count = async () =>
+        Number(
+          (
+            await t.db
+              .selectFrom('settlements')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      await tick(AFTER_CUTOFF - 60_000);
+      expect(await count()).toBe(0);
+      await tick(AFTER_CUTOFF);
+      // One fixing date published (41 series): 41 settlements of 2026-11, insufficient (1 valued day of 15).
+      expect(await count()).toBe(41);
+      await tick(AFTER_CUTOFF + 60_000);
+      expect(await count()).toBe(41);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
