@@ -46,6 +46,8 @@ import { publicationCache, reusedFor, strongEtag } from './cache.js';
 import { problem, validationProblem } from './problem.js';
 import { errors, json } from './responses.js';
 import { settlementRoutes } from './routes/settlements.js';
+import { queryRoutes } from './routes/queries.js';
+import { auditCsv, historyCsv } from './csv.js';
 import * as s from './schemas.js';
 
 export interface HealthPolicy {
@@ -129,7 +131,9 @@ export function createApp(deps: AppDeps) {
         row.signature !== null && row.key_id !== null
           ? { algorithm: 'Ed25519' as const, key_id: row.key_id, value: row.signature, payload: signedPayload(p.fixing) }
           : null;
-      const body = `{"fixing":${p.json},"signature":${JSON.stringify(signature)}}`;
+      const shares = (JSON.parse(row.evidence) as Partial<FixingEvidence>).venue_shares ?? [];
+      const venueShares = shares.map((v) => ({ venue: v.venue, share: v.share, capped_share: v.capped_share }));
+      const body = `{"fixing":${p.json},"signature":${JSON.stringify(signature)},"venue_shares":${JSON.stringify(venueShares)}}`;
       p.signed = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
     }
     return p.signed;
@@ -199,7 +203,17 @@ export function createApp(deps: AppDeps) {
     }
     await next();
   });
-  for (const path of ['/openapi.json', '/v1/series', '/v1/series/:code/fixings/:date/audit', '/v1/methodology', '/v1/methodology/:version', '/v1/health']) {
+  for (const path of [
+    '/openapi.json',
+    '/v1/series',
+    '/v1/series/:code/fixings/:date/audit',
+    '/v1/methodology',
+    '/v1/methodology/:version',
+    '/v1/health',
+    '/v1/fixings/:date',
+    '/v1/history',
+    '/v1/revisions',
+  ]) {
     app.use(path, compress());
   }
   // Hash bodies synchronously: the default WebCrypto digest waits on the thread pool for every response.
@@ -268,8 +282,8 @@ export function createApp(deps: AppDeps) {
         return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`) as never;
       const wantsCsv = q.format === 'csv' || (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
       // A history body follows from what is published: built once per publication, then served from memory.
-      const entry = await histories.body(`${code}|${from}|${to}|${wantsCsv ? 'csv' : 'json'}`, async () => {
-        const rows = await publishedByIds(await fixingHistoryIds(db, code, from, to));
+      const entry = await histories.body(`${code}|${from}|${to}|${wantsCsv ? 'csv' : 'json'}|${q.as_of ?? ''}`, async () => {
+        const rows = await publishedByIds(await fixingHistoryIds(db, code, from, to, q.as_of));
         return wantsCsv
           ? historyCsv(rows.map((r) => r.fixing))
           : `{"series":${JSON.stringify(code)},"from":"${from}","to":"${to}","fixings":[${rows.map((r) => r.json).join(',')}]}`;
@@ -293,15 +307,16 @@ export function createApp(deps: AppDeps) {
     createRoute({
       method: 'get',
       path: '/v1/series/{code}/fixings/latest',
-      summary: 'The latest published fixing of a series, signed',
-      request: { params: s.seriesParams, query: s.noQuery },
+      summary: 'The latest published fixing of a series, signed (?as_of: the latest as published at that instant)',
+      request: { params: s.seriesParams, query: s.asOfQuery },
       responses: { 200: json(s.signedFixingSchema, 'the fixing and its signature'), ...errors },
     }),
     async (c) => {
       const { code } = c.req.valid('param');
+      const { as_of } = c.req.valid('query');
       const unknown = knownSeries(c, code);
       if (unknown) return unknown as never;
-      const row = await latestOf(code);
+      const row = as_of === undefined ? await latestOf(code) : await latestFixingOf(db, code, as_of);
       if (!row) return problem(c, 404, `series ${code} has no published fixing yet`) as never;
       return sendSigned(c, row, SHORT) as never;
     },
@@ -317,8 +332,8 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { code, date } = c.req.valid('param');
-      const { revision } = c.req.valid('query');
-      const found = await findFixing(c, code, date, revision);
+      const { revision, as_of } = c.req.valid('query');
+      const found = await findFixing(c, code, date, revision, as_of);
       if (found instanceof Response) return found as never;
       // A pinned revision never changes; the date's latest revision can gain a correction.
       return sendSigned(c, found, revision !== undefined ? IMMUTABLE : RESTATABLE) as never;
@@ -369,14 +384,25 @@ export function createApp(deps: AppDeps) {
     }),
     async (c) => {
       const { code, date } = c.req.valid('param');
-      const { revision, after, limit } = c.req.valid('query');
-      const found = await findFixing(c, code, date, revision);
+      const { revision, after, as_of, venue, outcome, format } = c.req.valid('query');
+      const csv = format === 'csv' || (format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
+      const limit = c.req.valid('query').limit ?? (csv ? 100_000 : 1000);
+      if (!csv && limit > 1000) return problem(c, 400, `limit ${limit} is above 1000, the most a JSON page holds (CSV pages hold up to 100000)`) as never;
+      const found = await findFixing(c, code, date, revision, as_of);
       if (found instanceof Response) return found as never;
-      const rows = await auditPage(db, found.id, after ?? 0, limit);
+      const rows = await auditPage(db, found.id, after ?? 0, limit, { venue, outcome });
       const evidence = JSON.parse(found.evidence) as FixingEvidence;
       const methodology = methodologyOf(found.methodology_version);
       const last = rows[rows.length - 1];
-      const next = rows.length === limit && last ? `${c.req.path}?revision=${found.revision}&after=${last.observation_id}&limit=${limit}` : null;
+      const filters = `${venue === undefined ? '' : `&venue=${encodeURIComponent(venue)}`}${outcome === undefined ? '' : `&outcome=${outcome}`}${csv ? '&format=csv' : ''}`;
+      const next = rows.length === limit && last ? `${c.req.path}?revision=${found.revision}&after=${last.observation_id}&limit=${limit}${filters}` : null;
+      if (csv) {
+        c.header('cache-control', revision !== undefined ? IMMUTABLE : RESTATABLE);
+        c.header('content-type', 'text/csv; charset=utf-8');
+        c.header('content-disposition', `attachment; filename="${code}_${date}_r${found.revision}_audit.csv"`);
+        if (next) c.header('link', `<${next}>; rel="next"`);
+        return c.body(auditCsv(rows)) as never;
+      }
       // Pinned to a revision the page never changes.
       c.header('cache-control', revision !== undefined ? IMMUTABLE : RESTATABLE);
       return c.json(
@@ -416,11 +442,12 @@ export function createApp(deps: AppDeps) {
     },
   );
 
-  async function findFixing(c: Context, code: string, date: string, revision: number | undefined): Promise<Fixing | Response> {
+  async function findFixing(c: Context, code: string, date: string, revision: number | undefined, asOf?: number): Promise<Fixing | Response> {
     const unknown = knownSeries(c, code);
     if (unknown) return unknown;
-    const row = await fixingAt(db, code, date, revision);
+    const row = await fixingAt(db, code, date, revision, asOf);
     if (row) return row;
+    if (asOf !== undefined) return problem(c, 404, `no fixing of ${code} for ${date} had been published by ${ISO(asOf)}`);
     if (revision !== undefined) {
       const all = await fixingRevisions(db, code, date);
       if (all.length) return problem(c, 404, `${code} ${date} has revisions 1 to ${all.length}; there is no revision ${revision}`);
@@ -682,8 +709,19 @@ export function createApp(deps: AppDeps) {
     },
   );
 
-  // --- settlements (a route module of its own; the others follow as app.ts is split) --------------------------
+  // --- settlements and cross-series queries (route modules of their own; the others follow as app.ts is split) ---
   app.route('/', settlementRoutes({ db, clock, known: (code) => catalog.has(code) }));
+  app.route(
+    '/',
+    queryRoutes({
+      db,
+      clock,
+      known: (code) => catalog.has(code),
+      maxRangeDays,
+      published: (row) => published(row).fixing,
+      signedBody: (row) => signed(row).body,
+    }),
+  );
 
   // --- OpenAPI document and its interactive reference ------------------------------------------------------------
   app.doc31('/openapi.json', {
@@ -751,52 +789,3 @@ const DOCS_PAGE = `<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script></body></html>`;
-
-const CSV_COLUMNS = [
-  'date',
-  'series',
-  'value',
-  'status',
-  'revision',
-  'unit',
-  'vwap',
-  'p10',
-  'p25',
-  'p75',
-  'p90',
-  'min',
-  'max',
-  'listings',
-  'venues',
-  'volume_gpu_hours',
-  'carried_from',
-  'methodology_version',
-  'input_digest',
-] as const;
-
-function historyCsv(rows: readonly PublishedFixing[]): string {
-  return stringify(
-    rows.map((f) => [
-      f.date,
-      f.series,
-      f.value,
-      f.status,
-      f.revision,
-      f.unit,
-      f.vwap,
-      f.percentiles?.p10 ?? null,
-      f.percentiles?.p25 ?? null,
-      f.percentiles?.p75 ?? null,
-      f.percentiles?.p90 ?? null,
-      f.min,
-      f.max,
-      f.listings,
-      f.venues,
-      f.volume,
-      f.carried_from,
-      f.methodology_version,
-      f.input_digest,
-    ]),
-    { header: true, columns: [...CSV_COLUMNS], record_delimiter: 'windows', cast: { number: (n) => String(n) } },
-  );
-}

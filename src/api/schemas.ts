@@ -25,6 +25,18 @@ const revisionSchema = z.coerce
 
 export const formatSchema = z.enum(['json', 'csv']).optional();
 
+/** `as_of`: an instant (ISO 8601 with a zone); the answer is what had been published by then. */
+export const asOfSchema = z
+  .string()
+  .refine((v) => /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(v) && Number.isFinite(Date.parse(v)), 'as_of is an instant like 2026-11-21T18:00:00Z')
+  .transform((v) => Date.parse(v))
+  .optional()
+  .openapi({
+    description: 'answer with what had been published at this instant (ISO 8601 with a zone, e.g. 2026-11-21T18:00:00Z): revisions published later are ignored',
+    example: '2026-11-21T18:00:00Z',
+    type: 'string',
+  });
+
 export const seriesParams = z.object({ code: seriesCodeSchema });
 export const fixingParams = z.object({
   code: seriesCodeSchema,
@@ -34,13 +46,29 @@ export const historyQuery = z.strictObject({
   from: dateSchema.optional().openapi({ description: 'first date (default: 365 days before `to`)' }),
   to: dateSchema.optional().openapi({ description: 'last date, inclusive (default: today, UTC)' }),
   format: formatSchema.openapi({ description: 'csv for a spreadsheet-ready CSV (same as Accept: text/csv)' }),
+  as_of: asOfSchema,
 });
-export const revisionQuery = z.strictObject({ revision: revisionSchema.optional() });
+export const revisionQuery = z.strictObject({ revision: revisionSchema.optional(), as_of: asOfSchema });
+export const asOfQuery = z.strictObject({ as_of: asOfSchema });
 export const noQuery = z.strictObject({});
 export const auditQuery = z.strictObject({
   revision: revisionSchema.optional(),
+  as_of: asOfSchema,
   after: z.coerce.number().int().min(0).optional().openapi({ description: 'cursor: the last observation id of the previous page', type: 'integer' }),
-  limit: z.coerce.number().int().min(1).max(1000).default(1000).openapi({ description: 'rows per page, 1 to 1000 (follow next for more)', type: 'integer' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .optional()
+    .openapi({ description: 'rows per page: 1 to 1000 for JSON (default 1000), up to 100000 for CSV (default 100000); follow next for more', type: 'integer' }),
+  venue: z.string().min(1).max(100).optional().openapi({ description: 'only the inputs from this venue' }),
+  outcome: z
+    .string()
+    .regex(/^[a-z_]+$/, 'outcome is included or an exclusion reason such as outlier')
+    .optional()
+    .openapi({ description: 'only the inputs with this outcome: included, or an exclusion reason (outlier, not_available, wrong_contract, ...)' }),
+  format: formatSchema.openapi({ description: 'csv: the page as CSV, the next page in a Link header (rel="next")' }),
 });
 export const snapshotParams = z.object({
   id: z.coerce
@@ -141,6 +169,18 @@ export const signedFixingSchema = z
     signature: signatureSchema.nullable().openapi({
       description: 'the signature made when the revision was published, served as stored; null only for revisions published before signatures were stored',
     }),
+    venue_shares: z
+      .array(
+        z.object({
+          venue: z.string(),
+          share: z.number().openapi({ description: "the venue's share of the series' weight before the venue cap (0 to 1)" }),
+          capped_share: z.number().openapi({ description: 'its share after the cap (0 to 1)' }),
+        }),
+      )
+      .openapi({
+        description:
+          "each venue's share of the fixing's weight before and after the cap, from the evidence the revision was published with (bound to the signature through fixing.evidence_sha256); the full evidence is in /audit",
+      }),
   })
   .openapi('SignedFixing');
 
@@ -365,3 +405,68 @@ export const settlementSchema = z
 export const signedSettlementSchema = z
   .object({ settlement: settlementSchema, signature: signatureSchema.nullable().openapi({ description: 'null while provisional' }) })
   .openapi('SignedSettlement');
+
+export const crossSectionParams = z.object({ date: dateSchema.openapi({ param: { name: 'date', in: 'path' } }) });
+export const crossSectionQuery = z.strictObject({
+  as_of: asOfSchema,
+  format: formatSchema.openapi({ description: 'csv: one row per series (same columns as the history CSV)' }),
+});
+export const crossSectionSchema = z
+  .object({
+    date: z.string(),
+    as_of: z.string().nullable().openapi({ description: 'the instant asked for, or null for the latest revisions' }),
+    fixings: z.array(signedFixingSchema).openapi({ description: "each series' latest revision of the date (as published by as_of), in series order, signed" }),
+  })
+  .openapi('CrossSection');
+
+export const multiHistoryQuery = z.strictObject({
+  series: z
+    .string()
+    .regex(/^GPUIDX-[A-Z0-9-]+(,GPUIDX-[A-Z0-9-]+)*$/, 'series is a comma-separated list of series codes, e.g. GPUIDX-H100-SXM,GPUIDX-A100-80GB')
+    .openapi({ description: 'comma-separated series codes (at most 50)', example: 'GPUIDX-H100-SXM,GPUIDX-COMPUTE' }),
+  from: dateSchema.optional().openapi({ description: 'first date (default: 365 days before `to`)' }),
+  to: dateSchema.optional().openapi({ description: 'last date, inclusive (default: today, UTC)' }),
+  as_of: asOfSchema,
+  format: formatSchema.openapi({ description: 'csv: one row per date, one value column per series' }),
+});
+export const multiHistorySchema = z
+  .object({
+    series: z.array(z.string()),
+    from: z.string(),
+    to: z.string(),
+    rows: z
+      .array(z.object({ date: z.string(), values: z.record(z.string(), z.number().nullable()) }))
+      .openapi({ description: "one entry per date with a fixing of any of the series: each series' value (null: none, or insufficient)" }),
+  })
+  .openapi('MultiSeriesHistory');
+
+export const revisionsFeedQuery = z.strictObject({
+  since: z
+    .string()
+    .refine((v) => Number.isFinite(Date.parse(v)) && /T/.test(v), 'since is an instant like 2026-11-21T00:00:00Z')
+    .transform((v) => Date.parse(v))
+    .openapi({ description: 'revisions published after this instant (ISO 8601 with a zone)', example: '2026-11-21T00:00:00Z', type: 'string' }),
+  after: z.coerce.number().int().min(0).optional().openapi({ description: 'cursor: the `next_after` of the previous page', type: 'integer' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ description: 'revisions per page, 1 to 1000', type: 'integer' }),
+});
+export const revisionsFeedSchema = z
+  .object({
+    revisions: z
+      .array(
+        z.object({
+          id: z.number().int().openapi({ description: 'publication order (the hash chain order)' }),
+          series: z.string(),
+          date: z.string(),
+          revision: z.number().int(),
+          kind: z.enum(['new', 'restatement']).openapi({ description: 'new: revision 1 of a date; restatement: a correction of a published date' }),
+          status: z.string(),
+          value: z.number().nullable(),
+          restatement_reason: z.string().nullable(),
+          published_at: z.string(),
+          url: z.string().openapi({ description: 'the signed fixing, pinned to this revision' }),
+        }),
+      )
+      .openapi({ description: 'in publication order' }),
+    next: z.string().nullable().openapi({ description: 'the next page, or null when this one is the last' }),
+  })
+  .openapi('RevisionsFeed');

@@ -32,16 +32,32 @@ export async function seriesSummaries(db: Db): Promise<Map<string, { first: stri
   return out;
 }
 
-/** One fixing: the given revision, or the latest revision of the date. */
-export async function fixingAt(db: Db, series: string, date: string, revision?: number): Promise<Fixing | undefined> {
+/** One fixing: the given revision, or the latest revision of the date (published by `asOf`, UTC ms, when given). */
+export async function fixingAt(db: Db, series: string, date: string, revision?: number, asOf?: number): Promise<Fixing | undefined> {
   let q = db.selectFrom('fixings').selectAll().where('series', '=', series).where('date', '=', date);
+  if (asOf !== undefined) q = q.where('computed_at', '<=', asOf);
   q = revision === undefined ? q.orderBy('revision', 'desc').limit(1) : q.where('revision', '=', revision);
   return q.executeTakeFirst();
 }
 
-/** The latest revision of the latest date of a series. */
-export async function latestFixingOf(db: Db, series: string): Promise<Fixing | undefined> {
-  return db.selectFrom('fixings').selectAll().where('series', '=', series).orderBy('date', 'desc').orderBy('revision', 'desc').limit(1).executeTakeFirst();
+/** The latest revision of the latest date of a series (of what was published by `asOf`, UTC ms, when given). */
+export async function latestFixingOf(db: Db, series: string, asOf?: number): Promise<Fixing | undefined> {
+  let q = db.selectFrom('fixings').selectAll().where('series', '=', series);
+  if (asOf !== undefined) q = q.where('computed_at', '<=', asOf);
+  return q.orderBy('date', 'desc').orderBy('revision', 'desc').limit(1).executeTakeFirst();
+}
+
+/** Every series' latest revision of a date (as published by `asOf`, UTC ms, when given), in series order. */
+export async function crossSection(db: Db, date: string, asOf?: number): Promise<Fixing[]> {
+  let q = db.selectFrom('fixings').selectAll().where('date', '=', date);
+  if (asOf !== undefined) q = q.where('computed_at', '<=', asOf);
+  const rows = await q.orderBy('series').orderBy('revision', 'desc').execute();
+  return rows.filter((r, i) => i === 0 || rows[i - 1]!.series !== r.series);
+}
+
+/** The changes feed: revisions published after `since` (UTC ms), in publication order, after the cursor `afterId`. */
+export async function revisionsSince(db: Db, since: number, afterId: number, limit: number): Promise<Fixing[]> {
+  return db.selectFrom('fixings').selectAll().where('computed_at', '>', since).where('id', '>', afterId).orderBy('id').limit(limit).execute();
 }
 
 /** Every revision of a date, oldest first. */
@@ -49,17 +65,11 @@ export async function fixingRevisions(db: Db, series: string, date: string): Pro
   return db.selectFrom('fixings').selectAll().where('series', '=', series).where('date', '=', date).orderBy('revision').execute();
 }
 
-/** History in [from, to] (dates inclusive): the id of the latest revision of each date, oldest date first. */
-export async function fixingHistoryIds(db: Db, series: string, from: string, to: string): Promise<number[]> {
-  const rows = await db
-    .selectFrom('fixings')
-    .select(['id', 'date'])
-    .where('series', '=', series)
-    .where('date', '>=', from)
-    .where('date', '<=', to)
-    .orderBy('date')
-    .orderBy('revision', 'desc')
-    .execute();
+/** History in [from, to] (dates inclusive): the id of the latest revision of each date (published by `asOf`), oldest date first. */
+export async function fixingHistoryIds(db: Db, series: string, from: string, to: string, asOf?: number): Promise<number[]> {
+  let q = db.selectFrom('fixings').select(['id', 'date']).where('series', '=', series).where('date', '>=', from).where('date', '<=', to);
+  if (asOf !== undefined) q = q.where('computed_at', '<=', asOf);
+  const rows = await q.orderBy('date').orderBy('revision', 'desc').execute();
   // Highest revision first within a date: keep the first row of each date.
   return rows.filter((r, i) => i === 0 || rows[i - 1]!.date !== r.date).map((r) => r.id);
 }
@@ -107,9 +117,15 @@ export interface AuditInputRow {
   w_capped: number | null;
 }
 
-/** A page of a fixing's audit rows in observation id order, after the given observation id. */
-export async function auditPage(db: Db, fixingId: number, afterObservationId: number, limit: number): Promise<AuditInputRow[]> {
-  return db
+/** A page of a fixing's audit rows in observation id order, after the given observation id; `venue` and `outcome` (`included` or an exclusion reason) filter it. */
+export async function auditPage(
+  db: Db,
+  fixingId: number,
+  afterObservationId: number,
+  limit: number,
+  filter: { venue?: string | undefined; outcome?: string | undefined } = {},
+): Promise<AuditInputRow[]> {
+  let q = db
     .selectFrom('fixing_inputs as i')
     .innerJoin('observations as o', 'o.id', 'i.observation_id')
     .innerJoin('snapshots as s', 's.id', 'i.snapshot_id')
@@ -132,10 +148,10 @@ export async function auditPage(db: Db, fixingId: number, afterObservationId: nu
       'i.w_capped',
     ])
     .where('i.fixing_id', '=', fixingId)
-    .where('i.observation_id', '>', afterObservationId)
-    .orderBy('i.observation_id')
-    .limit(limit)
-    .execute();
+    .where('i.observation_id', '>', afterObservationId);
+  if (filter.venue !== undefined) q = q.where('s.venue', '=', filter.venue);
+  if (filter.outcome !== undefined) q = filter.outcome === 'included' ? q.where('i.reason', 'is', null) : q.where('i.reason', '=', filter.outcome);
+  return q.orderBy('i.observation_id').limit(limit).execute();
 }
 
 export async function auditCount(db: Db, fixingId: number): Promise<number> {

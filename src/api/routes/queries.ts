@@ -1,0 +1,144 @@
+// Queries across series: the cross-section of a date (every series, signed), several series' history side by
+// side, and the changes feed of new and restated revisions, paged by a cursor. Each takes `as_of` where it reads
+// fixings, so a settlement dispute can ask what stood at an instant.
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { PublishedFixing } from '../../fixer/published.js';
+import { crossSection, fixingHistoryIds, fixingsByIds, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
+import { historyCsv, wideCsv } from '../csv.js';
+import { problem, validationProblem } from '../problem.js';
+import { errors, json } from '../responses.js';
+import * as s from '../schemas.js';
+
+export interface QueryDeps {
+  db: Db;
+  clock: () => number;
+  known: (code: string) => boolean;
+  maxRangeDays: number;
+  /** The published document of a stored revision, and its signed response body (the app's caches). */
+  published: (row: Fixing) => PublishedFixing;
+  signedBody: (row: Fixing) => string;
+}
+
+const DAY_MS = 86_400_000;
+const ISO = (ms: number) => new Date(ms).toISOString();
+const MAX_SERIES = 50;
+const wantsCsv = (format: string | undefined, accept: string | undefined) => format === 'csv' || (format === undefined && (accept ?? '').includes('text/csv'));
+
+export function queryRoutes(deps: QueryDeps) {
+  const { db } = deps;
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => (result.success ? undefined : validationProblem(c, result.target, result.error)),
+  });
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/fixings/{date}',
+      summary: "The cross-section of a date: every series' latest revision, signed (?as_of: as published at that instant); CSV too",
+      request: { params: s.crossSectionParams, query: s.crossSectionQuery },
+      responses: {
+        200: {
+          description: 'every series of the date',
+          content: { 'application/json': { schema: s.crossSectionSchema }, 'text/csv': { schema: s.z.string() } },
+        },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { date } = c.req.valid('param');
+      const { as_of, format } = c.req.valid('query');
+      const rows = await crossSection(db, date, as_of);
+      if (rows.length === 0) return problem(c, 404, `no fixing published for ${date}${as_of === undefined ? '' : ` by ${ISO(as_of)}`}`) as never;
+      c.header('cache-control', 'public, max-age=60');
+      if (wantsCsv(format, c.req.header('accept'))) {
+        c.header('content-type', 'text/csv; charset=utf-8');
+        c.header('content-disposition', `attachment; filename="gpuidx_${date}.csv"`);
+        return c.body(historyCsv(rows.map(deps.published))) as never;
+      }
+      c.header('content-type', 'application/json');
+      return c.body(
+        `{"date":"${date}","as_of":${as_of === undefined ? 'null' : `"${ISO(as_of)}"`},"fixings":[${rows.map(deps.signedBody).join(',')}]}`,
+      ) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/history',
+      summary: "Several series' history side by side: one row per date, each series' value (CSV: one column per series)",
+      request: { query: s.multiHistoryQuery },
+      responses: {
+        200: { description: 'the values by date', content: { 'application/json': { schema: s.multiHistorySchema }, 'text/csv': { schema: s.z.string() } } },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const series = [...new Set(q.series.split(','))];
+      if (series.length > MAX_SERIES) return problem(c, 400, `${series.length} series asked for; at most ${MAX_SERIES} per request`) as never;
+      const unknown = series.filter((code) => !deps.known(code));
+      if (unknown.length) return problem(c, 404, `unknown series ${unknown.map((u) => `"${u}"`).join(', ')}; GET /v1/series lists them`) as never;
+      const to = q.to ?? ISO(deps.clock()).slice(0, 10);
+      const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
+      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`) as never;
+      const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+      if (days > deps.maxRangeDays)
+        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`) as never;
+      const byDate = new Map<string, Map<string, number | null>>();
+      for (const code of series) {
+        for (const row of await fixingsByIds(db, await fixingHistoryIds(db, code, from, to, q.as_of))) {
+          let values = byDate.get(row.date);
+          if (!values) byDate.set(row.date, (values = new Map()));
+          values.set(code, row.value);
+        }
+      }
+      c.header('cache-control', 'public, max-age=60');
+      if (wantsCsv(q.format, c.req.header('accept'))) {
+        c.header('content-type', 'text/csv; charset=utf-8');
+        c.header('content-disposition', `attachment; filename="gpuidx_${from}_${to}.csv"`);
+        return c.body(wideCsv(series, byDate)) as never;
+      }
+      const rows = [...byDate.keys()]
+        .sort()
+        .map((date) => ({ date, values: Object.fromEntries(series.map((code) => [code, byDate.get(date)?.get(code) ?? null])) }));
+      return c.json({ series, from, to, rows }, 200) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/revisions',
+      summary: 'The changes feed: new and restated revisions published after an instant, in publication order, paged by a cursor',
+      request: { query: s.revisionsFeedQuery },
+      responses: { 200: json(s.revisionsFeedSchema, 'one page of the feed'), ...errors },
+    }),
+    async (c) => {
+      const { since, after, limit } = c.req.valid('query');
+      const rows = await revisionsSince(db, since, after ?? 0, limit);
+      const last = rows[rows.length - 1];
+      const next = rows.length === limit && last ? `/v1/revisions?since=${encodeURIComponent(ISO(since))}&after=${last.id}&limit=${limit}` : null;
+      c.header('cache-control', 'no-cache');
+      return c.json(
+        {
+          revisions: rows.map((r) => ({
+            id: r.id,
+            series: r.series,
+            date: r.date,
+            revision: r.revision,
+            kind: r.revision === 1 ? ('new' as const) : ('restatement' as const),
+            status: r.status,
+            value: r.value,
+            restatement_reason: r.restatement_reason,
+            published_at: ISO(r.computed_at),
+            url: `/v1/series/${r.series}/fixings/${r.date}?revision=${r.revision}`,
+          })),
+          next,
+        },
+        200,
+      ) as never;
+    },
+  );
+  return app;
+}
