@@ -1,6 +1,6 @@
 // bench/api: load the publication API on loopback with autocannon, beside a Hono hello-world route served by the
-// same process in the same run. The database holds one year of GPUIDX-H100-SXM fixings made through the real
-// import and fixing path. Usage: npm run bench:api [-- --seconds 10 --connections 32]
+// same process in the same run. The database holds one year of GPUIDX-H100-SXM and GPUIDX-COMPUTE fixings, and every
+// series on the last day, made through the real import and fixing path. Usage: npm run bench:api [-- --seconds 10 --connections 32]
 import { benchSigner } from '../shared/signer.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -69,7 +69,10 @@ if (args.serve) {
     const db = await openDatabase(dbPath);
     const deps = { db, clock: () => FIRST + DAYS * 86_400_000 + 3_600_000, log: memoryLogger(), signer: benchSigner() };
     await importFile(deps, file);
-    for (let d = 0; d < DAYS; d++) await fixDate(deps, { date: iso(FIRST + d * 86_400_000), series: ['GPUIDX-H100-SXM'], methodologyVersion: '1.0.0' });
+    for (let d = 0; d < DAYS; d++)
+      await fixDate(deps, { date: iso(FIRST + d * 86_400_000), series: ['GPUIDX-H100-SXM', 'GPUIDX-COMPUTE'], methodologyVersion: '1.0.0' });
+    // The last day's cross-section holds every series of the catalogue.
+    await fixDate(deps, { date: iso(FIRST + (DAYS - 1) * 86_400_000), methodologyVersion: '1.0.0' });
     await db.destroy();
 
     const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/run-ts.mjs'), import.meta.filename, '--serve', dbPath], {
@@ -99,6 +102,12 @@ if (args.serve) {
       },
       { label: 'GET .../fixings one-year history (CSV)', url: `${urls.api}/v1/series/GPUIDX-H100-SXM/fixings?from=${from}&to=${to}&format=csv`, target: 20 },
       { label: 'GET /v1/health', url: `${urls.api}/v1/health`, target: 50, allow: 503 },
+      { label: 'GET /v1/fixings/{date} cross-section (41 series, signed)', url: `${urls.api}/v1/fixings/${to}`, target: 20 },
+      {
+        label: 'GET /v1/history one-year CSV of 2 series',
+        url: `${urls.api}/v1/history?series=GPUIDX-H100-SXM,GPUIDX-COMPUTE&from=${from}&to=${to}&format=csv`,
+        target: 20,
+      },
     ];
     const check = (await (await fetch(subjects[1]!.url)).json()) as { fixings: unknown[] };
     if (check.fixings.length !== DAYS) throw new Error(`history holds ${check.fixings.length} fixings, expected ${DAYS}`);

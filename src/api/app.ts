@@ -720,6 +720,7 @@ export function createApp(deps: AppDeps) {
       maxRangeDays,
       published: (row) => published(row).fixing,
       signedBody: (row) => signed(row).body,
+      cached: (key, build) => histories.body(key, build),
     }),
   );
 

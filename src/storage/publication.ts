@@ -83,6 +83,21 @@ export async function newestFixingId(db: Db): Promise<number> {
   return r?.id ?? 0;
 }
 
+/** The date and value of fixing rows by id, in no particular order (what a side-by-side history needs). */
+export async function fixingValues(db: Db, ids: readonly number[]): Promise<{ date: string; value: number | null }[]> {
+  const out: { date: string; value: number | null }[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    out.push(
+      ...(await db
+        .selectFrom('fixings')
+        .select(['date', 'value'])
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute()),
+    );
+  }
+  return out;
+}
+
 /** Fixing rows by id, in no particular order. */
 export async function fixingsByIds(db: Db, ids: readonly number[]): Promise<Fixing[]> {
   const out: Fixing[] = [];

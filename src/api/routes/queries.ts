@@ -3,7 +3,7 @@
 // fixings, so a settlement dispute can ask what stood at an instant.
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { PublishedFixing } from '../../fixer/published.js';
-import { crossSection, fixingHistoryIds, fixingsByIds, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
+import { crossSection, fixingHistoryIds, fixingValues, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
 import { historyCsv, wideCsv } from '../csv.js';
 import { problem, validationProblem } from '../problem.js';
 import { errors, json } from '../responses.js';
@@ -17,6 +17,8 @@ export interface QueryDeps {
   /** The published document of a stored revision, and its signed response body (the app's caches). */
   published: (row: Fixing) => PublishedFixing;
   signedBody: (row: Fixing) => string;
+  /** A body that follows from what is published, built once per publication (the app's publication cache). */
+  cached: (key: string, build: () => Promise<string>) => Promise<{ body: string; etag: string }>;
 }
 
 const DAY_MS = 86_400_000;
@@ -47,18 +49,23 @@ export function queryRoutes(deps: QueryDeps) {
     async (c) => {
       const { date } = c.req.valid('param');
       const { as_of, format } = c.req.valid('query');
-      const rows = await crossSection(db, date, as_of);
-      if (rows.length === 0) return problem(c, 404, `no fixing published for ${date}${as_of === undefined ? '' : ` by ${ISO(as_of)}`}`) as never;
+      const csv = wantsCsv(format, c.req.header('accept'));
+      // Built once per publication. Empty when nothing was published: answered 404 below.
+      const entry = await deps.cached(`cross|${date}|${as_of ?? ''}|${csv ? 'csv' : 'json'}`, async () => {
+        const rows = await crossSection(db, date, as_of);
+        if (rows.length === 0) return '';
+        return csv
+          ? historyCsv(rows.map(deps.published))
+          : `{"date":"${date}","as_of":${as_of === undefined ? 'null' : `"${ISO(as_of)}"`},"fixings":[${rows.map(deps.signedBody).join(',')}]}`;
+      });
+      if (entry.body === '') return problem(c, 404, `no fixing published for ${date}${as_of === undefined ? '' : ` by ${ISO(as_of)}`}`) as never;
       c.header('cache-control', 'public, max-age=60');
-      if (wantsCsv(format, c.req.header('accept'))) {
+      c.header('etag', entry.etag);
+      if (csv) {
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="gpuidx_${date}.csv"`);
-        return c.body(historyCsv(rows.map(deps.published))) as never;
-      }
-      c.header('content-type', 'application/json');
-      return c.body(
-        `{"date":"${date}","as_of":${as_of === undefined ? 'null' : `"${ISO(as_of)}"`},"fixings":[${rows.map(deps.signedBody).join(',')}]}`,
-      ) as never;
+      } else c.header('content-type', 'application/json');
+      return c.body(entry.body) as never;
     },
   );
 
@@ -85,24 +92,30 @@ export function queryRoutes(deps: QueryDeps) {
       const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
       if (days > deps.maxRangeDays)
         return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`) as never;
-      const byDate = new Map<string, Map<string, number | null>>();
-      for (const code of series) {
-        for (const row of await fixingsByIds(db, await fixingHistoryIds(db, code, from, to, q.as_of))) {
-          let values = byDate.get(row.date);
-          if (!values) byDate.set(row.date, (values = new Map()));
-          values.set(code, row.value);
+      const csv = wantsCsv(q.format, c.req.header('accept'));
+      // Built once per publication, like a single series' history.
+      const entry = await deps.cached(`multi|${series.join(',')}|${from}|${to}|${q.as_of ?? ''}|${csv ? 'csv' : 'json'}`, async () => {
+        const byDate = new Map<string, Map<string, number | null>>();
+        for (const code of series) {
+          for (const row of await fixingValues(db, await fixingHistoryIds(db, code, from, to, q.as_of))) {
+            let values = byDate.get(row.date);
+            if (!values) byDate.set(row.date, (values = new Map()));
+            values.set(code, row.value);
+          }
         }
-      }
+        if (csv) return wideCsv(series, byDate);
+        const rows = [...byDate.keys()]
+          .sort()
+          .map((date) => ({ date, values: Object.fromEntries(series.map((code) => [code, byDate.get(date)?.get(code) ?? null])) }));
+        return JSON.stringify({ series, from, to, rows });
+      });
       c.header('cache-control', 'public, max-age=60');
-      if (wantsCsv(q.format, c.req.header('accept'))) {
+      c.header('etag', entry.etag);
+      if (csv) {
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="gpuidx_${from}_${to}.csv"`);
-        return c.body(wideCsv(series, byDate)) as never;
-      }
-      const rows = [...byDate.keys()]
-        .sort()
-        .map((date) => ({ date, values: Object.fromEntries(series.map((code) => [code, byDate.get(date)?.get(code) ?? null])) }));
-      return c.json({ series, from, to, rows }, 200) as never;
+      } else c.header('content-type', 'application/json');
+      return c.body(entry.body) as never;
     },
   );
 
