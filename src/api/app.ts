@@ -47,6 +47,7 @@ import { problem, validationProblem } from './problem.js';
 import { errors, json } from './responses.js';
 import { settlementRoutes } from './routes/settlements.js';
 import { queryRoutes } from './routes/queries.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { auditCsv, historyCsv } from './csv.js';
 import * as s from './schemas.js';
 
@@ -540,6 +541,7 @@ export function createApp(deps: AppDeps) {
     effective_from: m.effective_from,
     parameter_hash: parameterHash(m),
     document: m,
+    series: seriesCatalog(m).map((x) => x.code),
     text: methodologyText,
   });
   const methodologySchema = s.z
@@ -548,6 +550,7 @@ export function createApp(deps: AppDeps) {
       effective_from: s.z.string(),
       parameter_hash: s.z.string(),
       document: s.z.record(s.z.string(), s.z.unknown()),
+      series: s.z.array(s.z.string()).openapi({ description: 'the codes of the series this version publishes each date' }),
       text: s.z.string(),
     })
     .openapi('Methodology');
@@ -747,7 +750,7 @@ export function createApp(deps: AppDeps) {
     c.header('content-type', type);
     return c.body(readFileSync(join(swaggerDir, file)));
   });
-  app.get('/', (c) => c.redirect('/docs'));
+  app.route('/', dashboardRoutes());
 
   return app;
 }

@@ -459,6 +459,7 @@ export const revisionsFeedSchema = z
           date: z.string(),
           revision: z.number().int(),
           kind: z.enum(['new', 'restatement']).openapi({ description: 'new: revision 1 of a date; restatement: a correction of a published date' }),
+          methodology_version: z.string(),
           status: z.string(),
           value: z.number().nullable(),
           restatement_reason: z.string().nullable(),

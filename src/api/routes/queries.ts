@@ -141,6 +141,7 @@ export function queryRoutes(deps: QueryDeps) {
             date: r.date,
             revision: r.revision,
             kind: r.revision === 1 ? ('new' as const) : ('restatement' as const),
+            methodology_version: r.methodology_version,
             status: r.status,
             value: r.value,
             restatement_reason: r.restatement_reason,
