@@ -171,7 +171,10 @@ async function seriesPage(code, range = '3M') {
   }
   const to = spec.latest_date;
   const from = range === 'All' ? spec.first_date : isoDay(Math.max(Date.parse(spec.first_date), Date.parse(to) - (RANGES[range] - 1) * 86_400_000));
-  const { fixings } = await api(`/v1/series/${code}/fixings?from=${from}&to=${to}`);
+  const [{ fixings }, shares] = await Promise.all([
+    api(`/v1/series/${code}/fixings?from=${from}&to=${to}`),
+    api(`/v1/series/${code}/venue-shares?from=${from}&to=${to}`),
+  ]);
   const x = fixings.map((f) => daySeconds(f.date));
   const pick = (fn) => fixings.map((f) => fn(f) ?? null);
   const data = [
@@ -199,6 +202,7 @@ async function seriesPage(code, range = '3M') {
   );
   const chart = el('div', { class: 'chart', 'data-testid': 'series-chart' });
   const volume = el('div', { class: 'chart' });
+  const contributions = el('div', { class: 'chart', 'data-testid': 'shares-chart' });
   view.replaceChildren(
     el('h1', {}, code),
     el('p', { class: 'muted' }, `${spec.description}. ${spec.unit}. Published ${spec.first_date} .. ${spec.latest_date}.`),
@@ -209,6 +213,8 @@ async function seriesPage(code, range = '3M') {
       { class: 'legend-note' },
       'Bands: p10–p90 (light) and p25–p75 (darker) of the included observations. Orange points: a status other than normal; red rings: restated dates (revision > 1).',
     ),
+    el('h2', {}, 'Venue contributions (share of the weight after the cap, stacked)'),
+    contributions,
     el('h2', {}, 'Volume (GPU-hours weighted in the fixing)'),
     volume,
     el('h2', {}, 'Fixings'),
@@ -272,6 +278,42 @@ async function seriesPage(code, range = '3M') {
     { width, height: 140, scales: { x: { time: true } }, series: [{}, { label: 'volume', stroke: '#5f6b7a', fill: 'rgba(95,107,122,0.25)' }] },
     [x, pick((f) => f.volume)],
     volume,
+  );
+  drawShares(code, shares, contributions, width);
+}
+
+const VENUE_COLOURS = ['#1f5fbf', '#1e8e3e', '#c77700', '#7b3fb0', '#b3261e', '#00838f', '#5f6b7a', '#ad1457', '#6d4c41', '#558b2f'];
+
+/** Stacked shares: each venue's band lies between the sum of the venues before it and that sum plus its share. */
+function drawShares(code, shares, container, width) {
+  const venues = [...new Set(shares.dates.flatMap((d) => d.shares.map((s) => s.venue)))].sort();
+  const byVenue = Object.fromEntries(venues.map((v) => [v, shares.dates.map((d) => d.shares.find((s) => s.venue === v)?.capped_share ?? 0)]));
+  window.gpuidx.charts[`shares:${code}`] = { dates: shares.dates.map((d) => d.date), venues: byVenue };
+  if (venues.length === 0) {
+    container.replaceChildren(el('p', { class: 'muted' }, 'No volume-weighted fixing in this range.'));
+    return;
+  }
+  const x = shares.dates.map((d) => daySeconds(d.date));
+  const cumulative = [];
+  let running = x.map(() => 0);
+  for (const v of venues) {
+    running = running.map((r, i) => r + byVenue[v][i]);
+    cumulative.push(running);
+  }
+  // Drawn from the top band down, each filled to zero in an opaque colour: what shows of each is its own band.
+  const order = venues.map((_, i) => venues.length - 1 - i);
+  new uPlot(
+    {
+      width,
+      height: 200,
+      scales: { x: { time: true }, y: { range: [0, 1] } },
+      series: [
+        {},
+        ...order.map((i) => ({ label: venues[i], stroke: VENUE_COLOURS[i % VENUE_COLOURS.length], fill: VENUE_COLOURS[i % VENUE_COLOURS.length], width: 0 })),
+      ],
+    },
+    [x, ...order.map((i) => cumulative[i])],
+    container,
   );
 }
 

@@ -471,3 +471,31 @@ export const revisionsFeedSchema = z
     next: z.string().nullable().openapi({ description: 'the next page, or null when this one is the last' }),
   })
   .openapi('RevisionsFeed');
+
+export const venueSharesQuery = z.strictObject({
+  from: dateSchema.optional().openapi({ description: 'first date (default: 365 days before `to`)' }),
+  to: dateSchema.optional().openapi({ description: 'last date, inclusive (default: today, UTC)' }),
+  as_of: asOfSchema,
+});
+export const venueSharesSchema = z
+  .object({
+    series: z.string(),
+    from: z.string(),
+    to: z.string(),
+    dates: z
+      .array(
+        z.object({
+          date: z.string(),
+          revision: z.number().int().openapi({ description: 'the revision whose evidence this is (the latest of the date, or as of as_of)' }),
+          shares: z.array(
+            z.object({
+              venue: z.string(),
+              share: z.number().openapi({ description: "the venue's share of the weight before the cap (0 to 1)" }),
+              capped_share: z.number().openapi({ description: 'after the cap (0 to 1); the shares of a date sum to 1' }),
+            }),
+          ),
+        }),
+      )
+      .openapi({ description: 'one entry per published date in [from, to], oldest first; a date without a volume-weighted value has no shares' }),
+  })
+  .openapi('VenueShares');

@@ -98,6 +98,21 @@ export async function fixingValues(db: Db, ids: readonly number[]): Promise<{ da
   return out;
 }
 
+/** The date, revision and evidence JSON of fixing rows by id, in no particular order (venue shares over time). */
+export async function fixingEvidence(db: Db, ids: readonly number[]): Promise<{ date: string; revision: number; evidence: string }[]> {
+  const out: { date: string; revision: number; evidence: string }[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    out.push(
+      ...(await db
+        .selectFrom('fixings')
+        .select(['date', 'revision', 'evidence'])
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute()),
+    );
+  }
+  return out;
+}
+
 /** Fixing rows by id, in no particular order. */
 export async function fixingsByIds(db: Db, ids: readonly number[]): Promise<Fixing[]> {
   const out: Fixing[] = [];

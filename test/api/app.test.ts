@@ -308,6 +308,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
         ['/v1/series/GPUIDX-H100-SXM/fixings/2026-11-20/audit?limit=5', '/v1/series/{code}/fixings/{date}/audit', 200],
         ['/v1/series/GPUIDX-H100-SXM/settlements/2026-11', '/v1/series/{code}/settlements/{month}', 200],
         ['/v1/fixings/2026-11-19', '/v1/fixings/{date}', 200],
+        ['/v1/series/GPUIDX-H100-SXM/venue-shares?from=2026-11-18&to=2026-11-20', '/v1/series/{code}/venue-shares', 200],
         ['/v1/fixings/2026-11-19?as_of=2026-01-01T00:00:00Z', '/v1/fixings/{date}', 404],
         ['/v1/history?series=GPUIDX-H100-SXM,GPUIDX-COMPUTE&from=2026-11-18&to=2026-11-20', '/v1/history', 200],
         ['/v1/revisions?since=2026-11-01T00:00:00Z&limit=5', '/v1/revisions', 200],
@@ -353,6 +354,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
         '/v1/series/{code}/fixings/{date}/audit',
         '/v1/series/{code}/fixings/{date}/revisions',
         '/v1/series/{code}/settlements/{month}',
+        '/v1/series/{code}/venue-shares',
         '/v1/snapshots/{id}',
         '/v1/snapshots/{id}/raw',
       ]);

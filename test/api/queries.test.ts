@@ -126,6 +126,21 @@ describe.each(DIALECTS)('%s', (dialect) => {
     expect((await getJson('/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18/audit?outcome=outlier')).inputs).toHaveLength(outliers);
   });
 
+  it("serves each date's venue shares, the same as each fixing's own evidence", async () => {
+    const shares = await getJson('/v1/series/GPUIDX-H100-SXM/venue-shares?from=2026-11-18&to=2026-11-20');
+    expect(shares.dates.map((d: any) => [d.date, d.revision])).toEqual([
+      ['2026-11-18', 1],
+      ['2026-11-19', 2],
+      ['2026-11-20', 1],
+    ]);
+    for (const d of shares.dates) {
+      const audit = await getJson(`/v1/series/GPUIDX-H100-SXM/fixings/${d.date}/audit?limit=1`);
+      expect(d.shares, d.date).toEqual(audit.venue_shares);
+    }
+    const then = await getJson(`/v1/series/GPUIDX-H100-SXM/venue-shares?from=2026-11-19&to=2026-11-19&as_of=${BETWEEN}`);
+    expect(then.dates.map((d: any) => d.revision)).toEqual([1]);
+  });
+
   it("carries the venue shares of the fixing's evidence in the fixing response", async () => {
     const fixing = await getJson('/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18');
     const audit = await getJson('/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18/audit?limit=1');

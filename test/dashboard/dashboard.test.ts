@@ -88,6 +88,18 @@ describe('the dashboard', () => {
     // The fixture's three dates, 2.2, 2.222 (restated) and 2.244, as test/api/queries.test.ts reads them.
     expect((chart as { value: number[] }).value).toEqual([2.2, 2.222, 2.244]);
     expect(await page.locator('[data-testid=series-chart] canvas').count()).toBe(1);
+    // The stacked venue contributions hold the API's capped shares, date by date.
+    const shares = (await (await fetch(`${api.url}/v1/series/GPUIDX-H100-SXM/venue-shares?from=2026-11-01&to=2026-11-20`)).json()) as {
+      dates: { date: string; shares: { venue: string; capped_share: number }[] }[];
+    };
+    const drawn = (await page.evaluate(() => (globalThis as any).gpuidx.charts['shares:GPUIDX-H100-SXM'])) as {
+      dates: string[];
+      venues: Record<string, number[]>;
+    };
+    expect(drawn.dates).toEqual(shares.dates.map((d) => d.date));
+    for (const [venue, values] of Object.entries(drawn.venues))
+      expect(values, venue).toEqual(shares.dates.map((d) => d.shares.find((s) => s.venue === venue)?.capped_share ?? 0));
+    expect(Object.keys(drawn.venues).sort()).toEqual([...new Set(shares.dates.flatMap((d) => d.shares.map((s) => s.venue)))].sort());
     await page.screenshot({ path: join(ARTIFACTS, 'series.png'), fullPage: true });
     await page.close();
   });

@@ -3,7 +3,8 @@
 // fixings, so a settlement dispute can ask what stood at an instant.
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { PublishedFixing } from '../../fixer/published.js';
-import { crossSection, fixingHistoryIds, fixingValues, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
+import type { FixingEvidence } from '../../methodology/types.js';
+import { crossSection, fixingEvidence, fixingHistoryIds, fixingValues, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
 import { historyCsv, wideCsv } from '../csv.js';
 import { problem, validationProblem } from '../problem.js';
 import { errors, json } from '../responses.js';
@@ -115,6 +116,42 @@ export function queryRoutes(deps: QueryDeps) {
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="gpuidx_${from}_${to}.csv"`);
       } else c.header('content-type', 'application/json');
+      return c.body(entry.body) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/series/{code}/venue-shares',
+      summary: "Each venue's share of a series' weight per date, before and after the cap, from the evidence published with each fixing",
+      request: { params: s.seriesParams, query: s.venueSharesQuery },
+      responses: { 200: json(s.venueSharesSchema, 'the shares by date'), ...errors },
+    }),
+    async (c) => {
+      const { code } = c.req.valid('param');
+      const q = c.req.valid('query');
+      if (!deps.known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`) as never;
+      const to = q.to ?? ISO(deps.clock()).slice(0, 10);
+      const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
+      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`) as never;
+      const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+      if (days > deps.maxRangeDays)
+        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`) as never;
+      const entry = await deps.cached(`shares|${code}|${from}|${to}|${q.as_of ?? ''}`, async () => {
+        const rows = await fixingEvidence(db, await fixingHistoryIds(db, code, from, to, q.as_of));
+        const dates = rows
+          .sort((a, b) => (a.date < b.date ? -1 : 1))
+          .map((r) => ({
+            date: r.date,
+            revision: r.revision,
+            shares: ((JSON.parse(r.evidence) as Partial<FixingEvidence>).venue_shares ?? []).map((v) => ({ venue: v.venue, share: v.share, capped_share: v.capped_share })),
+          }));
+        return JSON.stringify({ series: code, from, to, dates });
+      });
+      c.header('cache-control', 'public, max-age=60');
+      c.header('etag', entry.etag);
+      c.header('content-type', 'application/json');
       return c.body(entry.body) as never;
     },
   );
