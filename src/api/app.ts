@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { stringify } from 'csv-stringify/sync';
 import { compress } from 'hono/compress';
 import { PatternRouter } from 'hono/router/pattern-router';
 import { cors } from 'hono/cors';
@@ -48,6 +47,7 @@ import { errors, json } from './responses.js';
 import { settlementRoutes } from './routes/settlements.js';
 import { queryRoutes } from './routes/queries.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { describeFields } from './descriptions.js';
 import { auditCsv, historyCsv } from './csv.js';
 import * as s from './schemas.js';
 
@@ -728,13 +728,26 @@ export function createApp(deps: AppDeps) {
   );
 
   // --- OpenAPI document and its interactive reference ------------------------------------------------------------
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'gpuidx publication API',
-      version: '1',
-      description: 'Daily GPU rental price fixings, their history, revisions and audit trail, signed with Ed25519. Read-only.',
-    },
+  // Generated from the routes' schemas once, on first request (every route is registered by then), with each
+  // field's description filled in from descriptions.ts where a schema gives none.
+  let openApiDocument: string | undefined;
+  app.get('/openapi.json', (c) => {
+    if (openApiDocument === undefined) {
+      const doc = app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: 'gpuidx publication API',
+          version: '1',
+          description:
+            'Daily GPU rental price fixings, their history, revisions and audit trail, monthly settlement prices, signed with Ed25519. Read-only. The dashboard is at /.',
+        },
+      });
+      describeFields(doc as never);
+      openApiDocument = JSON.stringify(doc);
+    }
+    c.header('content-type', 'application/json');
+    c.header('cache-control', SHORT);
+    return c.body(openApiDocument);
   });
   const swaggerDir = dirnameOfPackage('swagger-ui-dist');
   const assets: Record<string, string> = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' };

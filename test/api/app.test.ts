@@ -333,6 +333,31 @@ describe.each(DIALECTS)('%s', (dialect) => {
       }
     });
 
+    it('describes every field of every response schema in the OpenAPI document', async () => {
+      const doc = (await getJson('/openapi.json')).body;
+      // Walked here independently of the server's filler: every property of every schema, nested and in arrays.
+      const undescribed: string[] = [];
+      const walk = (schema: any, path: string) => {
+        if (!schema || typeof schema !== 'object' || schema.$ref) return;
+        for (const [name, prop] of Object.entries<any>(schema.properties ?? {})) {
+          if (!prop.$ref && typeof prop.description !== 'string') undescribed.push(`${path}.${name}`);
+          walk(prop, `${path}.${name}`);
+        }
+        walk(schema.items, `${path}[]`);
+        for (const alt of [...(schema.anyOf ?? []), ...(schema.oneOf ?? [])]) walk(alt, path);
+      };
+      for (const [name, schema] of Object.entries(doc.components.schemas)) walk(schema, name);
+      for (const [path, ops] of Object.entries<any>(doc.paths))
+        for (const op of Object.values<any>(ops))
+          for (const [code, r] of Object.entries<any>(op.responses ?? {}))
+            for (const c of Object.values<any>(r.content ?? {})) walk(c.schema, `${path} ${code}`);
+      expect(undescribed).toEqual([]);
+      // Units and interval ends are stated where they matter.
+      expect(doc.components.schemas.Fixing.properties.window.description).toMatch(/from inclusive, to exclusive/);
+      expect(doc.components.schemas.Fixing.properties.listings.description).toMatch(/listings/);
+      expect(doc.components.schemas.Fixing.properties.observations_included.description).toMatch(/observations/);
+    });
+
     it('publishes a valid OpenAPI 3.1 document covering every route, and a reference page', async () => {
       const doc = (await getJson('/openapi.json')).body;
       const result = await new Validator().validate(doc);

@@ -145,7 +145,11 @@ export function queryRoutes(deps: QueryDeps) {
           .map((r) => ({
             date: r.date,
             revision: r.revision,
-            shares: ((JSON.parse(r.evidence) as Partial<FixingEvidence>).venue_shares ?? []).map((v) => ({ venue: v.venue, share: v.share, capped_share: v.capped_share })),
+            shares: ((JSON.parse(r.evidence) as Partial<FixingEvidence>).venue_shares ?? []).map((v) => ({
+              venue: v.venue,
+              share: v.share,
+              capped_share: v.capped_share,
+            })),
           }));
         return JSON.stringify({ series: code, from, to, dates });
       });
