@@ -1,9 +1,10 @@
 // The publication API: a read-only Hono app under /v1 serving signed fixings, their history, revisions and audit
-// trail, the raw snapshots behind them, the methodology, signing keys and health. Every parameter is parsed by the
-// zod schemas that also generate /openapi.json; every error is problem+json.
+// trail, the raw snapshots behind them, the methodology, signing keys and health, settlements, cross-series queries
+// and the dashboard at /. Every parameter is parsed by the zod schemas that also generate /openapi.json; every error
+// is problem+json. This file holds the middleware, the caches of published revisions and the series routes that
+// use them; each other resource is a route module in routes/, joined here with app.route().
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { compress } from 'hono/compress';
@@ -14,7 +15,7 @@ import type { Context } from 'hono';
 import type { Logger } from '../log/index.js';
 import type { FixingEvidence } from '../methodology/fixing.js';
 import { seriesCatalog } from '../methodology/series.js';
-import { loadMethodologies, METHODOLOGY_DIR, methodologyInForce, parameterHash, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
+import { loadMethodologies, METHODOLOGY_DIR, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
 import {
   auditCount,
   auditPage,
@@ -23,31 +24,24 @@ import {
   newestFixingId,
   fixingsByIds,
   fixingRevisions,
-  getSnapshot,
-  snapshotBody,
-  degradedVenues,
-  lastSuccessfulRuns,
-  newestSnapshotAt,
   latestFixingOf,
-  ping,
   seriesSummaries,
-  signingKeys,
-  latestChainHead,
-  pendingSummary,
   type Db,
   type Fixing,
-  dialectOf,
-  latestPublicationRun,
 } from '../storage/index.js';
-import { fingerprintOf } from '../signing/registry.js';
 import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/published.js';
-import { publicationCache, reusedFor, strongEtag } from './cache.js';
+import { publicationCache } from './cache.js';
 import { problem, validationProblem } from './problem.js';
 import { errors, json } from './responses.js';
 import { settlementRoutes } from './routes/settlements.js';
 import { queryRoutes } from './routes/queries.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { describeFields } from './descriptions.js';
+import { acceptsGzip, etagOf, IMMUTABLE, ISO, RESTATABLE, SHORT, SIGNED, toArrayBuffer } from './http.js';
+import { docsRoutes } from './routes/docs.js';
+import { healthRoutes } from './routes/health.js';
+import { registryRoutes } from './routes/registry.js';
+import { snapshotRoutes } from './routes/snapshots.js';
 import { auditCsv, historyCsv } from './csv.js';
 import * as s from './schemas.js';
 
@@ -83,16 +77,6 @@ function acceptable(accept: string): boolean {
     return SERVED_TYPES.some((t) => (sub === '*' ? t.startsWith(`${type}/`) : t === range.trim()));
   });
 }
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-const SHORT = 'public, max-age=60';
-const RESTATABLE = 'public, max-age=300';
-// A signed fixing is served byte for byte: no gzip here or in a proxy, so its ETag stays strong.
-const SIGNED = ', no-transform';
-
-const ISO = (ms: number) => new Date(ms).toISOString();
-/** An instant from the database that may be out of Date's range (a hostile import before the bounds existed). */
-const safeIso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ISO(ms) : String(ms));
-
 export function createApp(deps: AppDeps) {
   const { db, clock } = deps;
   const health = deps.health ?? { max_fixing_age_hours: 50, max_collection_age_minutes: 60 };
@@ -456,263 +440,10 @@ export function createApp(deps: AppDeps) {
     return problem(c, 404, `no fixing of ${code} for ${date}`);
   }
 
-  // --- snapshots -----------------------------------------------------------------------------------------------
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/snapshots/{id}',
-      summary: "A raw snapshot's metadata",
-      request: { params: s.snapshotParams, query: s.noQuery },
-      responses: { 200: json(s.snapshotSchema, 'the metadata'), ...errors },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const m = await getSnapshot(db, id);
-      if (!m) return problem(c, 404, `no snapshot ${id}`) as never;
-      c.header('cache-control', m.parse_outcome === 'pending' ? 'no-store' : IMMUTABLE);
-      return c.json(
-        {
-          id: m.id,
-          venue: m.venue,
-          fetched_at: safeIso(m.fetched_at),
-          received_at: m.received_at === null ? null : safeIso(m.received_at),
-          source: m.source,
-          request: { method: m.request_method, url: m.request_url, body: m.request_body },
-          http_status: m.http_status,
-          content_type: m.content_type,
-          sha256: m.sha256,
-          byte_size: m.byte_size,
-          truncated: m.truncated === 1,
-          redacted: m.redacted === 1,
-          parser_version: m.parser_version,
-          parser_options: JSON.parse(m.parser_options) as Record<string, unknown>,
-          parse: {
-            outcome: m.parse_outcome,
-            error: m.parse_error,
-            rows_total: m.rows_total,
-            rows_accepted: m.rows_accepted,
-            rows_rejected: m.rows_rejected,
-            rows_ignored: m.rows_ignored,
-            ignored_reasons: m.ignored_reasons === null ? null : (JSON.parse(m.ignored_reasons) as Record<string, number>),
-          },
-          raw: `/v1/snapshots/${m.id}/raw`,
-        },
-        200,
-      );
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/snapshots/{id}/raw',
-      summary: 'The exact bytes stored for a snapshot, with their original content type and sha256',
-      request: { params: s.snapshotParams, query: s.noQuery },
-      responses: {
-        200: { description: 'the stored bytes', content: { 'application/octet-stream': { schema: s.z.string().openapi({ format: 'binary' }) } } },
-        ...errors,
-      },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const snap = await getSnapshot(db, id);
-      const body = snap && (await snapshotBody(db, id));
-      if (!snap || !body) return problem(c, 404, `no snapshot ${id}`) as never;
-      // The bytes are a venue's, not ours: always a download, never rendered or sniffed from the API's origin.
-      return new Response(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), {
-        status: 200,
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-disposition': `attachment; filename="snapshot-${snap.id}.body"`,
-          'x-content-type-options': 'nosniff',
-          'content-security-policy': "default-src 'none'; sandbox",
-          'x-original-content-type': (snap.content_type ?? 'application/octet-stream').replace(/[^\x20-\x7e]/g, ''),
-          'x-content-sha256': snap.sha256,
-          'repr-digest': `sha-256=:${Buffer.from(snap.sha256, 'hex').toString('base64')}:`,
-          'cache-control': IMMUTABLE,
-        },
-      }) as never;
-    },
-  );
-
-  // --- methodology, keys, health ------------------------------------------------------------------------------
-  const methodologyBody = (m: Methodology) => ({
-    version: m.version,
-    effective_from: m.effective_from,
-    parameter_hash: parameterHash(m),
-    document: m,
-    series: seriesCatalog(m).map((x) => x.code),
-    text: methodologyText,
-  });
-  const methodologySchema = s.z
-    .object({
-      version: s.z.string(),
-      effective_from: s.z.string(),
-      parameter_hash: s.z.string(),
-      document: s.z.record(s.z.string(), s.z.unknown()),
-      series: s.z.array(s.z.string()).openapi({ description: 'the codes of the series this version publishes each date' }),
-      text: s.z.string(),
-    })
-    .openapi('Methodology');
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/methodology',
-      summary: 'The methodology in force today: parameters, taxonomy and text',
-      request: { query: s.noQuery },
-      responses: { 200: json(methodologySchema, 'the methodology'), 400: errors[400] },
-    }),
-    (c) => {
-      c.header('cache-control', SHORT);
-      // The version in force today (by the injected clock), not merely the newest file: a version announced for a
-      // later effective date is served at /v1/methodology/{version} until then.
-      const today = new Date(clock()).toISOString().slice(0, 10);
-      const inForce = methodologyInForce(methodologies, today) ?? methodologies[0]!;
-      return c.json(methodologyBody(inForce) as never, 200);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/methodology/{version}',
-      summary: 'One methodology version',
-      request: { params: s.methodologyParams, query: s.noQuery },
-      responses: { 200: json(methodologySchema, 'the methodology'), ...errors },
-    }),
-    (c) => {
-      const { version } = c.req.valid('param');
-      const m = byVersion.get(version);
-      if (!m) return problem(c, 404, `no methodology version ${version}; known: ${[...byVersion.keys()].join(', ')}`) as never;
-      c.header('cache-control', IMMUTABLE);
-      return c.json(methodologyBody(m) as never, 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/keys',
-      summary: 'Public keys that verify fixing signatures',
-      request: { query: s.noQuery },
-      responses: { 200: json(s.keysSchema, 'the keys'), 400: errors[400] },
-    }),
-    async (c) => {
-      c.header('cache-control', SHORT);
-      const keys = (await signingKeys(db)).map((k) => ({
-        key_id: k.key_id,
-        algorithm: 'Ed25519' as const,
-        public_key_pem: k.public_key_pem,
-        fingerprint: fingerprintOf(k.public_key_pem),
-        valid_from: ISO(k.valid_from),
-        valid_to: k.valid_to === null ? null : ISO(k.valid_to),
-      }));
-      return c.json({ keys }, 200, etagOf({ keys }));
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/chain/head',
-      summary: 'The signed chain head: the hash of the newest published revision, signed after each publication run',
-      request: { query: s.noQuery },
-      responses: { 200: json(s.chainHeadSchema, 'the newest chain head'), 404: errors[404] },
-    }),
-    async (c) => {
-      const head = await latestChainHead(db);
-      if (!head) return problem(c, 404, 'no chain head published yet') as never;
-      c.header('cache-control', 'no-cache');
-      return c.json(
-        {
-          head: JSON.parse(head.payload),
-          signature: { algorithm: 'Ed25519' as const, key_id: head.key_id, value: head.signature, payload: head.payload },
-        } as never,
-        200,
-      );
-    },
-  );
-
-  // Load balancers and monitors poll health hard: its queries run at most once per TTL (default 1 s), and
-  // `checked_at` says when they last ran.
-  const checkHealth = async () => {
-    await ping(db);
-    const now = clock();
-    const venues = await lastSuccessfulRuns(db);
-    const summaries = await seriesSummaries(db);
-    const series = [...summaries].map(([code, x]) => ({ series: code, latest_date: x.latest.date })).sort((a, b) => (a.series < b.series ? -1 : 1));
-    const problems: string[] = [];
-    // Fresh data may come from a collector run or from an imported partner file.
-    // A claimed instant beyond our clock (a bad import from before the bounds existed) is not fresh data.
-    const newestData = Math.max(...venues.map((v) => v.finished_at).filter((t) => t <= now), (await newestSnapshotAt(db, now)) ?? -Infinity);
-    const pending = await pendingSummary(db);
-    // A venue whose latest run collapsed in yield is down in all but name: say so, with the run's own words.
-    for (const d of await degradedVenues(db)) problems.push(`${d.venue}: latest run (${ISO(d.finished_at)}) is degraded: ${d.warning}`);
-    if (pending.count > 0) {
-      problems.push(
-        `${pending.count} snapshot(s) are stuck pending from snapshot ${pending.oldest}: fixings cannot read data newer than snapshot ${(pending.oldest ?? 1) - 1} until a writer (gpuidx collect, import or fix) recovers them`,
-      );
-    }
-    const lastRun = await latestPublicationRun(db);
-    if (lastRun?.outcome === 'failed')
-      problems.push(`the latest publication run (${lastRun.date}, by ${lastRun.publisher}) failed: ${lastRun.error ?? 'no reason recorded'}`);
-    if (newestData === -Infinity) problems.push('no data collected or imported yet');
-    else if (now - newestData > health.max_collection_age_minutes * 60_000)
-      problems.push(`newest data arrived ${ISO(newestData)}, more than ${health.max_collection_age_minutes} minutes ago`);
-    // biome-ignore lint/complexity/useMathMinMax: ISO date strings, compared as text; Math.max would make them NaN
-    const newestDate = series.reduce((m, x) => (x.latest_date > m ? x.latest_date : m), '');
-    if (!newestDate) problems.push('no fixing published yet');
-    else if (now - (Date.parse(`${newestDate}T00:00:00Z`) + DAY_MS) > health.max_fixing_age_hours * 3_600_000)
-      problems.push(`newest fixing is for ${newestDate}, which ended more than ${health.max_fixing_age_hours} hours ago`);
-    const body = {
-      status: problems.length ? ('stale' as const) : ('ok' as const),
-      checked_at: ISO(now),
-      database: 'ok' as const,
-      engine: dialectOf(db),
-      problems,
-      publisher: lastRun
-        ? {
-            date: lastRun.date,
-            publisher: lastRun.publisher,
-            outcome: lastRun.outcome,
-            started_at: ISO(lastRun.started_at),
-            finished_at: lastRun.finished_at === null ? null : ISO(lastRun.finished_at),
-            published: lastRun.published,
-            unchanged: lastRun.unchanged,
-            refused: lastRun.refused,
-          }
-        : null,
-      venues: venues.map((v) => ({ venue: v.venue, last_success: ISO(v.finished_at) })),
-      series,
-    };
-    return body;
-  };
-  // The check and its serialized answer with its ETag, kept together for the TTL (a failed check is not kept).
-  const healthOf = reusedFor(latestTtlMs, async () => {
-    const body = await checkHealth();
-    const text = JSON.stringify(body);
-    return { body, text, etag: strongEtag(text) };
-  });
-
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/v1/health',
-      summary:
-        "Database reachable (and which engine), the scheduled publisher's last run, last successful run per venue, latest fixing date per series; 503 when data or fixings are stale or the last publication run failed",
-      request: { query: s.noQuery },
-      responses: { 200: json(s.healthSchema, 'fresh'), 503: json(s.healthSchema, 'stale') },
-    }),
-    async (c) => {
-      const answer = await healthOf();
-      c.header('cache-control', 'no-store');
-      c.header('content-type', 'application/json');
-      c.header('etag', answer.etag);
-      return c.body(answer.text, answer.body.problems.length ? 503 : 200) as never;
-    },
-  );
-
-  // --- settlements and cross-series queries (route modules of their own; the others follow as app.ts is split) ---
+  // --- route modules: snapshots, methodology and keys, health, settlements, cross-series queries, the dashboard ---
+  app.route('/', snapshotRoutes({ db }));
+  app.route('/', registryRoutes({ db, clock, methodologies, methodologyText }));
+  app.route('/', healthRoutes({ db, clock, policy: health, ttlMs: latestTtlMs }));
   app.route('/', settlementRoutes({ db, clock, known: (code) => catalog.has(code) }));
   app.route(
     '/',
@@ -749,60 +480,10 @@ export function createApp(deps: AppDeps) {
     c.header('cache-control', SHORT);
     return c.body(openApiDocument);
   });
-  const swaggerDir = dirnameOfPackage('swagger-ui-dist');
-  const assets: Record<string, string> = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' };
-  app.get('/docs', (c) => {
-    c.header('cache-control', SHORT);
-    return c.html(DOCS_PAGE);
-  });
-  app.get('/docs/assets/:file', (c) => {
-    const file = c.req.param('file');
-    const type = assets[file];
-    if (!type) return problem(c, 404, `no such asset: ${file}`);
-    c.header('cache-control', 'public, max-age=86400');
-    c.header('content-type', type);
-    return c.body(readFileSync(join(swaggerDir, file)));
-  });
+  app.route('/', docsRoutes());
   app.route('/', dashboardRoutes());
 
   return app;
 }
 
 export type App = ReturnType<typeof createApp>;
-
-/**
- * The strong ETag of a JSON body as `c.json` writes it (the same JSON.stringify). Set by the route, it spares Hono's
- * etag middleware cloning the response to hash it, which turns @hono/node-server's direct write of a string body
- * into a web stream.
- */
-function etagOf(value: unknown): { etag: string } {
-  return { etag: strongEtag(JSON.stringify(value)) };
-}
-
-/** Whether an Accept-Encoding header accepts gzip (named with a weight above 0, or by `*`). */
-function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  for (const part of header.toLowerCase().split(',')) {
-    const [name, ...params] = part.trim().split(';');
-    if (name !== 'gzip' && name !== '*') continue;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return q === undefined || Number(q.slice(2)) > 0;
-  }
-  return false;
-}
-
-function toArrayBuffer(b: Buffer): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-}
-
-function dirnameOfPackage(name: string): string {
-  const require = createRequire(import.meta.url);
-  return join(require.resolve(`${name}/package.json`), '..');
-}
-
-// The reference page is served with its assets from our own install: it works offline.
-const DOCS_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>gpuidx API reference</title>
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
-<body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script></body></html>`;

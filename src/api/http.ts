@@ -1,0 +1,58 @@
+// What the API's route modules share: cache-control policies, instant formatting, ETags, gzip negotiation, and the
+// factory of a route module's app (parameter errors as problem+json, as on the main app).
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { strongEtag } from './cache.js';
+import { validationProblem } from './problem.js';
+
+export const DAY_MS = 86_400_000;
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+export const SHORT = 'public, max-age=60';
+export const RESTATABLE = 'public, max-age=300';
+// A signed fixing is served byte for byte: no gzip here or in a proxy, so its ETag stays strong.
+export const SIGNED = ', no-transform';
+
+export const ISO = (ms: number) => new Date(ms).toISOString();
+/** An instant from the database that may be out of Date's range (a hostile import before the bounds existed). */
+export const safeIso = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ISO(ms) : String(ms));
+
+/**
+ * The strong ETag of a JSON body as `c.json` writes it (the same JSON.stringify). Set by the route, it spares Hono's
+ * etag middleware cloning the response to hash it, which turns @hono/node-server's direct write of a string body
+ * into a web stream.
+ */
+export function etagOf(value: unknown): { etag: string } {
+  return { etag: strongEtag(JSON.stringify(value)) };
+}
+
+/** Whether an Accept-Encoding header accepts gzip (named with a weight above 0, or by `*`). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  for (const part of header.toLowerCase().split(',')) {
+    const [name, ...params] = part.trim().split(';');
+    if (name !== 'gzip' && name !== '*') continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  }
+  return false;
+}
+
+export function toArrayBuffer(b: Buffer): ArrayBuffer {
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+}
+
+export function dirnameOfPackage(name: string): string {
+  const require = createRequire(import.meta.url);
+  return join(require.resolve(`${name}/package.json`), '..');
+}
+
+/** A route module's app: parameter validation failures become problem+json, as everywhere in the API. */
+export function routeApp() {
+  return new OpenAPIHono({
+    defaultHook: (result, c) => (result.success ? undefined : validationProblem(c, result.target, result.error)),
+  });
+}
+
+export const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
