@@ -9,7 +9,7 @@ import { fixDate, PublicationRefusedError } from '../../src/fixer/index.js';
 import { newPublicationState, publicationTick } from '../../src/fixer/schedule.js';
 import { settleMonth } from '../../src/fixer/settle.js';
 import { memoryLogger } from '../../src/log/index.js';
-import { publisherLease } from '../../src/storage/index.js';
+import { insertFixing, publisherLease } from '../../src/storage/index.js';
 import { verifyDatabase } from '../../src/audit/verify.js';
 import { DIALECTS, FIXTURES, forge, tempDb, testSigner, type TempDb } from '../helpers.js';
 
@@ -150,6 +150,72 @@ describe('the scheduled publisher', () => {
       expect(await count()).toBe(41);
       await tick(AFTER_CUTOFF + 60_000);
       expect(await count()).toBe(41);
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('a whole month settled', () => {
+  it('publishes the hand-computed mean of the standing revisions, signed, and serves it with the days used', async () => {
+    const t = await tempDb();
+    try {
+      // Daily fixings of GPUIDX-H100-SXM for November 2026 stored directly (the settlement reads only the stored
+      // revisions): day d at 2 + d/1000 (2.001 .. 2.030), published at noon the next day; day 12 insufficient,
+      // day 20 restated after the cut-off to 9.999 (which must not count).
+      const at = (d: number) => Date.UTC(2026, 10, d + 1, 12);
+      const row = (d: number, revision: number, value: number | null, computedAt: number) => ({
+        series: 'GPUIDX-H100-SXM',
+        date: `2026-11-${String(d).padStart(2, '0')}`,
+        revision,
+        status: value === null ? 'insufficient' : 'normal',
+        value,
+        carried_from: null,
+        methodology_version: '1.0.0',
+        parameter_hash: 'p',
+        input_digest: `d${d}r${revision}`,
+        software_version: 'test',
+        computed_at: computedAt,
+        restatement_reason: revision > 1 ? 'test' : null,
+        previous_input_digest: null,
+        record: JSON.stringify({ unit: 'USD per GPU-hour' }),
+        evidence: '{}',
+        parser_versions: '[]',
+        inputs_through_snapshot: 0,
+      });
+      await t.db.transaction().execute(async (trx) => {
+        for (let d = 1; d <= 30; d++) {
+          const v = d === 12 ? null : Number((2 + d / 1000).toFixed(3));
+          await insertFixing(trx, t.db, row(d, 1, v, at(d)), { rows: [], row: () => ({}) as never }, () => ({
+            previous_chain_hash: null,
+            key_id: null,
+            signature: null,
+          }));
+        }
+        await insertFixing(trx, t.db, row(20, 2, 9.999, Date.UTC(2026, 11, 4)), { rows: [], row: () => ({}) as never }, () => ({
+          previous_chain_hash: null,
+          key_id: null,
+          signature: null,
+        }));
+      });
+      const deps = { db: t.db, clock: () => AFTER_CUTOFF + 86_400_000, log: memoryLogger(), signer: testSigner() };
+      const [outcome] = await settleMonth(deps, { month: '2026-11', series: ['GPUIDX-H100-SXM'] });
+      // Counted: 29 days (all but day 12). In 0.0001 units day d is 20000 + 10d: the sum over d = 1..30 is
+      // 600000 + 10 x 465 = 604650, minus day 12's 20120 = 584530; / 29 = 20156.21 -> 20156 -> 2.0156.
+      expect(outcome).toEqual({ series: 'GPUIDX-H100-SXM', action: 'published', revision: 1, status: 'final', value: 2.0156 });
+      const api = await startApi(t.db, { ...settings }, memoryLogger(), () => AFTER_CUTOFF + 86_400_000);
+      try {
+        const res = await fetch(`${api.url}/v1/series/GPUIDX-H100-SXM/settlements/2026-11`);
+        const { settlement, signature } = (await res.json()) as any;
+        expect(settlement).toMatchObject({ status: 'final', value: 2.0156, days_counted: 29, days_in_month: 30 });
+        expect(settlement.days[11]).toEqual({ date: '2026-11-12', revision: 1, status: 'insufficient', value: null, counted: false, excluded: 'no_value' });
+        expect(settlement.days[19]).toEqual({ date: '2026-11-20', revision: 1, status: 'normal', value: 2.02, counted: true, excluded: null });
+        const keys = (await (await fetch(`${api.url}/v1/keys`)).json()) as { keys: { key_id: string; public_key_pem: string }[] };
+        const key = keys.keys.find((k) => k.key_id === signature.key_id)!;
+        expect(verify(null, Buffer.from(signature.payload), createPublicKey(key.public_key_pem), Buffer.from(signature.value, 'base64'))).toBe(true);
+      } finally {
+        await api.close();
+      }
     } finally {
       await t.cleanup();
     }
