@@ -170,7 +170,7 @@ export function createApp(deps: AppDeps) {
             'Daily GPU rental price fixings, their history, revisions and audit trail, monthly settlement prices, signed with Ed25519. Read-only. The dashboard is at /.',
         },
       });
-      describeFields(doc as never);
+      describeFields(doc);
       openApiDocument = JSON.stringify(doc);
     }
     c.header('content-type', 'application/json');

@@ -182,7 +182,9 @@ type SchemaObject = {
 };
 
 /** Fills in every property description the schemas leave out; returns the paths it could not describe. */
-export function describeFields(doc: { components?: { schemas?: Record<string, SchemaObject> }; paths?: Record<string, Record<string, unknown>> }): string[] {
+export function describeFields(document: object): string[] {
+  // The generated document, walked as the JSON it is.
+  const doc = document as { components?: { schemas?: Record<string, SchemaObject> }; paths?: Record<string, Record<string, unknown>> };
   const missing: string[] = [];
   const walk = (s: SchemaObject | undefined, path: string) => {
     if (!s || typeof s !== 'object' || s.$ref) return;

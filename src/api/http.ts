@@ -4,6 +4,9 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, TypedResponse } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { JSONParsed } from 'hono/utils/types';
 import { strongEtag } from './cache.js';
 import { validationProblem } from './problem.js';
 
@@ -56,3 +59,18 @@ export function routeApp() {
 }
 
 export const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * A JSON body serialized ahead of time (a cached signed fixing, a history built once per publication), served as
+ * it is and typed as the value it was serialized from. Hono types a response by the value given to c.json, which
+ * would serialize again; this is the one place where the API asserts a body's type instead, and every body passed
+ * here is JSON.stringify of a value of type T (the OpenAPI response tests check them against the schemas).
+ */
+export function jsonBody<T, S extends ContentfulStatusCode = 200>(
+  c: Context,
+  body: string | Uint8Array<ArrayBuffer>,
+  status?: S,
+  headers: Record<string, string> = {},
+): TypedResponse<JSONParsed<T>, S, 'json'> {
+  return c.body(body, status ?? 200, { 'content-type': 'application/json', ...headers }) as unknown as TypedResponse<JSONParsed<T>, S, 'json'>;
+}

@@ -21,7 +21,8 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function problem(c: Context, status: ContentfulStatusCode, detail: string, extra: Partial<Problem> = {}): Response {
+/** A problem+json response, typed as the routes declare their error responses (a header sets the media type). */
+export function problem<S extends ContentfulStatusCode>(c: Context, status: S, detail: string, extra: Partial<Problem> = {}) {
   const body: Problem = {
     type: 'about:blank',
     title: TITLES[status] ?? 'Error',
@@ -30,7 +31,7 @@ export function problem(c: Context, status: ContentfulStatusCode, detail: string
     instance: c.req.path,
     ...extra,
   };
-  return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+  return c.json(body, status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
 }
 
 /** A zod validation failure of request parameters, as one readable detail plus one entry per problem. */

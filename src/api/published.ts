@@ -7,7 +7,11 @@ import { publishedFixing, signedPayload, type PublishedFixing } from '../fixer/p
 import type { FixingEvidence } from '../methodology/fixing.js';
 import { fixingsByIds, latestFixingOf, newestFixingId, type Db, type Fixing } from '../storage/index.js';
 import { publicationCache } from './cache.js';
-import { SIGNED } from './http.js';
+import { jsonBody, SIGNED } from './http.js';
+import type { signedFixingSchema, z } from './schemas.js';
+
+/** The signed fixing response, as /openapi.json declares it. */
+type SignedFixingBody = z.infer<typeof signedFixingSchema>;
 
 // A published revision never changes, so its published form is built once (bounded cache), and so is its signed
 // form with a strong ETag. The signature is the one stored when the revision was published: the API never signs.
@@ -67,9 +71,9 @@ export function publishedRevisions(db: Db, latestTtlMs: number) {
     }
     return found as Published[];
   };
-  const sendSigned = (c: Context, row: Fixing, cacheControl: string): Response => {
+  const sendSigned = (c: Context, row: Fixing, cacheControl: string) => {
     const { body, etag: tag } = signed(row);
-    return c.body(body, 200, { 'content-type': 'application/json', etag: tag, 'cache-control': cacheControl + SIGNED });
+    return jsonBody<SignedFixingBody>(c, body, 200, { etag: tag, 'cache-control': cacheControl + SIGNED });
   };
   return { published, signed, latestOf, histories, publishedByIds, sendSigned };
 }

@@ -14,9 +14,12 @@ import {
   type Db,
 } from '../../storage/index.js';
 import { reusedFor, strongEtag } from '../cache.js';
-import { DAY_MS, ISO, routeApp } from '../http.js';
+import { DAY_MS, ISO, jsonBody, routeApp } from '../http.js';
 import { json } from '../responses.js';
 import * as s from '../schemas.js';
+
+/** The health response, as /openapi.json declares it. */
+type Health = s.z.infer<typeof s.healthSchema>;
 
 export function healthRoutes({ db, clock, policy: health, ttlMs: latestTtlMs }: { db: Db; clock: () => number; policy: HealthPolicy; ttlMs: number }) {
   const app = routeApp();
@@ -95,7 +98,7 @@ export function healthRoutes({ db, clock, policy: health, ttlMs: latestTtlMs }: 
       c.header('cache-control', 'no-store');
       c.header('content-type', 'application/json');
       c.header('etag', answer.etag);
-      return c.body(answer.text, answer.body.problems.length ? 503 : 200) as never;
+      return answer.body.problems.length ? jsonBody<Health, 503>(c, answer.text, 503) : jsonBody<Health>(c, answer.text, 200);
     },
   );
 

@@ -8,6 +8,7 @@ import { crossSection, fixingEvidence, fixingHistoryIds, fixingValues, revisions
 import { historyCsv, wideCsv } from '../csv.js';
 import { problem, validationProblem } from '../problem.js';
 import { errors, json } from '../responses.js';
+import { jsonBody } from '../http.js';
 import * as s from '../schemas.js';
 
 export interface QueryDeps {
@@ -59,14 +60,14 @@ export function queryRoutes(deps: QueryDeps) {
           ? historyCsv(rows.map(deps.published))
           : `{"date":"${date}","as_of":${as_of === undefined ? 'null' : `"${ISO(as_of)}"`},"fixings":[${rows.map(deps.signedBody).join(',')}]}`;
       });
-      if (entry.body === '') return problem(c, 404, `no fixing published for ${date}${as_of === undefined ? '' : ` by ${ISO(as_of)}`}`) as never;
+      if (entry.body === '') return problem(c, 404, `no fixing published for ${date}${as_of === undefined ? '' : ` by ${ISO(as_of)}`}`);
       c.header('cache-control', 'public, max-age=60');
       c.header('etag', entry.etag);
       if (csv) {
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="gpuidx_${date}.csv"`);
       } else c.header('content-type', 'application/json');
-      return c.body(entry.body) as never;
+      return c.body(entry.body);
     },
   );
 
@@ -84,15 +85,15 @@ export function queryRoutes(deps: QueryDeps) {
     async (c) => {
       const q = c.req.valid('query');
       const series = [...new Set(q.series.split(','))];
-      if (series.length > MAX_SERIES) return problem(c, 400, `${series.length} series asked for; at most ${MAX_SERIES} per request`) as never;
+      if (series.length > MAX_SERIES) return problem(c, 400, `${series.length} series asked for; at most ${MAX_SERIES} per request`);
       const unknown = series.filter((code) => !deps.known(code));
-      if (unknown.length) return problem(c, 404, `unknown series ${unknown.map((u) => `"${u}"`).join(', ')}; GET /v1/series lists them`) as never;
+      if (unknown.length) return problem(c, 404, `unknown series ${unknown.map((u) => `"${u}"`).join(', ')}; GET /v1/series lists them`);
       const to = q.to ?? ISO(deps.clock()).slice(0, 10);
       const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
-      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`) as never;
+      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`);
       const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
       if (days > deps.maxRangeDays)
-        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`) as never;
+        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`);
       const csv = wantsCsv(q.format, c.req.header('accept'));
       // Built once per publication, like a single series' history.
       const entry = await deps.cached(`multi|${series.join(',')}|${from}|${to}|${q.as_of ?? ''}|${csv ? 'csv' : 'json'}`, async () => {
@@ -116,7 +117,7 @@ export function queryRoutes(deps: QueryDeps) {
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="gpuidx_${from}_${to}.csv"`);
       } else c.header('content-type', 'application/json');
-      return c.body(entry.body) as never;
+      return c.body(entry.body);
     },
   );
 
@@ -131,13 +132,13 @@ export function queryRoutes(deps: QueryDeps) {
     async (c) => {
       const { code } = c.req.valid('param');
       const q = c.req.valid('query');
-      if (!deps.known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`) as never;
+      if (!deps.known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
       const to = q.to ?? ISO(deps.clock()).slice(0, 10);
       const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
-      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`) as never;
+      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`);
       const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
       if (days > deps.maxRangeDays)
-        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`) as never;
+        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`);
       const entry = await deps.cached(`shares|${code}|${from}|${to}|${q.as_of ?? ''}`, async () => {
         const rows = await fixingEvidence(db, await fixingHistoryIds(db, code, from, to, q.as_of));
         const dates = rows
@@ -155,8 +156,7 @@ export function queryRoutes(deps: QueryDeps) {
       });
       c.header('cache-control', 'public, max-age=60');
       c.header('etag', entry.etag);
-      c.header('content-type', 'application/json');
-      return c.body(entry.body) as never;
+      return jsonBody<s.z.infer<typeof s.venueSharesSchema>>(c, entry.body);
     },
   );
 
@@ -192,7 +192,7 @@ export function queryRoutes(deps: QueryDeps) {
           next,
         },
         200,
-      ) as never;
+      );
     },
   );
   return app;

@@ -54,7 +54,7 @@ export function registryRoutes({ db, clock, methodologies, methodologyText }: Re
       // later effective date is served at /v1/methodology/{version} until then.
       const today = new Date(clock()).toISOString().slice(0, 10);
       const inForce = methodologyInForce(methodologies, today) ?? methodologies[0]!;
-      return c.json(methodologyBody(inForce) as never, 200);
+      return c.json(methodologyBody(inForce), 200);
     },
   );
   app.openapi(
@@ -68,9 +68,9 @@ export function registryRoutes({ db, clock, methodologies, methodologyText }: Re
     (c) => {
       const { version } = c.req.valid('param');
       const m = byVersion.get(version);
-      if (!m) return problem(c, 404, `no methodology version ${version}; known: ${[...byVersion.keys()].join(', ')}`) as never;
+      if (!m) return problem(c, 404, `no methodology version ${version}; known: ${[...byVersion.keys()].join(', ')}`);
       c.header('cache-control', IMMUTABLE);
-      return c.json(methodologyBody(m) as never, 200);
+      return c.json(methodologyBody(m), 200);
     },
   );
 
@@ -106,13 +106,13 @@ export function registryRoutes({ db, clock, methodologies, methodologyText }: Re
     }),
     async (c) => {
       const head = await latestChainHead(db);
-      if (!head) return problem(c, 404, 'no chain head published yet') as never;
+      if (!head) return problem(c, 404, 'no chain head published yet');
       c.header('cache-control', 'no-cache');
       return c.json(
         {
           head: JSON.parse(head.payload),
           signature: { algorithm: 'Ed25519' as const, key_id: head.key_id, value: head.signature, payload: head.payload },
-        } as never,
+        },
         200,
       );
     },

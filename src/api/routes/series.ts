@@ -5,17 +5,7 @@ import type { Context } from 'hono';
 import type { FixingEvidence } from '../../methodology/fixing.js';
 import type { Methodology } from '../../methodology/params.js';
 import type { SeriesSpec } from '../../methodology/series.js';
-import {
-  auditCount,
-  auditPage,
-  fixingAt,
-  fixingHistoryIds,
-  fixingRevisions,
-  latestFixingOf,
-  seriesSummaries,
-  type Db,
-  type Fixing,
-} from '../../storage/index.js';
+import { auditCount, auditPage, fixingAt, fixingHistoryIds, fixingRevisions, latestFixingOf, seriesSummaries, type Db } from '../../storage/index.js';
 import { auditCsv, historyCsv } from '../csv.js';
 import { acceptsGzip, DAY_MS, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT } from '../http.js';
 import { problem } from '../problem.js';
@@ -35,8 +25,7 @@ export interface SeriesDeps {
 export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, revisions }: SeriesDeps) {
   const app = routeApp();
   const { latestOf, histories, publishedByIds, sendSigned } = revisions;
-  const knownSeries = (c: Context, code: string): Response | null =>
-    catalog.has(code) ? null : problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
+  const knownSeries = (c: Context, code: string) => (catalog.has(code) ? null : problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`));
 
   // --- series ------------------------------------------------------------------------------------------------
   app.openapi(
@@ -83,13 +72,12 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       const { code } = c.req.valid('param');
       const q = c.req.valid('query');
       const unknown = knownSeries(c, code);
-      if (unknown) return unknown as never;
+      if (unknown) return unknown;
       const to = q.to ?? ISO(clock()).slice(0, 10);
       const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
-      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`) as never;
+      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`);
       const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
-      if (days > maxRangeDays)
-        return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`) as never;
+      if (days > maxRangeDays) return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`);
       const wantsCsv = q.format === 'csv' || (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
       // A history body follows from what is published: built once per publication, then served from memory.
       const entry = await histories.body(`${code}|${from}|${to}|${wantsCsv ? 'csv' : 'json'}|${q.as_of ?? ''}`, async () => {
@@ -107,9 +95,9 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       } else c.header('content-type', 'application/json');
       if (acceptsGzip(c.req.header('accept-encoding')) && entry.body.length >= 1024) {
         c.header('content-encoding', 'gzip');
-        return c.body(histories.gzip(entry), 200) as never;
+        return c.body(histories.gzip(entry), 200);
       }
-      return c.body(histories.bytes(entry), 200) as never;
+      return c.body(histories.bytes(entry), 200);
     },
   );
 
@@ -125,10 +113,10 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       const { code } = c.req.valid('param');
       const { as_of } = c.req.valid('query');
       const unknown = knownSeries(c, code);
-      if (unknown) return unknown as never;
+      if (unknown) return unknown;
       const row = as_of === undefined ? await latestOf(code) : await latestFixingOf(db, code, as_of);
-      if (!row) return problem(c, 404, `series ${code} has no published fixing yet`) as never;
-      return sendSigned(c, row, SHORT) as never;
+      if (!row) return problem(c, 404, `series ${code} has no published fixing yet`);
+      return sendSigned(c, row, SHORT);
     },
   );
 
@@ -144,9 +132,9 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       const { code, date } = c.req.valid('param');
       const { revision, as_of } = c.req.valid('query');
       const found = await findFixing(c, code, date, revision, as_of);
-      if (found instanceof Response) return found as never;
+      if (found instanceof Response) return found;
       // A pinned revision never changes; the date's latest revision can gain a correction.
-      return sendSigned(c, found, revision !== undefined ? IMMUTABLE : RESTATABLE) as never;
+      return sendSigned(c, found, revision !== undefined ? IMMUTABLE : RESTATABLE);
     },
   );
 
@@ -161,9 +149,9 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
     async (c) => {
       const { code, date } = c.req.valid('param');
       const unknown = knownSeries(c, code);
-      if (unknown) return unknown as never;
+      if (unknown) return unknown;
       const rows = await fixingRevisions(db, code, date);
-      if (rows.length === 0) return problem(c, 404, `no fixing of ${code} for ${date}`) as never;
+      if (rows.length === 0) return problem(c, 404, `no fixing of ${code} for ${date}`);
       c.header('cache-control', RESTATABLE);
       return c.json(
         {
@@ -190,16 +178,19 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       path: '/v1/series/{code}/fixings/{date}/audit',
       summary: 'The evidence behind a fixing: every input with its outcome and weights, venue shares, outlier fences, parameters; paginated',
       request: { params: s.fixingParams, query: s.auditQuery },
-      responses: { 200: json(s.auditSchema, 'one page of the audit'), ...errors },
+      responses: {
+        200: { description: 'one page of the audit', content: { 'application/json': { schema: s.auditSchema }, 'text/csv': { schema: s.z.string() } } },
+        ...errors,
+      },
     }),
     async (c) => {
       const { code, date } = c.req.valid('param');
       const { revision, after, as_of, venue, outcome, format } = c.req.valid('query');
       const csv = format === 'csv' || (format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
       const limit = c.req.valid('query').limit ?? (csv ? 100_000 : 1000);
-      if (!csv && limit > 1000) return problem(c, 400, `limit ${limit} is above 1000, the most a JSON page holds (CSV pages hold up to 100000)`) as never;
+      if (!csv && limit > 1000) return problem(c, 400, `limit ${limit} is above 1000, the most a JSON page holds (CSV pages hold up to 100000)`);
       const found = await findFixing(c, code, date, revision, as_of);
-      if (found instanceof Response) return found as never;
+      if (found instanceof Response) return found;
       const rows = await auditPage(db, found.id, after ?? 0, limit, { venue, outcome });
       const evidence = JSON.parse(found.evidence) as FixingEvidence;
       const methodology = methodologyOf(found.methodology_version);
@@ -211,7 +202,7 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="${code}_${date}_r${found.revision}_audit.csv"`);
         if (next) c.header('link', `<${next}>; rel="next"`);
-        return c.body(auditCsv(rows)) as never;
+        return c.body(auditCsv(rows));
       }
       // Pinned to a revision the page never changes.
       c.header('cache-control', revision !== undefined ? IMMUTABLE : RESTATABLE);
@@ -252,7 +243,7 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
     },
   );
 
-  async function findFixing(c: Context, code: string, date: string, revision: number | undefined, asOf?: number): Promise<Fixing | Response> {
+  async function findFixing(c: Context, code: string, date: string, revision: number | undefined, asOf?: number) {
     const unknown = knownSeries(c, code);
     if (unknown) return unknown;
     const row = await fixingAt(db, code, date, revision, asOf);

@@ -37,7 +37,7 @@ export function settlementRoutes({ db, clock, known }: SettlementDeps) {
     async (c) => {
       const { code, month } = c.req.valid('param');
       const { format } = c.req.valid('query');
-      if (!known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`) as never;
+      if (!known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
       const stored = await latestSettlement(db, code, month);
       const body = stored
         ? {
@@ -51,9 +51,9 @@ export function settlementRoutes({ db, clock, known }: SettlementDeps) {
         const rows = body.settlement.days.map((d) => [d.date, d.revision ?? '', d.status ?? '', d.value ?? '', d.counted ? 1 : 0, d.excluded ?? '']);
         c.header('content-type', 'text/csv; charset=utf-8');
         c.header('content-disposition', `attachment; filename="${code}_${month}_settlement.csv"`);
-        return c.body(stringify(rows, { header: true, columns: ['date', 'revision', 'status', 'value', 'counted', 'excluded'] })) as never;
+        return c.body(stringify(rows, { header: true, columns: ['date', 'revision', 'status', 'value', 'counted', 'excluded'] }));
       }
-      return c.json(body, 200) as never;
+      return c.json(body, 200);
     },
   );
   return app;

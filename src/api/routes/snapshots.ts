@@ -19,7 +19,7 @@ export function snapshotRoutes({ db }: { db: Db }) {
     async (c) => {
       const { id } = c.req.valid('param');
       const m = await getSnapshot(db, id);
-      if (!m) return problem(c, 404, `no snapshot ${id}`) as never;
+      if (!m) return problem(c, 404, `no snapshot ${id}`);
       c.header('cache-control', m.parse_outcome === 'pending' ? 'no-store' : IMMUTABLE);
       return c.json(
         {
@@ -68,7 +68,7 @@ export function snapshotRoutes({ db }: { db: Db }) {
       const { id } = c.req.valid('param');
       const snap = await getSnapshot(db, id);
       const body = snap && (await snapshotBody(db, id));
-      if (!snap || !body) return problem(c, 404, `no snapshot ${id}`) as never;
+      if (!snap || !body) return problem(c, 404, `no snapshot ${id}`);
       // The bytes are a venue's, not ours: always a download, never rendered or sniffed from the API's origin.
       return new Response(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), {
         status: 200,
@@ -82,7 +82,7 @@ export function snapshotRoutes({ db }: { db: Db }) {
           'repr-digest': `sha-256=:${Buffer.from(snap.sha256, 'hex').toString('base64')}:`,
           'cache-control': IMMUTABLE,
         },
-      }) as never;
+      });
     },
   );
 
