@@ -50,7 +50,9 @@ function table(head, rows, opts = {}) {
     el(
       'tr',
       {},
-      head.map((h) => el('th', { class: h.num ? 'num' : undefined, 'data-sort': opts.sortable ? h.key : undefined }, h.label)),
+      head.map((h) =>
+        el('th', { class: [h.num ? 'num' : '', h.cls ?? ''].join(' ').trim() || undefined, 'data-sort': opts.sortable ? h.key : undefined }, h.label),
+      ),
     ),
   );
   const tbody = el('tbody', {}, rows);
@@ -127,11 +129,11 @@ async function overview() {
     table(
       [
         { label: 'series' },
-        { label: 'description' },
+        { label: 'description', cls: 'hide-narrow' },
         { label: 'latest', num: true },
         { label: 'day change', num: true },
         { label: 'status' },
-        { label: 'date' },
+        { label: 'date', cls: 'hide-narrow' },
         { label: '30 days' },
       ],
       rows,
