@@ -225,3 +225,18 @@ export async function forge(t: TempDb, triggers: readonly { name: string; table:
     raw.close();
   }
 }
+
+/**
+ * The small market of fixtures/market, published as the API tests read it: three days imported and fixed at
+ * `now` (41 series each), then 2026-11-19 restated one minute later from a partner's late file (revision 2 of
+ * GPUIDX-H100-SXM, GPUIDX-H100-SXM-SPOT and GPUIDX-COMPUTE).
+ */
+export async function publishMarketFixture(db: Db, now: number): Promise<void> {
+  const { importFile } = await import('../src/collectors/import.js');
+  const { fixDate } = await import('../src/fixer/index.js');
+  const deps = { db, clock: () => now, log: memoryLogger(), signer: testSigner() };
+  await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
+  for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
+  await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
+  await fixDate({ ...deps, clock: () => now + 60_000 }, { date: '2026-11-19', restate: { reason: 'late partner-d file' } });
+}

@@ -74,3 +74,20 @@ export function jsonBody<T, S extends ContentfulStatusCode = 200>(
 ): TypedResponse<JSONParsed<T>, S, 'json'> {
   return c.body(body, status ?? 200, { 'content-type': 'application/json', ...headers }) as unknown as TypedResponse<JSONParsed<T>, S, 'json'>;
 }
+
+/**
+ * The [from, to] dates (inclusive) of a history request: `to` defaults to today (UTC), `from` to 365 days before
+ * it; a reversed range, or one longer than `maxDays`, is answered with the reason instead.
+ */
+export function dateRange(
+  q: { from?: string | undefined; to?: string | undefined },
+  now: number,
+  maxDays: number,
+): { from: string; to: string } | { problem: string } {
+  const to = q.to ?? ISO(now).slice(0, 10);
+  const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
+  if (from > to) return { problem: `from (${from}) is after to (${to})` };
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+  if (days > maxDays) return { problem: `range of ${days} days is longer than the ${maxDays} days one request may ask for; split it` };
+  return { from, to };
+}

@@ -7,11 +7,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningServer } from '../../src/api/server.js';
-import { importFile } from '../../src/collectors/import.js';
-import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { verifyPayload } from '../../src/signing/index.js';
-import { DIALECTS, FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
+import { publishMarketFixture, DIALECTS, FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 // One suite, every database gpuidx runs on.
 describe.each(DIALECTS)('%s', (dialect) => {
@@ -30,12 +28,8 @@ describe.each(DIALECTS)('%s', (dialect) => {
 
   beforeAll(async () => {
     t = await tempDb(dialect);
-    const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
-    await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
-    for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
-    // A partner's late file corrects 2026-11-19: a visible revision 2 with its reason.
-    await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
-    await fixDate({ ...deps, clock: () => NOW + 60_000 }, { date: '2026-11-19', restate: { reason: 'late partner-d file' } });
+    const _deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
+    await publishMarketFixture(t.db, NOW);
     api = await startApi(
       t.db,
       { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 * 24 * 2 } },

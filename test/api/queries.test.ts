@@ -1,12 +1,7 @@
-// The cross-series queries on a real port over both databases: the cross-section of a date, several series side by
-// side, as_of around a restatement, the changes feed, audit rows as CSV with filters, venue shares in a fixing.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningServer } from '../../src/api/server.js';
-import { importFile } from '../../src/collectors/import.js';
-import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
-import { DIALECTS, FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
+import { publishMarketFixture, DIALECTS, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 // Published at NOW (three dates, 41 series each: ids 1 .. 123), then 2026-11-19 restated at NOW + 60 s (ids 124 ..
 // 126, in catalogue order with the composite last: GPUIDX-H100-SXM, GPUIDX-H100-SXM-SPOT, GPUIDX-COMPUTE; COMPUTE
@@ -25,11 +20,8 @@ describe.each(DIALECTS)('%s', (dialect) => {
 
   beforeAll(async () => {
     t = await tempDb(dialect);
-    const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
-    await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
-    for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
-    await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
-    await fixDate({ ...deps, clock: () => NOW + 60_000 }, { date: '2026-11-19', restate: { reason: 'late partner-d file' } });
+    const _deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
+    await publishMarketFixture(t.db, NOW);
     api = await startApi(
       t.db,
       { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } },

@@ -11,7 +11,7 @@ import { settleMonth } from '../../src/fixer/settle.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { insertFixing, publisherLease } from '../../src/storage/index.js';
 import { verifyDatabase } from '../../src/audit/verify.js';
-import { DIALECTS, FIXTURES, forge, tempDb, testSigner, type TempDb } from '../helpers.js';
+import { publishMarketFixture, DIALECTS, FIXTURES, forge, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 0, 40);
 const AFTER_CUTOFF = Date.UTC(2026, 11, 3, 0, 0);
@@ -32,12 +32,8 @@ describe.each(DIALECTS)('%s', (dialect) => {
 
   beforeAll(async () => {
     t = await tempDb(dialect);
-    const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
-    await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
-    for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
-    // 2026-11-19 restated one minute later: GPUIDX-COMPUTE 2.323 -> 2.222.
-    await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
-    await fixDate({ ...deps, clock: () => NOW + 60_000 }, { date: '2026-11-19', restate: { reason: 'late partner-d file' } });
+    const _deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
+    await publishMarketFixture(t.db, NOW);
   });
 
   afterAll(async () => {

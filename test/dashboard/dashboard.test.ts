@@ -7,10 +7,8 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type RunningServer } from '../../src/api/server.js';
-import { importFile } from '../../src/collectors/import.js';
-import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
-import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
+import { publishMarketFixture, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts');
@@ -36,11 +34,8 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium; .ci/run does)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   t = await tempDb();
-  const deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
-  await importFile(deps, join(FIXTURES, 'market', 'three-days.jsonl'));
-  for (const date of ['2026-11-18', '2026-11-19', '2026-11-20']) await fixDate(deps, { date });
-  await importFile(deps, join(FIXTURES, 'market', 'late-2026-11-19.jsonl'));
-  await fixDate({ ...deps, clock: () => NOW + 60_000 }, { date: '2026-11-19', restate: { reason: 'late partner-d file' } });
+  const _deps = { db: t.db, clock: () => NOW, log: memoryLogger(), signer: testSigner() };
+  await publishMarketFixture(t.db, NOW);
   api = await startApi(
     t.db,
     { host: '127.0.0.1', port: 0, max_range_days: 400, health: { max_fixing_age_hours: 50, max_collection_age_minutes: 60 } },

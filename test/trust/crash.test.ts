@@ -40,6 +40,25 @@ function runChild(args: string[], killAfterMs: number | null): Promise<{ killed:
   });
 }
 
+/**
+ * Rounds of the child writer, each killed at an offset drawn from the simulator's seeded hash (the same rounds on
+ * every run), until `wanted` kills landed. A round that finished before its kill halves the range, so the count of
+ * kills is reached on a fast machine and a slow one alike (no wall-clock bound).
+ */
+function killer(seed: number, stream: string) {
+  let draw = 0;
+  return async (args: string[], wanted: number, initialMaxMs: number): Promise<number> => {
+    let maxMs = initialMaxMs;
+    let kills = 0;
+    for (let round = 0; round < wanted * 4 && kills < wanted; round++) {
+      const r = await runChild(args, Math.floor(unit(seed, stream, draw++) * maxMs));
+      if (r.killed) kills += 1;
+      else maxMs = Math.max(5, maxMs / 2);
+    }
+    return kills;
+  };
+}
+
 /** Every published record (the canonical JSON that is signed), and per date the snapshot watermarks its series were read at. */
 async function records(db: Db): Promise<{ records: string[]; watermarks: Record<string, number> }> {
   const rows = await db
@@ -72,21 +91,7 @@ describe('kill -9 during collect, import and fix', () => {
     expect(expected.watermarks).toEqual({ '2026-11-10': 1, '2026-11-11': 1 });
 
     const crashed = join(dir, 'crashed.db');
-    // Kill offsets from the simulator's seeded hash: the same rounds on every run.
-    let draw = 0;
-    const random = () => unit(20261201, 'kill', draw++);
-    // Kills land at random offsets after the writer is ready. A round that finished before its kill halves the
-    // range, so the loop reaches its count of kills on a fast machine and a slow one alike (no wall-clock bound).
-    const killRounds = async (args: string[], wanted: number, initialMaxMs: number): Promise<number> => {
-      let maxMs = initialMaxMs;
-      let kills = 0;
-      for (let round = 0; round < wanted * 4 && kills < wanted; round++) {
-        const r = await runChild(args, Math.floor(random() * maxMs));
-        if (r.killed) kills += 1;
-        else maxMs = Math.max(5, maxMs / 2);
-      }
-      return kills;
-    };
+    const killRounds = killer(20261201, 'kill');
     // Each round restarts the same work from the start, as an operator would after a crash. Collection first:
     // its snapshots carry today's time, outside the two fixed dates, so the comparison below is unaffected.
     const venue = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(akashBody));
@@ -135,18 +140,7 @@ describe('kill -9 during collect, import and fix', () => {
 
     const database = await tempPgDatabase();
     try {
-      let draw = 0;
-      const random = () => unit(20261202, 'kill-pg', draw++);
-      const killRounds = async (args: string[], wanted: number, initialMaxMs: number): Promise<number> => {
-        let maxMs = initialMaxMs;
-        let kills = 0;
-        for (let round = 0; round < wanted * 4 && kills < wanted; round++) {
-          const r = await runChild(args, Math.floor(random() * maxMs));
-          if (r.killed) kills += 1;
-          else maxMs = Math.max(5, maxMs / 2);
-        }
-        return kills;
-      };
+      const killRounds = killer(20261202, 'kill-pg');
       expect(await killRounds(['import', database.url, file], 5, 1500)).toBe(5);
       expect(await killRounds(['fix', database.url, ...DATES], 3, 400)).toBe(3);
       const db = await openDatabase(database.url);

@@ -8,7 +8,7 @@ import { crossSection, fixingEvidence, fixingHistoryIds, fixingValues, revisions
 import { historyCsv, wideCsv } from '../csv.js';
 import { problem, validationProblem } from '../problem.js';
 import { errors, json } from '../responses.js';
-import { jsonBody } from '../http.js';
+import { dateRange, ISO, jsonBody } from '../http.js';
 import * as s from '../schemas.js';
 
 export interface QueryDeps {
@@ -23,8 +23,6 @@ export interface QueryDeps {
   cached: (key: string, build: () => Promise<string>) => Promise<{ body: string; etag: string }>;
 }
 
-const DAY_MS = 86_400_000;
-const ISO = (ms: number) => new Date(ms).toISOString();
 const MAX_SERIES = 50;
 const wantsCsv = (format: string | undefined, accept: string | undefined) => format === 'csv' || (format === undefined && (accept ?? '').includes('text/csv'));
 
@@ -88,12 +86,9 @@ export function queryRoutes(deps: QueryDeps) {
       if (series.length > MAX_SERIES) return problem(c, 400, `${series.length} series asked for; at most ${MAX_SERIES} per request`);
       const unknown = series.filter((code) => !deps.known(code));
       if (unknown.length) return problem(c, 404, `unknown series ${unknown.map((u) => `"${u}"`).join(', ')}; GET /v1/series lists them`);
-      const to = q.to ?? ISO(deps.clock()).slice(0, 10);
-      const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
-      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`);
-      const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
-      if (days > deps.maxRangeDays)
-        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`);
+      const range = dateRange(q, deps.clock(), deps.maxRangeDays);
+      if ('problem' in range) return problem(c, 400, range.problem);
+      const { from, to } = range;
       const csv = wantsCsv(q.format, c.req.header('accept'));
       // Built once per publication, like a single series' history.
       const entry = await deps.cached(`multi|${series.join(',')}|${from}|${to}|${q.as_of ?? ''}|${csv ? 'csv' : 'json'}`, async () => {
@@ -133,12 +128,9 @@ export function queryRoutes(deps: QueryDeps) {
       const { code } = c.req.valid('param');
       const q = c.req.valid('query');
       if (!deps.known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
-      const to = q.to ?? ISO(deps.clock()).slice(0, 10);
-      const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
-      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`);
-      const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
-      if (days > deps.maxRangeDays)
-        return problem(c, 400, `range of ${days} days is longer than the ${deps.maxRangeDays} days one request may ask for; split it`);
+      const range = dateRange(q, deps.clock(), deps.maxRangeDays);
+      if ('problem' in range) return problem(c, 400, range.problem);
+      const { from, to } = range;
       const entry = await deps.cached(`shares|${code}|${from}|${to}|${q.as_of ?? ''}`, async () => {
         const rows = await fixingEvidence(db, await fixingHistoryIds(db, code, from, to, q.as_of));
         const dates = rows

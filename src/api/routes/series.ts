@@ -7,7 +7,7 @@ import type { Methodology } from '../../methodology/params.js';
 import type { SeriesSpec } from '../../methodology/series.js';
 import { auditCount, auditPage, fixingAt, fixingHistoryIds, fixingRevisions, latestFixingOf, seriesSummaries, type Db } from '../../storage/index.js';
 import { auditCsv, historyCsv } from '../csv.js';
-import { acceptsGzip, DAY_MS, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT } from '../http.js';
+import { acceptsGzip, dateRange, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT } from '../http.js';
 import { problem } from '../problem.js';
 import type { PublishedRevisions } from '../published.js';
 import { errors, json } from '../responses.js';
@@ -73,11 +73,9 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       const q = c.req.valid('query');
       const unknown = knownSeries(c, code);
       if (unknown) return unknown;
-      const to = q.to ?? ISO(clock()).slice(0, 10);
-      const from = q.from ?? ISO(Date.parse(`${to}T00:00:00Z`) - 365 * DAY_MS).slice(0, 10);
-      if (from > to) return problem(c, 400, `from (${from}) is after to (${to})`);
-      const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
-      if (days > maxRangeDays) return problem(c, 400, `range of ${days} days is longer than the ${maxRangeDays} days one request may ask for; split it`);
+      const range = dateRange(q, clock(), maxRangeDays);
+      if ('problem' in range) return problem(c, 400, range.problem);
+      const { from, to } = range;
       const wantsCsv = q.format === 'csv' || (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
       // A history body follows from what is published: built once per publication, then served from memory.
       const entry = await histories.body(`${code}|${from}|${to}|${wantsCsv ? 'csv' : 'json'}|${q.as_of ?? ''}`, async () => {
