@@ -1,6 +1,3 @@
-// What the API's route modules share: cache-control policies, instant formatting, ETags, gzip negotiation, and the
-// factory of a route module's app (parameter errors as problem+json, as on the main app).
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
@@ -57,8 +54,6 @@ export function routeApp() {
     defaultHook: (result, c) => (result.success ? undefined : validationProblem(c, result.target, result.error)),
   });
 }
-
-export const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
  * A JSON body serialized ahead of time (a cached signed fixing, a history built once per publication), served as

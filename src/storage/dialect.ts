@@ -78,15 +78,3 @@ $$`.execute(db);
 function quote(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
-
-/** True when an insert lost a race on a unique index (another writer stored the same row first). */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
-/** True for an append-only trigger's refusal, on either database. */
-export function isRefusal(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23001' || code === 'SQLITE_CONSTRAINT_TRIGGER';
-}

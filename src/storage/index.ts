@@ -10,7 +10,7 @@ export {
   WRITE_LOCK_KEY,
   type Db,
 } from './db.js';
-export { dialectOf, describeTarget, isPostgresTarget, isUniqueViolation, type DialectName } from './dialect.js';
+export { dialectOf, describeTarget, isPostgresTarget, type DialectName } from './dialect.js';
 export { copyDatabase, CopyTargetNotEmptyError, type CopyReport } from './copy.js';
 export { publisherLease, PUBLISHER_LOCK_KEY, type PublisherLease } from './lease.js';
 export { migrateToLatest, MigrationError } from './migrate.js';
