@@ -5,7 +5,7 @@ import type { Context, TypedResponse } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { JSONParsed } from 'hono/utils/types';
 import { strongEtag } from './cache.js';
-import { validationProblem } from './problem.js';
+import { problem, validationProblem } from './problem.js';
 
 export const DAY_MS = 86_400_000;
 export const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -85,4 +85,22 @@ export function dateRange(
   const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
   if (days > maxDays) return { problem: `range of ${days} days is longer than the ${maxDays} days one request may ask for; split it` };
   return { from, to };
+}
+
+/** Whether a request asks for CSV: `?format=csv`, or (with no `format`) an Accept header naming text/csv. */
+export function wantsCsv(c: Context, format: string | undefined): boolean {
+  return format === 'csv' || (format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
+}
+
+/** The media type of a body served as CSV (a download named `filename`) or as JSON. */
+export function csvOrJsonHeaders(c: Context, csv: boolean, filename: string): void {
+  if (csv) {
+    c.header('content-type', 'text/csv; charset=utf-8');
+    c.header('content-disposition', `attachment; filename="${filename}"`);
+  } else c.header('content-type', 'application/json');
+}
+
+/** The 404 for a series code the catalogue does not hold. */
+export function unknownSeries(c: Context, code: string) {
+  return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
 }

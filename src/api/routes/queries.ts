@@ -1,14 +1,14 @@
 // Queries across series: the cross-section of a date (every series, signed), several series' history side by
 // side, and the changes feed of new and restated revisions, paged by a cursor. Each takes `as_of` where it reads
 // fixings, so a settlement dispute can ask what stood at an instant.
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import type { PublishedFixing } from '../../fixer/published.js';
 import type { FixingEvidence } from '../../methodology/types.js';
 import { crossSection, fixingEvidence, fixingHistoryIds, fixingValues, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
 import { historyCsv, wideCsv } from '../csv.js';
-import { problem, validationProblem } from '../problem.js';
+import { problem } from '../problem.js';
 import { errors, json } from '../responses.js';
-import { dateRange, ISO, jsonBody } from '../http.js';
+import { dateRange, ISO, jsonBody, wantsCsv, csvOrJsonHeaders, unknownSeries, routeApp } from '../http.js';
 import * as s from '../schemas.js';
 
 export interface QueryDeps {
@@ -24,13 +24,10 @@ export interface QueryDeps {
 }
 
 const MAX_SERIES = 50;
-const wantsCsv = (format: string | undefined, accept: string | undefined) => format === 'csv' || (format === undefined && (accept ?? '').includes('text/csv'));
 
 export function queryRoutes(deps: QueryDeps) {
   const { db } = deps;
-  const app = new OpenAPIHono({
-    defaultHook: (result, c) => (result.success ? undefined : validationProblem(c, result.target, result.error)),
-  });
+  const app = routeApp();
 
   app.openapi(
     createRoute({
@@ -49,7 +46,7 @@ export function queryRoutes(deps: QueryDeps) {
     async (c) => {
       const { date } = c.req.valid('param');
       const { as_of, format } = c.req.valid('query');
-      const csv = wantsCsv(format, c.req.header('accept'));
+      const csv = wantsCsv(c, format);
       // Built once per publication. Empty when nothing was published: answered 404 below.
       const entry = await deps.cached(`cross|${date}|${as_of ?? ''}|${csv ? 'csv' : 'json'}`, async () => {
         const rows = await crossSection(db, date, as_of);
@@ -61,10 +58,7 @@ export function queryRoutes(deps: QueryDeps) {
       if (entry.body === '') return problem(c, 404, `no fixing published for ${date}${as_of === undefined ? '' : ` by ${ISO(as_of)}`}`);
       c.header('cache-control', 'public, max-age=60');
       c.header('etag', entry.etag);
-      if (csv) {
-        c.header('content-type', 'text/csv; charset=utf-8');
-        c.header('content-disposition', `attachment; filename="gpuidx_${date}.csv"`);
-      } else c.header('content-type', 'application/json');
+      csvOrJsonHeaders(c, csv, `gpuidx_${date}.csv`);
       return c.body(entry.body);
     },
   );
@@ -89,7 +83,7 @@ export function queryRoutes(deps: QueryDeps) {
       const range = dateRange(q, deps.clock(), deps.maxRangeDays);
       if ('problem' in range) return problem(c, 400, range.problem);
       const { from, to } = range;
-      const csv = wantsCsv(q.format, c.req.header('accept'));
+      const csv = wantsCsv(c, q.format);
       // Built once per publication, like a single series' history.
       const entry = await deps.cached(`multi|${series.join(',')}|${from}|${to}|${q.as_of ?? ''}|${csv ? 'csv' : 'json'}`, async () => {
         const byDate = new Map<string, Map<string, number | null>>();
@@ -108,10 +102,7 @@ export function queryRoutes(deps: QueryDeps) {
       });
       c.header('cache-control', 'public, max-age=60');
       c.header('etag', entry.etag);
-      if (csv) {
-        c.header('content-type', 'text/csv; charset=utf-8');
-        c.header('content-disposition', `attachment; filename="gpuidx_${from}_${to}.csv"`);
-      } else c.header('content-type', 'application/json');
+      csvOrJsonHeaders(c, csv, `gpuidx_${from}_${to}.csv`);
       return c.body(entry.body);
     },
   );
@@ -127,7 +118,7 @@ export function queryRoutes(deps: QueryDeps) {
     async (c) => {
       const { code } = c.req.valid('param');
       const q = c.req.valid('query');
-      if (!deps.known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
+      if (!deps.known(code)) return unknownSeries(c, code);
       const range = dateRange(q, deps.clock(), deps.maxRangeDays);
       if ('problem' in range) return problem(c, 400, range.problem);
       const { from, to } = range;

@@ -7,7 +7,7 @@ import type { Methodology } from '../../methodology/params.js';
 import type { SeriesSpec } from '../../methodology/series.js';
 import { auditCount, auditPage, fixingAt, fixingHistoryIds, fixingRevisions, latestFixingOf, seriesSummaries, type Db } from '../../storage/index.js';
 import { auditCsv, historyCsv } from '../csv.js';
-import { acceptsGzip, dateRange, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT } from '../http.js';
+import { acceptsGzip, dateRange, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT, wantsCsv, csvOrJsonHeaders, unknownSeries } from '../http.js';
 import { problem } from '../problem.js';
 import type { PublishedRevisions } from '../published.js';
 import { errors, json } from '../responses.js';
@@ -25,7 +25,7 @@ export interface SeriesDeps {
 export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, revisions }: SeriesDeps) {
   const app = routeApp();
   const { latestOf, histories, publishedByIds, sendSigned } = revisions;
-  const knownSeries = (c: Context, code: string) => (catalog.has(code) ? null : problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`));
+  const knownSeries = (c: Context, code: string) => (catalog.has(code) ? null : unknownSeries(c, code));
 
   // --- series ------------------------------------------------------------------------------------------------
   app.openapi(
@@ -76,21 +76,18 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       const range = dateRange(q, clock(), maxRangeDays);
       if ('problem' in range) return problem(c, 400, range.problem);
       const { from, to } = range;
-      const wantsCsv = q.format === 'csv' || (q.format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
+      const csv = wantsCsv(c, q.format);
       // A history body follows from what is published: built once per publication, then served from memory.
-      const entry = await histories.body(`${code}|${from}|${to}|${wantsCsv ? 'csv' : 'json'}|${q.as_of ?? ''}`, async () => {
+      const entry = await histories.body(`${code}|${from}|${to}|${csv ? 'csv' : 'json'}|${q.as_of ?? ''}`, async () => {
         const rows = await publishedByIds(await fixingHistoryIds(db, code, from, to, q.as_of));
-        return wantsCsv
+        return csv
           ? historyCsv(rows.map((r) => r.fixing))
           : `{"series":${JSON.stringify(code)},"from":"${from}","to":"${to}","fixings":[${rows.map((r) => r.json).join(',')}]}`;
       });
       c.header('cache-control', SHORT);
       c.header('etag', entry.etag);
       c.header('vary', 'Accept, Accept-Encoding');
-      if (wantsCsv) {
-        c.header('content-type', 'text/csv; charset=utf-8');
-        c.header('content-disposition', `attachment; filename="${code}_${from}_${to}.csv"`);
-      } else c.header('content-type', 'application/json');
+      csvOrJsonHeaders(c, csv, `${code}_${from}_${to}.csv`);
       if (acceptsGzip(c.req.header('accept-encoding')) && entry.body.length >= 1024) {
         c.header('content-encoding', 'gzip');
         return c.body(histories.gzip(entry), 200);
@@ -184,7 +181,7 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
     async (c) => {
       const { code, date } = c.req.valid('param');
       const { revision, after, as_of, venue, outcome, format } = c.req.valid('query');
-      const csv = format === 'csv' || (format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
+      const csv = wantsCsv(c, format);
       const limit = c.req.valid('query').limit ?? (csv ? 100_000 : 1000);
       if (!csv && limit > 1000) return problem(c, 400, `limit ${limit} is above 1000, the most a JSON page holds (CSV pages hold up to 100000)`);
       const found = await findFixing(c, code, date, revision, as_of);
@@ -197,8 +194,7 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       const next = rows.length === limit && last ? `${c.req.path}?revision=${found.revision}&after=${last.observation_id}&limit=${limit}${filters}` : null;
       if (csv) {
         c.header('cache-control', revision !== undefined ? IMMUTABLE : RESTATABLE);
-        c.header('content-type', 'text/csv; charset=utf-8');
-        c.header('content-disposition', `attachment; filename="${code}_${date}_r${found.revision}_audit.csv"`);
+        csvOrJsonHeaders(c, true, `${code}_${date}_r${found.revision}_audit.csv`);
         if (next) c.header('link', `<${next}>; rel="next"`);
         return c.body(auditCsv(rows));
       }

@@ -1,11 +1,11 @@
 // GET /v1/series/{code}/settlements/{month}: a month's settlement price. Once published (after the cut-off, by
 // `gpuidx settle` or the scheduled publisher) the stored, signed record is served as stored; before that it is
 // computed on request from the published daily revisions and marked provisional, unsigned.
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { stringify } from 'csv-stringify/sync';
 import { computeSettlement, publishedSettlement } from '../../fixer/settle.js';
 import { latestSettlement, type Db } from '../../storage/index.js';
-import { problem, validationProblem } from '../problem.js';
+import { csvOrJsonHeaders, routeApp, unknownSeries, wantsCsv } from '../http.js';
 import { errors } from '../responses.js';
 import * as s from '../schemas.js';
 
@@ -17,9 +17,7 @@ export interface SettlementDeps {
 }
 
 export function settlementRoutes({ db, clock, known }: SettlementDeps) {
-  const app = new OpenAPIHono({
-    defaultHook: (result, c) => (result.success ? undefined : validationProblem(c, result.target, result.error)),
-  });
+  const app = routeApp();
   app.openapi(
     createRoute({
       method: 'get',
@@ -37,7 +35,7 @@ export function settlementRoutes({ db, clock, known }: SettlementDeps) {
     async (c) => {
       const { code, month } = c.req.valid('param');
       const { format } = c.req.valid('query');
-      if (!known(code)) return problem(c, 404, `unknown series "${code}"; GET /v1/series lists them`);
+      if (!known(code)) return unknownSeries(c, code);
       const stored = await latestSettlement(db, code, month);
       const body = stored
         ? {
@@ -45,12 +43,10 @@ export function settlementRoutes({ db, clock, known }: SettlementDeps) {
             signature: { algorithm: 'Ed25519' as const, key_id: stored.key_id, value: stored.signature, payload: stored.record },
           }
         : { settlement: { ...(await computeSettlement(db, code, month, clock())), status: 'provisional' as const }, signature: null };
-      const wantsCsv = format === 'csv' || (format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
       c.header('cache-control', stored ? 'public, max-age=3600' : 'public, max-age=60');
-      if (wantsCsv) {
+      if (wantsCsv(c, format)) {
         const rows = body.settlement.days.map((d) => [d.date, d.revision ?? '', d.status ?? '', d.value ?? '', d.counted ? 1 : 0, d.excluded ?? '']);
-        c.header('content-type', 'text/csv; charset=utf-8');
-        c.header('content-disposition', `attachment; filename="${code}_${month}_settlement.csv"`);
+        csvOrJsonHeaders(c, true, `${code}_${month}_settlement.csv`);
         return c.body(stringify(rows, { header: true, columns: ['date', 'revision', 'status', 'value', 'counted', 'excluded'] }));
       }
       return c.json(body, 200);
