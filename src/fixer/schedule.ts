@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import cron from 'node-cron';
 import { isoDate } from '../methodology/fixing.js';
-import { loadSettlementRule, settlementCutoff } from '../methodology/settlement.js';
+import { loadSettlementRule, settlementCutoff, type SettlementRule } from '../methodology/settlement.js';
 import { finishPublicationRun, latestPublicationRun, monthSettled, seriesOfMonth, startPublicationRun, type PublisherLease } from '../storage/index.js';
 import { fixDate, type FixDeps } from './index.js';
 import { settleMonth } from './settle.js';
@@ -18,12 +18,14 @@ export interface PublisherDeps extends FixDeps {
 /** Dates this process was due to publish: added at the scheduled time, removed once a run of the date ended. */
 export interface PublicationState {
   due: Set<string>;
+  /** The settlement rule, read once: every tick checks whether last month is due for settlement. */
+  settlementRule: SettlementRule;
   /** Whether the last tick held the lease (to log each change of role once). */
   elected: boolean | null;
 }
 
 export function newPublicationState(): PublicationState {
-  return { due: new Set(), elected: null };
+  return { due: new Set(), elected: null, settlementRule: loadSettlementRule() };
 }
 
 /**
@@ -51,15 +53,15 @@ export async function publicationTick(deps: PublisherDeps, state: PublicationSta
     await publishDate(deps, date);
     state.due.delete(date);
   }
-  await settleDueMonth(deps);
+  await settleDueMonth(deps, state.settlementRule);
 }
 
 /** Publishes the previous month's settlements once its cut-off has passed (checked on every tick, cheaply). */
-async function settleDueMonth(deps: PublisherDeps): Promise<void> {
+async function settleDueMonth(deps: PublisherDeps, rule: SettlementRule): Promise<void> {
   const now = deps.clock();
   const d = new Date(now);
   const month = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
-  if (now < settlementCutoff(month, loadSettlementRule()) || (await monthSettled(deps.db, month))) return;
+  if (now < settlementCutoff(month, rule) || (await monthSettled(deps.db, month))) return;
   if ((await seriesOfMonth(deps.db, month)).length === 0) return;
   try {
     const outcomes = await settleMonth(deps, { month });

@@ -14,13 +14,7 @@ export type SettleOutcome =
   | { series: string; action: 'would_publish'; status: SettlementRecord['status']; value: number | null };
 
 /** A series' settlement for a month computed from what is stored now (provisional before the cut-off). */
-export async function computeSettlement(
-  db: Db,
-  series: string,
-  month: string,
-  now: number,
-  rule: SettlementRule = loadSettlementRule(),
-): Promise<SettlementRecord> {
+export async function computeSettlement(db: Db, series: string, month: string, now: number, rule: SettlementRule): Promise<SettlementRecord> {
   const revisions = await monthRevisions(db, series, month);
   const unit = revisions.length ? (JSON.parse(revisions[revisions.length - 1]!.record) as { unit: string }).unit : 'USD per GPU-hour';
   return settle({ series, unit, month, revisions, now, rule });

@@ -4,6 +4,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { stringify } from 'csv-stringify/sync';
 import { computeSettlement, publishedSettlement } from '../../fixer/settle.js';
+import { loadSettlementRule } from '../../methodology/settlement.js';
 import { latestSettlement, type Db } from '../../storage/index.js';
 import { csvOrJsonHeaders, routeApp, unknownSeries, wantsCsv } from '../http.js';
 import { errors } from '../responses.js';
@@ -18,6 +19,8 @@ export interface SettlementDeps {
 
 export function settlementRoutes({ db, clock, known }: SettlementDeps) {
   const app = routeApp();
+  // The rule's parameters are a published file: read once, not per request.
+  const rule = loadSettlementRule();
   app.openapi(
     createRoute({
       method: 'get',
@@ -42,7 +45,7 @@ export function settlementRoutes({ db, clock, known }: SettlementDeps) {
             settlement: publishedSettlement(stored),
             signature: { algorithm: 'Ed25519' as const, key_id: stored.key_id, value: stored.signature, payload: stored.record },
           }
-        : { settlement: { ...(await computeSettlement(db, code, month, clock())), status: 'provisional' as const }, signature: null };
+        : { settlement: { ...(await computeSettlement(db, code, month, clock(), rule)), status: 'provisional' as const }, signature: null };
       c.header('cache-control', stored ? 'public, max-age=3600' : 'public, max-age=60');
       if (wantsCsv(c, format)) {
         const rows = body.settlement.days.map((d) => [d.date, d.revision ?? '', d.status ?? '', d.value ?? '', d.counted ? 1 : 0, d.excluded ?? '']);
