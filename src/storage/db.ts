@@ -142,9 +142,10 @@ class LockingPostgresDialect extends PostgresDialect {
 
 export async function openDatabase(target: string, options: OpenOptions = {}): Promise<Db> {
   const db = isPostgresTarget(target) ? await openPostgres(target, options) : openSqlite(target, options);
-  // On PostgreSQL a schema already current is left untouched: Kysely's migrator writes (its lock row) even when
-  // there is nothing to do, which a read-only role or a streaming replica serving API reads refuses.
-  if (options.migrate !== false && !(isPostgresTarget(target) && (await schemaIsCurrent(db)))) {
+  // A schema already current is left untouched (one read). On PostgreSQL, where migrations run in a transaction,
+  // Kysely's migrator opens a write transaction even when there is nothing to do, so every start of every reader
+  // (an API replica, verify) would wait for the write lock behind a running publication.
+  if (options.migrate !== false && !(await schemaIsCurrent(db))) {
     try {
       await migrateToLatest(db);
     } catch (err) {

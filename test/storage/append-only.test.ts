@@ -137,6 +137,22 @@ describe.each(DIALECTS)('%s', (dialect) => {
       }
     });
 
+    it('opens a current database without the write lock: a reader starts while a writer holds it', async () => {
+      // The writer holds the lock for as long as the callback runs; the open inside it must not wait for it (with a
+      // 200 ms busy timeout it would fail busy if it asked for the lock).
+      const opened = await t.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('snapshots').select('id').limit(1).execute();
+        const reader = await openDatabase(t.path, { busyTimeoutMs: 200, mustExist: true });
+        const n = await reader
+          .selectFrom('snapshots')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow();
+        await reader.destroy();
+        return Number(n.n);
+      });
+      expect(opened).toBe(0);
+    });
+
     it.runIf(dialect === 'postgres')('a write transaction holds the write lock: a second writer waits, then gives up busy', async () => {
       const other = await openDatabase(t.path, { migrate: false, busyTimeoutMs: 300 });
       try {
