@@ -83,47 +83,15 @@ export async function newestFixingId(db: Db): Promise<number> {
   return r?.id ?? 0;
 }
 
-/** The date and value of fixing rows by id, in no particular order (what a side-by-side history needs). */
-export async function fixingValues(db: Db, ids: readonly number[]): Promise<{ date: string; value: number | null }[]> {
-  const out: { date: string; value: number | null }[] = [];
+/** Fixing rows by id, in no particular order, with all their columns or the ones named. */
+export async function fixingsByIds(db: Db, ids: readonly number[]): Promise<Fixing[]>;
+export async function fixingsByIds<C extends keyof Fixing>(db: Db, ids: readonly number[], columns: readonly C[]): Promise<Pick<Fixing, C>[]>;
+export async function fixingsByIds(db: Db, ids: readonly number[], columns?: readonly (keyof Fixing)[]): Promise<Partial<Fixing>[]> {
+  const out: Partial<Fixing>[] = [];
+  // A bounded IN list per query (SQLite caps bound parameters).
   for (let i = 0; i < ids.length; i += 500) {
-    out.push(
-      ...(await db
-        .selectFrom('fixings')
-        .select(['date', 'value'])
-        .where('id', 'in', ids.slice(i, i + 500))
-        .execute()),
-    );
-  }
-  return out;
-}
-
-/** The date, revision and evidence JSON of fixing rows by id, in no particular order (venue shares over time). */
-export async function fixingEvidence(db: Db, ids: readonly number[]): Promise<{ date: string; revision: number; evidence: string }[]> {
-  const out: { date: string; revision: number; evidence: string }[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    out.push(
-      ...(await db
-        .selectFrom('fixings')
-        .select(['date', 'revision', 'evidence'])
-        .where('id', 'in', ids.slice(i, i + 500))
-        .execute()),
-    );
-  }
-  return out;
-}
-
-/** Fixing rows by id, in no particular order. */
-export async function fixingsByIds(db: Db, ids: readonly number[]): Promise<Fixing[]> {
-  const out: Fixing[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    out.push(
-      ...(await db
-        .selectFrom('fixings')
-        .selectAll()
-        .where('id', 'in', ids.slice(i, i + 500))
-        .execute()),
-    );
+    const q = db.selectFrom('fixings').where('id', 'in', ids.slice(i, i + 500));
+    out.push(...(await (columns ? q.select(columns) : q.selectAll()).execute()));
   }
   return out;
 }

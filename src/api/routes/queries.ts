@@ -4,7 +4,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { PublishedFixing } from '../../fixer/published.js';
 import type { FixingEvidence } from '../../methodology/types.js';
-import { crossSection, fixingEvidence, fixingHistoryIds, fixingValues, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
+import { crossSection, fixingsByIds, fixingHistoryIds, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
 import { historyCsv, wideCsv } from '../csv.js';
 import { problem } from '../problem.js';
 import { errors, json } from '../responses.js';
@@ -88,7 +88,7 @@ export function queryRoutes(deps: QueryDeps) {
       const entry = await deps.cached(`multi|${series.join(',')}|${from}|${to}|${q.as_of ?? ''}|${csv ? 'csv' : 'json'}`, async () => {
         const byDate = new Map<string, Map<string, number | null>>();
         for (const code of series) {
-          for (const row of await fixingValues(db, await fixingHistoryIds(db, code, from, to, q.as_of))) {
+          for (const row of await fixingsByIds(db, await fixingHistoryIds(db, code, from, to, q.as_of), ['date', 'value'])) {
             let values = byDate.get(row.date);
             if (!values) byDate.set(row.date, (values = new Map()));
             values.set(code, row.value);
@@ -123,7 +123,7 @@ export function queryRoutes(deps: QueryDeps) {
       if ('problem' in range) return problem(c, 400, range.problem);
       const { from, to } = range;
       const entry = await deps.cached(`shares|${code}|${from}|${to}|${q.as_of ?? ''}`, async () => {
-        const rows = await fixingEvidence(db, await fixingHistoryIds(db, code, from, to, q.as_of));
+        const rows = await fixingsByIds(db, await fixingHistoryIds(db, code, from, to, q.as_of), ['date', 'revision', 'evidence']);
         const dates = rows
           .sort((a, b) => (a.date < b.date ? -1 : 1))
           .map((r) => ({
