@@ -73,19 +73,58 @@ async function records(db: Db): Promise<{ records: string[]; watermarks: Record<
   return { records: rows.map((r) => `${r.date} ${r.series} r${r.revision} ${r.record}`), watermarks };
 }
 
+/** Two simulated days as one JSON Lines file in a new scratch folder. */
+function twoDays(prefix: string): { dir: string; file: string; lines: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const file = join(dir, 'two-days.jsonl');
+  const lines = [...simulatedLines({ seed: 11, scale: 0.5, from: FROM, to: FROM + 2 * 86_400_000, cadenceMs: 1_800_000 })].map((l) => l.text);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return { dir, file, lines };
+}
+
+/** The reference: the file imported and both dates published without interruption, into a SQLite file. */
+async function uninterrupted(dir: string, file: string): Promise<Awaited<ReturnType<typeof records>>> {
+  const reference = await openDatabase(join(dir, 'reference.db'));
+  await importFile({ db: reference, clock: Date.now, log: memoryLogger() }, file);
+  for (const date of DATES) await fixDate({ db: reference, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
+  const expected = await records(reference);
+  await reference.destroy();
+  return expected;
+}
+
+/**
+ * The restart after the crashes: recovery leaves nothing pending, the same work run to completion stores each line
+ * once (`fileSnapshotsOnly`: counting the imported snapshots apart from collected ones), and the database then
+ * publishes exactly the reference's records and verifies clean.
+ */
+async function restartAndFinish(
+  target: string,
+  file: string,
+  lines: readonly string[],
+  expected: Awaited<ReturnType<typeof records>>,
+  fileSnapshotsOnly: boolean,
+) {
+  const db = await openDatabase(target);
+  try {
+    await recoverSnapshots(db);
+    expect(await db.selectFrom('snapshots').select('id').where('parse_outcome', '=', 'pending').execute()).toEqual([]);
+    const imported = await importFile({ db, clock: Date.now, log: memoryLogger() }, file);
+    expect(imported.snapshots + imported.duplicates).toBe(lines.length);
+    let count = db.selectFrom('snapshots').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (fileSnapshotsOnly) count = count.where('source', '=', 'file');
+    expect(Number((await count.executeTakeFirstOrThrow()).n)).toBe(lines.length);
+    for (const date of DATES) await fixDate({ db, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
+    expect(await records(db)).toEqual(expected);
+    expect((await verifyDatabase(db)).problems).toEqual([]);
+  } finally {
+    await db.destroy();
+  }
+}
+
 describe('kill -9 during collect, import and fix', () => {
   it('never leaves a half-stored snapshot or a half-published date: after 26 random kills in collect, import and fix the fixings equal an uninterrupted run', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gpuidx-crash-'));
-    const file = join(dir, 'two-days.jsonl');
-    const lines = [...simulatedLines({ seed: 11, scale: 0.5, from: FROM, to: FROM + 2 * 86_400_000, cadenceMs: 1_800_000 })].map((l) => l.text);
-    writeFileSync(file, `${lines.join('\n')}\n`);
-
-    // The reference: the same file imported and both dates published without interruption.
-    const reference = await openDatabase(join(dir, 'reference.db'));
-    await importFile({ db: reference, clock: Date.now, log: memoryLogger() }, file);
-    for (const date of DATES) await fixDate({ db: reference, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
-    const expected = await records(reference);
-    await reference.destroy();
+    const { dir, file, lines } = twoDays('gpuidx-crash-');
+    const expected = await uninterrupted(dir, file);
     expect(expected.records.length).toBeGreaterThan(40);
     // Every series of a date read at one watermark.
     expect(expected.watermarks).toEqual({ '2026-11-10': 1, '2026-11-11': 1 });
@@ -105,61 +144,20 @@ describe('kill -9 during collect, import and fix', () => {
     expect(await killRounds(['fix', crashed, ...DATES], 8, 400)).toBe(8);
 
     // Restart: recovery, then the same work to completion.
-    const db = await openDatabase(crashed);
-    try {
-      await recoverSnapshots(db);
-      const pending = await db.selectFrom('snapshots').select('id').where('parse_outcome', '=', 'pending').execute();
-      expect(pending).toEqual([]);
-      const imported = await importFile({ db, clock: Date.now, log: memoryLogger() }, file);
-      expect(imported.snapshots + imported.duplicates).toBe(lines.length);
-      const stored = await db
-        .selectFrom('snapshots')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('source', '=', 'file')
-        .executeTakeFirstOrThrow();
-      expect(Number(stored.n)).toBe(lines.length);
-      for (const date of DATES) await fixDate({ db, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
-      expect(await records(db)).toEqual(expected);
-      expect((await verifyDatabase(db)).problems).toEqual([]);
-    } finally {
-      await db.destroy();
-    }
+    await restartAndFinish(crashed, file, lines, expected, true);
   }, 600_000);
 
   it('on PostgreSQL too: an import and a publication killed -9 at random points, restarted, publish what the uninterrupted SQLite run published', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gpuidx-crash-pg-'));
-    const file = join(dir, 'two-days.jsonl');
-    const lines = [...simulatedLines({ seed: 11, scale: 0.5, from: FROM, to: FROM + 2 * 86_400_000, cadenceMs: 1_800_000 })].map((l) => l.text);
-    writeFileSync(file, `${lines.join('\n')}\n`);
+    const { dir, file, lines } = twoDays('gpuidx-crash-pg-');
     // The reference is the SQLite run: the engines must agree record for record.
-    const reference = await openDatabase(join(dir, 'reference.db'));
-    await importFile({ db: reference, clock: Date.now, log: memoryLogger() }, file);
-    for (const date of DATES) await fixDate({ db: reference, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
-    const expected = await records(reference);
-    await reference.destroy();
+    const expected = await uninterrupted(dir, file);
 
     const database = await tempPgDatabase();
     try {
       const killRounds = killer(20261202, 'kill-pg');
       expect(await killRounds(['import', database.url, file], 5, 1500)).toBe(5);
       expect(await killRounds(['fix', database.url, ...DATES], 3, 400)).toBe(3);
-      const db = await openDatabase(database.url);
-      try {
-        await recoverSnapshots(db);
-        expect(await db.selectFrom('snapshots').select('id').where('parse_outcome', '=', 'pending').execute()).toEqual([]);
-        const imported = await importFile({ db, clock: Date.now, log: memoryLogger() }, file);
-        expect(imported.snapshots + imported.duplicates).toBe(lines.length);
-        const stored = await db
-          .selectFrom('snapshots')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .executeTakeFirstOrThrow();
-        expect(stored.n).toBe(lines.length);
-        for (const date of DATES) await fixDate({ db, clock: Date.now, log: memoryLogger(), signer: testSigner() }, { date });
-        expect(await records(db)).toEqual(expected);
-        expect((await verifyDatabase(db)).problems).toEqual([]);
-      } finally {
-        await db.destroy();
-      }
+      await restartAndFinish(database.url, file, lines, expected, false);
     } finally {
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
