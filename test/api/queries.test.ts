@@ -83,6 +83,10 @@ describe.each(DIALECTS)('%s', (dialect) => {
       ['2026-11-19', 1, 2.323],
       ['2026-11-20', 1, 2.346],
     ]);
+    const badFeed = await get('/v1/revisions?since=yesterday');
+    expect([badFeed.status, JSON.parse(badFeed.text).detail]).toEqual([400, 'query.since: since is an instant like 2026-11-21T00:00:00Z']);
+    const tooMany = await get(`/v1/history?series=${Array.from({ length: 51 }, (_, i) => `GPUIDX-S${i}`).join(',')}`);
+    expect([tooMany.status, JSON.parse(tooMany.text).detail]).toEqual([400, '51 series asked for; at most 50 per request']);
     const bad = await get('/v1/series/GPUIDX-COMPUTE/fixings/latest?as_of=yesterday');
     expect([bad.status, JSON.parse(bad.text).detail]).toEqual([400, 'query.as_of: as_of is an instant like 2026-11-21T18:00:00Z']);
   });
