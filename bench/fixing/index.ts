@@ -4,8 +4,7 @@
 // own copy of the database, so that peak RSS is its own; and beside DuckDB doing the simplified job (weighted median,
 // count, min and max of the per-GPU price per class and contract) over a Parquet export of the same rows.
 // Usage: npm run bench:fixing [-- --observations 1000000 --runs 3 --heap-mb 1200 --methodology 2.0.0]
-import { benchSigner } from '../shared/signer.js';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify/sync';
 import { tmpdir } from 'node:os';
@@ -13,10 +12,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import SqliteDatabase from 'better-sqlite3';
 import { importFile } from '../../src/collectors/import.js';
-import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { openDatabase } from '../../src/storage/index.js';
-import { alternate, reportPhase, runPhase, runPhaseOnCopy, type Measure } from '../shared/phases.js';
+import { alternate, ensureBuilt, reportPhase, runCommand, runPhase, runPhaseOnCopy, type Measure } from '../shared/phases.js';
 import { writeSyntheticDay } from '../shared/synthetic-day.js';
 
 const { values: args } = parseArgs({
@@ -99,23 +97,29 @@ async function exportParquet(path: string, parquet: string): Promise<void> {
   rmSync(csv);
 }
 
-/** gpuidx: read, compute every series, store fixings and their audit rows. */
-async function phaseFix(path: string): Promise<{ seconds: number; count: number }> {
-  const db = await openDatabase(path);
-  const start = performance.now();
-  const outcomes = await fixDate(
-    { db, clock: () => DAY + 86_400_000 + 1_800_000, log: memoryLogger(), signer: benchSigner() },
-    { date: DATE, ...(args.methodology ? { methodologyVersion: args.methodology } : {}) },
-  );
-  const seconds = (performance.now() - start) / 1000;
-  const audit = await db
-    .selectFrom('fixing_inputs')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
-  await db.destroy();
-  const published = outcomes.filter((o) => o.action === 'published').length;
-  if (published !== outcomes.length || published === 0) throw new Error(`expected every series published, got ${JSON.stringify(outcomes.slice(0, 3))}`);
-  return { seconds, count: Number(audit.n) };
+/**
+ * gpuidx: `gpuidx fix` itself, the compiled command an operator runs (start-up included), on its own copy of the
+ * database: read, compute every series, store fixings and their audit rows, sign. Counts the audit rows stored.
+ */
+function phaseFix(base: string, execArgv: readonly string[]): Measure {
+  const copy = `${base}.fix.db`;
+  copyFileSync(base, copy);
+  try {
+    const m = runCommand(['--db', copy, 'fix', '--date', DATE, ...(args.methodology ? ['--methodology', args.methodology] : [])], execArgv);
+    const db = new SqliteDatabase(copy, { readonly: true });
+    const published = db.prepare('SELECT count(*) FROM fixings').pluck().get() as number;
+    const audit = auditRowCount(db);
+    db.close();
+    if (published === 0) throw new Error('gpuidx fix published nothing');
+    return { ...m, count: audit };
+  } finally {
+    for (const f of [copy, `${copy}-wal`, `${copy}-shm`, `${copy}.signing-key.pem`]) rmSync(f, { force: true });
+  }
+}
+
+/** Audit rows stored in a database. */
+function auditRowCount(db: SqliteDatabase.Database): number {
+  return db.prepare('SELECT count(*) FROM fixing_inputs').pluck().get() as number;
 }
 
 /**
@@ -133,9 +137,9 @@ function markCollected(path: string): void {
 }
 
 if (args.phase) {
-  if (args.phase === 'duckdb') reportPhase(await phaseDuckdb(args.db!));
-  else reportPhase(args.phase === 'read' ? phaseRead(args.db!) : await phaseFix(args.db!));
+  reportPhase(args.phase === 'duckdb' ? await phaseDuckdb(args.db!) : phaseRead(args.db!));
 } else {
+  ensureBuilt();
   // --sizes 0.25,0.5,1,2 (millions) runs the whole comparison per day size, to show time and memory against size.
   const sizes = args.sizes ? args.sizes.split(',').map((x) => Math.round(Number(x) * 1_000_000)) : [Number(args.observations)];
   const table: string[] = [];
@@ -175,13 +179,14 @@ async function compare(observations: number): Promise<string> {
     );
 
     const heap = args['heap-mb'] ? [`--max-old-space-size=${args['heap-mb']}`] : [];
-    const extra = args.methodology ? ['--methodology', args.methodology] : [];
     const parquet = join(dir, 'day.parquet');
     await exportParquet(base, parquet);
     const { read, fix, duckdb } = alternate(Number(args.runs), ['read', 'fix', 'duckdb'] as const, (phase) =>
       phase === 'duckdb'
         ? runPhase(import.meta.filename, ['--phase', 'duckdb', '--db', parquet])
-        : runPhaseOnCopy(import.meta.filename, base, phase, phase === 'fix' ? heap : [], extra),
+        : phase === 'fix'
+          ? phaseFix(base, heap)
+          : runPhaseOnCopy(import.meta.filename, base, phase),
     );
     const fmt = (label: string, m: Measure, what: string) =>
       `${label.padEnd(46)} ${m.seconds.toFixed(2).padStart(7)} s  peak RSS ${m.peakRssMb.toFixed(0).padStart(5)} MB  (${m.count} ${what})`;

@@ -1,8 +1,10 @@
 // What the benchmarks share: each measured phase runs in its own child process (so its peak RSS is its own),
 // phases alternate run after run, and the median time is reported beside the peak RSS over runs.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export interface Measure {
   seconds: number;
@@ -33,6 +35,37 @@ export function runPhaseOnCopy(script: string, base: string, phase: string, exec
     return runPhase(script, ['--phase', phase, '--db', copy, ...args], execArgv);
   } finally {
     for (const f of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(f, { force: true });
+  }
+}
+
+const GPUIDX = join(import.meta.dirname, '../../bin/gpuidx.mjs');
+const RSS_AT_EXIT = pathToFileURL(join(import.meta.dirname, 'rss-at-exit.mjs')).href;
+
+/** Builds dist/ when a source is newer than it: a measured `gpuidx` command then runs the compiled code, as installed. */
+export function ensureBuilt(): void {
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/build.mjs')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run build failed');
+}
+
+/**
+ * Runs the real `gpuidx` command with `args` in a child process, timing it from spawn to exit (start-up included,
+ * as an operator sees it) and reading its peak RSS; `count` is left for the caller to fill in.
+ */
+export function runCommand(args: readonly string[], execArgv: readonly string[] = []): Measure {
+  const dir = mkdtempSync(join(tmpdir(), 'gpuidx-bench-rss-'));
+  const rssFile = join(dir, 'rss');
+  try {
+    const start = performance.now();
+    const r = spawnSync(process.execPath, [...execArgv, '--import', RSS_AT_EXIT, GPUIDX, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, GPUIDX_BENCH_RSS_FILE: rssFile },
+      maxBuffer: 64 << 20,
+    });
+    const seconds = (performance.now() - start) / 1000;
+    if (r.status !== 0) throw new Error(`gpuidx ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}`);
+    return { seconds, count: 0, peakRssMb: Number(readFileSync(rssFile, 'utf8')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto';
 import { toParseRecord } from '../collectors/ingest.js';
 import { parserFor } from '../collectors/parsers.js';
-import { interner, toInput } from '../fixer/index.js';
 import type { PublishedFixing } from '../fixer/published.js';
+import { NONE, ObservationColumnsBuilder, reasonOf, type AuditColumns, type ObservationColumns } from '../methodology/columns.js';
 import { canonicalJson } from '../methodology/canonical.js';
 import { engineFor } from '../methodology/engines.js';
-import { inputWindow, type AuditRow, type FixingRecord, type ObservationInput, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
+import { inputWindow, type FixingRecord, type PreviousValue, type SnapshotTime } from '../methodology/fixing.js';
 import type { HistoryPoint } from '../methodology/types.js';
 import { parameterHash, type Methodology } from '../methodology/params.js';
 import type { KeyedAuditRow } from '../storage/index.js';
@@ -69,7 +69,7 @@ export interface Verdict {
 const MAX_ROW_DIFFERENCES = 10;
 
 interface Replayed {
-  observations: ObservationInput[];
+  observations: ObservationColumns;
   snapshots: SnapshotTime[];
   parserVersions: string[];
   findings: string[];
@@ -77,12 +77,11 @@ interface Replayed {
 
 /** Parses raw snapshots as the fixer's storage saw them: only ok and partial parses contribute. Each body is let go once parsed. */
 export async function reparse(raw: AsyncIterable<RawSnapshot>): Promise<Replayed> {
-  const observations: ObservationInput[] = [];
+  // The same columns the fixer reads from storage, made from the re-parsed bytes (no observation ids: not stored).
+  const observations = new ObservationColumnsBuilder();
   const snapshots: SnapshotTime[] = [];
   const versions = new Set<string>();
   const findings: string[] = [];
-  // Names repeat across a day's million listings; one shared string each keeps the replay's memory near the fixer's.
-  const intern = interner();
   for await (const s of raw) {
     if (s.unreadable !== undefined) {
       findings.push(`snapshot ${s.id} (${s.venue}): its body cannot be read (${s.unreadable})`);
@@ -100,37 +99,27 @@ export async function reparse(raw: AsyncIterable<RawSnapshot>): Promise<Replayed
     if (record.outcome !== 'ok' && record.outcome !== 'partial') continue;
     versions.add(s.parser_version);
     snapshots.push({ venue: s.venue, fetchedAt: s.fetched_at });
+    observations.snapshot({ snapshotId: s.id, sha256: actual, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
     for (const o of record.observations) {
-      // The same row the fixer reads from storage, made from the re-parsed bytes (no observation id: not stored).
-      observations.push(
-        toInput(
-          {
-            observation_id: 0,
-            snapshot_id: s.id,
-            sha256: actual,
-            seq: o.seq,
-            venue: s.venue,
-            fetched_at: s.fetched_at,
-            listing_id: o.listing_id,
-            gpu_raw: o.gpu_raw,
-            gpu_count: o.gpu_count,
-            price_usd_per_hour: o.price_usd_per_hour,
-            contract: o.contract,
-            available: o.available,
-            perf_system: o.perf_system ?? null,
-            perf_score_per_gpu: o.perf_score_per_gpu ?? null,
-            source: s.source ?? 'http',
-            host_id: o.host_id ?? null,
-            quantity_reported: o.quantity_reported,
-            machine_id: o.machine_id ?? null,
-            gpu_memory_gb: o.gpu_memory_gb ?? null,
-          },
-          intern,
-        ),
+      observations.add(
+        0,
+        o.seq,
+        o.listing_id,
+        o.host_id,
+        o.gpu_raw,
+        o.gpu_count,
+        o.price_usd_per_hour,
+        o.contract,
+        o.available === 1,
+        o.perf_system ?? null,
+        o.perf_score_per_gpu ?? null,
+        o.quantity_reported === 1,
+        o.machine_id,
+        o.gpu_memory_gb,
       );
     }
   }
-  return { observations, snapshots, parserVersions: [...versions].sort(), findings };
+  return { observations: observations.build(), snapshots, parserVersions: [...versions].sort(), findings };
 }
 
 const show = (v: unknown) => (v === undefined ? '(absent)' : canonicalJson(v));
@@ -146,43 +135,53 @@ function recordDifferences(published: PublishedFixing, replayed: FixingRecord): 
   return out;
 }
 
-const rowKey = (snapshotId: number, seq: number) => `${snapshotId}:${seq}`;
-
-function auditDifferences(published: readonly PublishedAuditRow[], replayed: readonly AuditRow[]): string[] {
+function auditDifferences(published: readonly PublishedAuditRow[], replayed: AuditColumns): string[] {
   const out: string[] = [];
-  const mine = new Map(replayed.map((r) => [rowKey(r.input.snapshotId, r.input.seq), r]));
+  const c = replayed.inputs;
+  // Replayed rows by snapshot and position: the identity a published row keeps across databases.
+  const mine = new Map<number, Map<number, number>>();
+  for (let k = 0; k < replayed.length; k++) {
+    const row = replayed.row[k]!;
+    const snapshotId = c.snapshots.id[c.snapshot[row]!]!;
+    let bySeq = mine.get(snapshotId);
+    if (!bySeq) mine.set(snapshotId, (bySeq = new Map()));
+    bySeq.set(c.seq[row]!, k);
+  }
+  let remaining = replayed.length;
   let differing = 0;
   let missing = 0;
   for (const p of published) {
-    const key = rowKey(p.snapshot_id, p.seq);
-    const r = mine.get(key);
-    mine.delete(key);
-    if (!r) {
+    const k = mine.get(p.snapshot_id)?.get(p.seq);
+    if (k === undefined) {
       missing += 1;
       continue;
     }
+    mine.get(p.snapshot_id)!.delete(p.seq);
+    remaining -= 1;
+    const priced = replayed.priced[k] === 1;
     const fields: [string, unknown, unknown][] = [
-      ['class', p.class, r.classCode],
-      ['outcome', p.reason ?? 'included', r.reason ?? 'included'],
-      ['p', p.p, r.p],
-      ['f', p.f, r.f],
-      ['q', p.q, r.q],
-      ['w', p.w, r.w],
-      ['w_capped', p.w_capped, r.wCapped],
+      ['class', p.class, replayed.cls[k] === NONE ? null : replayed.classes[replayed.cls[k]!]!],
+      ['outcome', p.reason ?? 'included', reasonOf(replayed.reason[k]!) ?? 'included'],
+      ['p', p.p, priced ? replayed.p[k]! : null],
+      ['f', p.f, priced ? replayed.f[k]! : null],
+      ['q', p.q, priced ? replayed.q[k]! : null],
+      ['w', p.w, priced ? replayed.w[k]! : null],
+      ['w_capped', p.w_capped, replayed.capped[k] === 1 ? replayed.wCapped[k]! : null],
     ];
     const bad = fields.filter(([, a, b]) => a !== b);
     if (bad.length) {
       differing += 1;
       if (differing <= MAX_ROW_DIFFERENCES) {
+        const row = replayed.row[k]!;
         out.push(
-          `input ${r.input.venue} ${r.input.listingId} (snapshot ${p.snapshot_id} row ${p.seq}): ${bad.map(([k, a, b]) => `${k} published ${show(a)}, replayed ${show(b)}`).join('; ')}`,
+          `input ${c.strings[c.venue[row]!]} ${c.strings[c.listingId[row]!]} (snapshot ${p.snapshot_id} row ${p.seq}): ${bad.map(([name, a, b]) => `${name} published ${show(a)}, replayed ${show(b)}`).join('; ')}`,
         );
       }
     }
   }
   if (differing > MAX_ROW_DIFFERENCES) out.push(`… and ${differing - MAX_ROW_DIFFERENCES} more audit rows differ`);
   if (missing) out.push(`${missing} published audit row(s) have no replayed input (a snapshot missing or changed?)`);
-  if (mine.size) out.push(`${mine.size} replayed input(s) are not in the published audit (a snapshot added?)`);
+  if (remaining) out.push(`${remaining} replayed input(s) are not in the published audit (a snapshot added?)`);
   return out;
 }
 

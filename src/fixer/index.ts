@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult, type ObservationInput } from '../methodology/fixing.js';
+import { NONE, ObservationColumnsBuilder, reasonOf, type AuditColumns, type ObservationColumns } from '../methodology/columns.js';
+import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult } from '../methodology/fixing.js';
 import type { FixingRecord, HistoryPoint } from '../methodology/types.js';
 import { loadMethodologies, loadMethodology, methodologyInForce, type Methodology } from '../methodology/params.js';
 import { chainHash, GENESIS_CHAIN_HASH, historyPoint, publishedFixing, signedPayload } from './published.js';
@@ -13,15 +14,16 @@ import { engineFor } from '../methodology/engines.js';
 import {
   insertFixing,
   latestFixings,
-  observationsInWindow,
+  observationBatches,
+  observationCount,
   previousValues,
   snapshotTimesInWindow,
   snapshotWatermark,
   trailingHistory,
   type Db,
   type Fixing,
+  type FixingInputs,
   type NewFixing,
-  type ObservationRow,
 } from '../storage/index.js';
 
 export const SOFTWARE_VERSION: string = (JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string })
@@ -91,53 +93,23 @@ export function checkDateEnded(date: string, now: number, delayMs: number): void
   }
 }
 
-/**
- * Row → methodology input. `intern` shares one string for the values that repeat across rows (venue, snapshot hash,
- * listing id, GPU name, contract, benchmark system): a million observations otherwise hold a million copies of each.
- */
-export function toInput(r: ObservationRow, intern: <T extends string | null>(s: T) => T = (s) => s): ObservationInput {
-  return {
-    observationId: r.observation_id,
-    snapshotId: r.snapshot_id,
-    snapshotSha256: intern(r.sha256),
-    seq: r.seq,
-    venue: intern(r.venue),
-    fetchedAt: r.fetched_at,
-    // A listing is seen in every snapshot it stays listed in: one string per listing, not per sighting.
-    listingId: intern(r.listing_id),
-    gpuRaw: intern(r.gpu_raw),
-    gpuCount: r.gpu_count,
-    priceUsdPerHour: r.price_usd_per_hour,
-    contract: intern(r.contract),
-    available: r.available === 1,
-    perfSystem: intern(r.perf_system),
-    perfScorePerGpu: r.perf_score_per_gpu,
-    source: r.source === 'file' ? 'file' : 'http',
-    hostId: intern(r.host_id),
-    quantityReported: r.quantity_reported === 1,
-    machineId: intern(r.machine_id),
-    gpuMemoryGb: r.gpu_memory_gb,
-  };
-}
-
-/** A pool that hands out one shared string per distinct value. */
-export function interner(): <T extends string | null>(s: T) => T {
-  const pool = new Map<string, string>();
-  return <T extends string | null>(s: T): T => {
-    if (s === null) return s;
-    const hit = pool.get(s);
-    if (hit !== undefined) return hit as T;
-    pool.set(s, s);
-    return s;
-  };
-}
-
-/** Every observation of a window, from snapshots up to `throughSnapshot`, as methodology inputs. */
-export async function readInputs(db: Db, from: number, to: number, throughSnapshot: number): Promise<ObservationInput[]> {
-  const intern = interner();
-  const inputs: ObservationInput[] = [];
-  for await (const rows of observationsInWindow(db, from, to, throughSnapshot)) for (const row of rows) inputs.push(toInput(row, intern));
-  return inputs;
+/** Every observation of a window, from snapshots up to `throughSnapshot`, as the methodology's input columns. */
+export async function readInputs(db: Db, from: number, to: number, throughSnapshot: number): Promise<ObservationColumns> {
+  // Sized once from a count: growing typed arrays by doubling would hold twice a large window at its peak.
+  const inputs = new ObservationColumnsBuilder(await observationCount(db, from, to, throughSnapshot));
+  for await (const { snapshots, rows } of observationBatches(db, from, to, throughSnapshot)) {
+    const byId = new Map(snapshots.map((s) => [s.id, s]));
+    let current = -1;
+    for (const r of rows) {
+      if (r[0] !== current) {
+        current = r[0];
+        const s = byId.get(current)!;
+        inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
+      }
+      inputs.add(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] === 1, r[10], r[11], r[12] === 1, r[13], r[14]);
+    }
+  }
+  return inputs.build();
 }
 
 export interface DateComputation {
@@ -168,6 +140,28 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
     ...(series ? { series } : {}),
   });
   return { results, parserVersions: [...new Set(snaps.map((s) => s.parser_version))].sort(), throughSnapshot };
+}
+
+/** A fixing's audit columns as the stored rows of `fixing_inputs`. */
+function auditInputs(a: AuditColumns): FixingInputs {
+  const c = a.inputs;
+  return {
+    count: a.length,
+    row: (k) => {
+      const priced = a.priced[k] === 1;
+      return {
+        observation_id: c.observationId[a.row[k]!]!,
+        snapshot_id: c.snapshots.id[c.snapshot[a.row[k]!]!]!,
+        class: a.cls[k] === NONE ? null : a.classes[a.cls[k]!]!,
+        reason: reasonOf(a.reason[k]!),
+        p: priced ? a.p[k]! : null,
+        f: priced ? a.f[k]! : null,
+        q: priced ? a.q[k]! : null,
+        w: priced ? a.w[k]! : null,
+        w_capped: a.capped[k] === 1 ? a.wCapped[k]! : null,
+      };
+    },
+  };
 }
 
 /** Chooses the methodology of a fix: the one on record for the date, an explicit one, or the one in force. */
@@ -255,29 +249,10 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
       parser_versions: JSON.stringify(parserVersions),
       inputs_through_snapshot: throughSnapshot,
     };
-    newest = await insertFixing(
-      db,
-      deps.db,
-      fixing,
-      {
-        rows: r.audit,
-        row: (a) => ({
-          observation_id: a.input.observationId,
-          snapshot_id: a.input.snapshotId,
-          class: a.classCode,
-          reason: a.reason,
-          p: a.p,
-          f: a.f,
-          q: a.q,
-          w: a.w,
-          w_capped: a.wCapped,
-        }),
-      },
-      (last) => {
-        const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
-        return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };
-      },
-    );
+    newest = await insertFixing(db, deps.db, fixing, auditInputs(r.audit), (last) => {
+      const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
+      return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };
+    });
     outcomes.push({ series: r.record.series, action: 'published', revision, status: r.record.status, value: r.record.value });
   }
   if (newest) await publishChainHead(db, deps.signer, newest, now);

@@ -9,7 +9,7 @@ import { parameterHash, type Methodology } from './params.js';
 const SRC = join(import.meta.dirname, '..', '..', 'src', 'methodology');
 
 /** The source files whose text decides each major version's digits (the engine and every shared piece it uses). */
-const SHARED = ['canonical.ts', 'quantile.ts', 'series.ts', 'shared.ts', 'types.ts'];
+const SHARED = ['canonical.ts', 'columns.ts', 'quantile.ts', 'series.ts', 'shared.ts', 'types.ts'];
 export const ENGINE_FILES: Record<string, readonly string[]> = {
   '1': ['fixing.ts', ...SHARED],
   '2': ['v2.ts', ...SHARED],

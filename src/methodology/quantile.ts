@@ -1,50 +1,11 @@
 // The one weighted-quantile rule of the methodology (step 8), used for the value, the percentiles and the outlier
-// median: over objects (version 1) or, the same rule, over parallel arrays in index order (version 2, which holds
-// millions of rows and keeps no object per row).
-
-export interface Weighted {
-  value: number;
-  weight: number;
-  /** Tie-break keys, in order: venue, listing id, fetched_at. */
-  venue: string;
-  listingId: string;
-  fetchedAt: number;
-}
-
-/** Orders by value, then venue, listing id and fetched_at: a total order that never depends on input order. */
-export function compareWeighted(a: Weighted, b: Weighted): number {
-  if (a.value !== b.value) return a.value < b.value ? -1 : 1;
-  if (a.venue !== b.venue) return a.venue < b.venue ? -1 : 1;
-  if (a.listingId !== b.listingId) return a.listingId < b.listingId ? -1 : 1;
-  return a.fetchedAt - b.fetchedAt;
-}
+// median. Items are parallel arrays (a value and a weight each, and the input each came from), ordered by an
+// index permutation rather than held as objects: a day holds millions of them.
+import type { ObservationColumns } from './columns.js';
 
 /**
- * Lower weighted quantile: sort, accumulate weights in that order, and take the first value whose cumulative
- * weight is at least phi times the total. `items` must be sorted with `compareWeighted`.
- */
-export function weightedQuantileSorted(items: readonly Weighted[], phi: number): number {
-  let total = 0;
-  for (const it of items) total += it.weight;
-  const target = phi * total;
-  let cumulative = 0;
-  for (const it of items) {
-    cumulative += it.weight;
-    if (cumulative >= target) return it.value;
-  }
-  // Only reachable through float rounding at phi = 1; the last value is then the answer.
-  return items[items.length - 1]!.value;
-}
-
-export function weightedQuantile(items: readonly Weighted[], phi: number): number {
-  if (items.length === 0) throw new RangeError('weighted quantile of nothing');
-  return weightedQuantileSorted([...items].sort(compareWeighted), phi);
-}
-
-/**
- * Rows with a value and a weight each, in the order of the rule above (`compareWeighted`):
- * value, then venue, listing id and fetched_at. Held as an index order over parallel arrays rather than one
- * object per row: the ordering and the sums are those of `compareWeighted` and `weightedQuantileSorted`.
+ * Items in the order of the rule: value, then the venue, listing id and fetched_at of their input (strings in
+ * code-unit order); items tied on all four (one listing seen twice at one instant) keep their own order.
  */
 export interface WeightedOrder {
   values: Float64Array;
@@ -52,34 +13,33 @@ export interface WeightedOrder {
   order: Uint32Array;
 }
 
-export function weightedOrder<R extends { input: { venue: string; listingId: string; fetchedAt: number } }>(
-  rows: readonly R[],
-  value: (r: R) => number,
-  weight: (r: R) => number,
-): WeightedOrder {
-  const n = rows.length;
-  const values = new Float64Array(n);
-  const weights = new Float64Array(n);
+/** Orders items `k` = 0..n-1, each with values[k], weights[k] and its input `rows[k]`, by the rule's order. */
+export function weightedOrder(inputs: ObservationColumns, rows: ArrayLike<number>, values: Float64Array, weights: Float64Array): WeightedOrder {
+  const n = values.length;
   const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    values[i] = value(rows[i]!);
-    weights[i] = weight(rows[i]!);
-    order[i] = i;
-  }
+  for (let k = 0; k < n; k++) order[k] = k;
+  const { venue, listingId, rank, snapshot } = inputs;
+  const fetchedAt = inputs.snapshots.fetchedAt;
   order.sort((a, b) => {
     const va = values[a]!;
     const vb = values[b]!;
     if (va !== vb) return va < vb ? -1 : 1;
-    const x = rows[a]!.input;
-    const y = rows[b]!.input;
-    if (x.venue !== y.venue) return x.venue < y.venue ? -1 : 1;
-    if (x.listingId !== y.listingId) return x.listingId < y.listingId ? -1 : 1;
-    return x.fetchedAt - y.fetchedAt;
+    const x = rows[a]!;
+    const y = rows[b]!;
+    if (venue[x] !== venue[y]) return rank[venue[x]!]! - rank[venue[y]!]!;
+    if (listingId[x] !== listingId[y]) return rank[listingId[x]!]! - rank[listingId[y]!]!;
+    const tx = fetchedAt[snapshot[x]!]!;
+    const ty = fetchedAt[snapshot[y]!]!;
+    if (tx !== ty) return tx - ty;
+    return a - b;
   });
   return { values, weights, order };
 }
 
-/** `weightedQuantileSorted` over an order: the same lower weighted quantile, weights summed in that order. */
+/**
+ * Lower weighted quantile: in the rule's order, accumulate weights and take the first value whose cumulative
+ * weight is at least phi times the total (the total also summed in that order).
+ */
 export function quantileOf(o: WeightedOrder, phi: number): number {
   let total = 0;
   for (const i of o.order) total += o.weights[i]!;

@@ -1,10 +1,12 @@
-// Pieces every methodology engine uses alike: the date window, rounding, GPU classification, canonical input order,
-// share capping, exclusion counts and the input digest. Changing one changes every engine: the lock
-// (methodology/METHODOLOGY.lock) covers this file for each version.
+// Pieces every methodology engine uses alike: the date window, rounding, GPU classification, steps 3 and 4, the
+// time weights, share capping, exclusion counts and the input digest, all over columns (columns.ts). Changing one
+// changes every engine: the lock (methodology/METHODOLOGY.lock) covers this file for each version.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
+import { AuditColumns, fetchedAtOf, INCLUDED, NONE, reasonCode, reasonOf, sameSnapshot, type ObservationColumns } from './columns.js';
+import { weightedOrder, type WeightedOrder } from './quantile.js';
 import type { GpuClass, Methodology } from './params.js';
-import type { AuditRow, FixingRecord, ObservationInput, SnapshotTime } from './types.js';
+import type { FixingRecord, SnapshotTime } from './types.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -68,173 +70,391 @@ export function classifier(m: Methodology): (venue: string, raw: string) => stri
 }
 
 /**
- * Steps 3 and 4: the per-GPU price p, the throughput factor f (the class's reference score over the listing's
- * per-GPU score on the same benchmark, clamped to `perf_clamp`; 1 without a score) and the normalized price q = p × f.
+ * Step 1 for input rows: `classLookup` keyed by the row's venue and raw name, looked up once per distinct pair.
  */
-export function normalizedPrice(m: Methodology, cls: GpuClass, o: ObservationInput): { p: number; f: number; q: number } {
-  const clamp = m.parameters.perf_clamp;
-  const p = o.priceUsdPerHour / o.gpuCount;
-  const ref = o.perfSystem !== null ? cls.reference_scores[o.perfSystem] : undefined;
-  const f = ref !== undefined && o.perfScorePerGpu !== null && o.perfScorePerGpu > 0 ? Math.min(Math.max(ref / o.perfScorePerGpu, clamp[0]), clamp[1]) : 1;
-  return { p, f, q: p * f };
+export function rowClassLookup(m: Methodology, c: ObservationColumns): (row: number) => readonly GpuClass[] | null {
+  const lookup = classLookup(m);
+  const known = new Map<number, readonly GpuClass[] | null>();
+  const width = c.strings.length;
+  return (row) => {
+    const key = c.venue[row]! * width + c.gpuRaw[row]!;
+    let classes = known.get(key);
+    if (classes === undefined) known.set(key, (classes = lookup(c.strings[c.venue[row]!]!, c.strings[c.gpuRaw[row]!]!)));
+    return classes;
+  };
 }
 
 /**
- * Step 9's conversion: every class's on-demand survivors in reference-class-equivalent units (q per reference
- * GPU-hour, w in reference GPU-hours); a class without a TFLOPS figure is `no_tflops`. New rows: no audit row is
- * shared with a class series.
+ * Steps 3 and 4 for class `cls`: the per-GPU price p, the throughput factor f (the class's reference score over the
+ * listing's per-GPU score on the same benchmark, clamped to `perf_clamp`; 1 without a score) and the normalized
+ * price q = p × f of input row `row`, written at audit position k.
  */
-export function inReferenceUnits(m: Methodology, survivorsOf: (classCode: string) => readonly AuditRow[]): AuditRow[] {
-  const refTflops = m.classes.find((c) => c.code === m.parameters.reference_class)!.tflops_bf16_dense!;
-  const rows: AuditRow[] = [];
-  for (const c of m.classes) {
-    for (const s of survivorsOf(c.code)) {
-      const t = c.tflops_bf16_dense;
-      if (t === null) rows.push({ ...s, wCapped: null, reason: 'no_tflops' });
-      else rows.push({ ...s, q: s.q! * (refTflops / t), w: (s.w! * t) / refTflops, wCapped: null, reason: null });
-    }
-  }
+export function priceNormalizer(m: Methodology, cls: GpuClass, c: ObservationColumns): (row: number, a: AuditColumns, k: number) => void {
+  const clamp = m.parameters.perf_clamp;
+  // The class's reference score per benchmark system, looked up by the system's name as given.
+  const refs = new Map<number, number | undefined>();
+  const refOf = (system: number): number | undefined => {
+    if (system === NONE) return undefined;
+    if (!refs.has(system)) refs.set(system, cls.reference_scores[c.strings[system]!]);
+    return refs.get(system);
+  };
+  return (row, a, k) => {
+    const p = c.price[row]! / c.gpuCount[row]!;
+    const ref = refOf(c.perfSystem[row]!);
+    // A score of NaN stands for none (columns.ts); NaN > 0 is false, as null's test was.
+    const score = c.perfScore[row]!;
+    const f = ref !== undefined && score > 0 ? Math.min(Math.max(ref / score, clamp[0]), clamp[1]) : 1;
+    a.p[k] = p;
+    a.f[k] = f;
+    a.q[k] = p * f;
+    a.priced[k] = 1;
+  };
+}
+
+/** An evaluation's audit and the positions in it of the inputs that survived steps 1 to 6. */
+export interface Survivors {
+  audit: AuditColumns;
+  positions: Uint32Array;
+}
+
+/** Rows of `c` fetched in [from, to), ascending. */
+export function rowsIn(c: ObservationColumns, from: number, to: number): Uint32Array {
+  const at = c.snapshots.fetchedAt;
+  const inside = Uint8Array.from(at, (t) => (t >= from && t < to ? 1 : 0));
+  let n = 0;
+  for (let r = 0; r < c.length; r++) n += inside[c.snapshot[r]!]!;
+  const rows = new Uint32Array(n);
+  n = 0;
+  for (let r = 0; r < c.length; r++) if (inside[c.snapshot[r]!] === 1) rows[n++] = r;
   return rows;
 }
+
+/** Positions of an audit whose outcome is `included`, ascending. */
+export function includedPositions(a: AuditColumns): Uint32Array {
+  let n = 0;
+  for (let k = 0; k < a.length; k++) if (a.reason[k] === INCLUDED) n++;
+  const out = new Uint32Array(n);
+  n = 0;
+  for (let k = 0; k < a.length; k++) if (a.reason[k] === INCLUDED) out[n++] = k;
+  return out;
+}
+
+/** Some positions of an audit as weighted-quantile items (a value and a weight each), in the rule's order. */
+export function weightedItems(a: AuditColumns, positions: Uint32Array, value: (k: number) => number, weight: (k: number) => number): WeightedOrder {
+  const n = positions.length;
+  const values = new Float64Array(n);
+  const weights = new Float64Array(n);
+  const rows = new Uint32Array(n);
+  for (let j = 0; j < n; j++) {
+    const k = positions[j]!;
+    values[j] = value(k);
+    weights[j] = weight(k);
+    rows[j] = a.row[k]!;
+  }
+  return weightedOrder(a.inputs, rows, values, weights);
+}
+
+/**
+ * Distinct listings (venue and listing id) and venues among some positions of an audit. A pair of ids stands for
+ * the text "venue NUL listing": one text per pair, as venue names hold no NUL (every venue adapter's names).
+ */
+export function distinct(a: AuditColumns, positions: ArrayLike<number>): { listings: number; venues: number } {
+  const c = a.inputs;
+  const width = c.strings.length;
+  const listings = new Set<number>();
+  const venues = new Set<number>();
+  for (let j = 0; j < positions.length; j++) {
+    const r = a.row[positions[j]!]!;
+    listings.add(c.venue[r]! * width + c.listingId[r]!);
+    venues.add(c.venue[r]!);
+  }
+  return { listings: listings.size, venues: venues.size };
+}
+
+/** An evaluation's audit reduced to its survivors, without w': all GPUIDX-COMPUTE reads of a class's evaluation. */
+export function survivorsOnly<S extends Survivors>(s: S): S {
+  const from = s.audit;
+  const a = new AuditColumns(from.inputs, from.classes, s.positions.length);
+  s.positions.forEach((k, j) => {
+    a.row[j] = from.row[k]!;
+    a.cls[j] = from.cls[k]!;
+    a.reason[j] = from.reason[k]!;
+    a.priced[j] = from.priced[k]!;
+    a.p[j] = from.p[k]!;
+    a.f[j] = from.f[k]!;
+    a.q[j] = from.q[k]!;
+    a.w[j] = from.w[k]!;
+  });
+  return { ...s, audit: a, positions: Uint32Array.from(s.positions.keys()) };
+}
+
+/**
+ * Step 9's conversion into a new audit: every class's on-demand survivors in reference-class-equivalent units (q
+ * per reference GPU-hour, w in reference GPU-hours; a class without a TFLOPS figure is `no_tflops`), and the
+ * inputs of no class with the reason they have none, all in canonical order, with no w'.
+ */
+export function inReferenceUnits(
+  m: Methodology,
+  inputs: ObservationColumns,
+  classCodes: readonly string[],
+  survivorsOf: (classCode: string) => Survivors | undefined,
+  classless: { rows: Uint32Array; reasons: Uint8Array },
+): AuditColumns {
+  const refTflops = m.classes.find((c) => c.code === m.parameters.reference_class)!.tflops_bf16_dense!;
+  const parts = m.classes.map((c) => survivorsOf(c.code));
+  let n = classless.rows.length;
+  for (const part of parts) n += part?.positions.length ?? 0;
+  // Each input is in one class at most, so a slot per input row puts the rows in canonical order.
+  const slot = new Int32Array(inputs.length).fill(-1);
+  const from = new Int32Array(n);
+  const pos = new Uint32Array(n);
+  let e = 0;
+  parts.forEach((part, ci) => {
+    if (!part) return;
+    for (const k of part.positions) {
+      slot[part.audit.row[k]!] = e;
+      from[e] = ci;
+      pos[e++] = k;
+    }
+  });
+  for (let j = 0; j < classless.rows.length; j++) {
+    slot[classless.rows[j]!] = e;
+    from[e] = -1;
+    pos[e++] = j;
+  }
+  // Canonical order; inputs tied on venue, instant, snapshot sha256 and position (a snapshot stored twice) keep the
+  // order they are gathered in above: class by class in class order, then the inputs of no class.
+  const entries = new Int32Array(n);
+  let m1 = 0;
+  for (let row = 0; row < inputs.length; row++) if (slot[row]! >= 0) entries[m1++] = slot[row]!;
+  const tied = (x: number, y: number) => sameSnapshot(inputs, x, y) && inputs.seq[x] === inputs.seq[y];
+  const rowOf = (entry: number) => (from[entry]! < 0 ? classless.rows[pos[entry]!]! : parts[from[entry]!]!.audit.row[pos[entry]!]!);
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    while (j < n && tied(rowOf(entries[i]!), rowOf(entries[j]!))) j++;
+    if (j - i > 1) entries.subarray(i, j).sort((x, y) => x - y);
+    i = j;
+  }
+  const out = new AuditColumns(inputs, classCodes, n);
+  for (let k = 0; k < n; k++) {
+    const entry = entries[k]!;
+    const ci = from[entry]!;
+    if (ci < 0) {
+      out.row[k] = classless.rows[pos[entry]!]!;
+      out.cls[k] = NONE;
+      out.reason[k] = classless.reasons[pos[entry]!]!;
+      continue;
+    }
+    const s = parts[ci]!.audit;
+    const j = pos[entry]!;
+    const t = m.classes[ci]!.tflops_bf16_dense;
+    out.row[k] = s.row[j]!;
+    out.cls[k] = s.cls[j]!;
+    out.priced[k] = 1;
+    out.p[k] = s.p[j]!;
+    out.f[k] = s.f[j]!;
+    if (t === null) {
+      out.reason[k] = NO_TFLOPS;
+      out.q[k] = s.q[j]!;
+      out.w[k] = s.w[j]!;
+    } else {
+      out.q[k] = s.q[j]! * (refTflops / t);
+      out.w[k] = (s.w[j]! * t) / refTflops;
+    }
+  }
+  return out;
+}
+
+const NO_TFLOPS = reasonCode('no_tflops');
 
 /**
  * The time weights (version 1 step 5): each venue's distinct instants in [from, to), from the parsed snapshots and
  * the inputs; an instant represents min(next instant, window end) − itself, in seconds, capped at max_gap_seconds.
- * Keyed by venue and instant.
+ * Returns the seconds of each snapshot entry of the columns that holds one of `rows` (input rows in [from, to)).
  */
 export function representedSeconds(
   m: Methodology,
   from: number,
   to: number,
   snaps: readonly SnapshotTime[],
-  inputs: readonly ObservationInput[],
-): Map<string, number> {
-  const instants = new Map<string, number[]>();
-  const addInstant = (venue: string, t: number) => {
-    if (t < from || t >= to) return;
-    let list = instants.get(venue);
-    if (!list) instants.set(venue, (list = []));
-    // A snapshot's inputs share its instant: keep one per run of equal instants (the set below removes the rest).
-    if (list[list.length - 1] !== t) list.push(t);
-  };
-  for (const s of snaps) addInstant(s.venue, s.fetchedAt);
-  for (const o of inputs) addInstant(o.venue, o.fetchedAt);
-  const seconds = new Map<string, number>();
-  const cap = m.parameters.max_gap_seconds;
-  for (const [venue, list] of instants) {
-    const ts = [...new Set(list)].sort((a, b) => a - b);
-    ts.forEach((t, i) => {
-      const next = i + 1 < ts.length ? Math.min(ts[i + 1]!, to) : to;
-      seconds.set(`${venue}\u0000${t}`, Math.min((next - t) / 1000, cap));
-    });
+  c: ObservationColumns,
+  rows: Uint32Array,
+): Float64Array {
+  const s = c.snapshots;
+  const held = new Uint8Array(s.length);
+  for (const r of rows) held[c.snapshot[r]!] = 1;
+  const instants = new Map<number, number[]>();
+  const venueIds = new Map<string, number>();
+  for (let k = 0; k < s.length; k++) {
+    if (held[k] !== 1) continue;
+    let list = instants.get(s.venue[k]!);
+    if (!list) {
+      instants.set(s.venue[k]!, (list = []));
+      venueIds.set(c.strings[s.venue[k]!]!, s.venue[k]!);
+    }
+    list.push(s.fetchedAt[k]!);
   }
-  return seconds;
-}
-
-/** Canonical input order: venue, fetched_at, snapshot, position. Every loop and sum below runs in this order. */
-export function compareInputs(a: ObservationInput, b: ObservationInput): number {
-  if (a.venue !== b.venue) return a.venue < b.venue ? -1 : 1;
-  if (a.fetchedAt !== b.fetchedAt) return a.fetchedAt - b.fetchedAt;
-  if (a.snapshotSha256 !== b.snapshotSha256) return a.snapshotSha256 < b.snapshotSha256 ? -1 : 1;
-  return a.seq - b.seq;
+  // A snapshot that held no input of the window still bounds the time its venue's previous snapshot represents.
+  for (const snap of snaps) {
+    const v = venueIds.get(snap.venue);
+    if (v !== undefined && snap.fetchedAt >= from && snap.fetchedAt < to) instants.get(v)!.push(snap.fetchedAt);
+  }
+  const sorted = new Map<number, number[]>();
+  for (const [v, list] of instants)
+    sorted.set(
+      v,
+      [...new Set(list)].sort((a, b) => a - b),
+    );
+  const cap = m.parameters.max_gap_seconds;
+  const out = new Float64Array(s.length);
+  for (let k = 0; k < s.length; k++) {
+    if (held[k] !== 1) continue;
+    const ts = sorted.get(s.venue[k]!)!;
+    const t = s.fetchedAt[k]!;
+    // The instant's place among its venue's, by bisection.
+    let lo = 0;
+    let hi = ts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ts[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    const next = lo + 1 < ts.length ? Math.min(ts[lo + 1]!, to) : to;
+    out[k] = Math.min((next - t) / 1000, cap);
+  }
+  return out;
 }
 
 /** Step 8: the venue cap, iterated until no venue is above it. Venues in name order. */
 export function capVenueShares(shares: ReadonlyMap<string, number>, venueCap: number): { cap: number; capped: Map<string, number> } {
-  const venues = [...shares.keys()].sort();
-  const cap = venueCap * venues.length < 1 ? 1 / venues.length : venueCap;
-  const fixed = new Set<string>();
-  let capped = new Map(venues.map((v) => [v, shares.get(v)!]));
+  return capSharesInOrder([...shares.keys()].sort(), shares, venueCap);
+}
+
+/**
+ * The capping rule of `capVenueShares` over keys of any kind, given in the order their names sort in (methodology
+ * v2 caps hosts, keyed by venue and host, with it).
+ */
+export function capSharesInOrder<K>(keys: readonly K[], shares: ReadonlyMap<K, number>, venueCap: number): { cap: number; capped: Map<K, number> } {
+  const cap = venueCap * keys.length < 1 ? 1 / keys.length : venueCap;
+  const fixed = new Set<K>();
+  let capped = new Map(keys.map((v) => [v, shares.get(v)!]));
   for (;;) {
-    const over = venues.filter((v) => !fixed.has(v) && capped.get(v)! > cap);
+    const over = keys.filter((v) => !fixed.has(v) && capped.get(v)! > cap);
     if (over.length === 0) return { cap, capped };
     for (const v of over) fixed.add(v);
     let free = 0;
-    for (const v of venues) if (!fixed.has(v)) free += shares.get(v)!;
+    for (const v of keys) if (!fixed.has(v)) free += shares.get(v)!;
     const remaining = 1 - fixed.size * cap;
-    capped = new Map(venues.map((v) => [v, fixed.has(v) ? cap : free > 0 ? (shares.get(v)! * remaining) / free : 0]));
+    capped = new Map(keys.map((v) => [v, fixed.has(v) ? cap : free > 0 ? (shares.get(v)! * remaining) / free : 0]));
   }
 }
 
-export function countExcluded(rows: readonly AuditRow[]): Record<string, number> {
+/** Each exclusion reason's count over an audit, reasons in name order. */
+export function countExcluded(a: AuditColumns): Record<string, number> {
+  const counts = new Map<number, number>();
+  for (const code of a.reason) if (code !== 0) counts.set(code, (counts.get(code) ?? 0) + 1);
   const out: Record<string, number> = {};
-  for (const r of rows) if (r.reason) out[r.reason] = (out[r.reason] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+  for (const [reason, n] of [...counts].map(([code, n]) => [reasonOf(code)!, n] as const).sort(([x], [y]) => (x < y ? -1 : 1))) out[reason] = n;
+  return out;
 }
 
-const numText = (x: number | null) => (x === null || !Number.isFinite(x) ? 'null' : String(x));
+const numText = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
 
 export interface DigestOptions {
   /** Methodology v2 and later: each entry also lists the memory per GPU the venue reported (after perf_score). */
   memory?: boolean;
 }
 
-/**
- * sha256 over the canonical, sorted list of every input with its outcome and weights. Each entry is a flat array of
- * strings, finite numbers, booleans and nulls, whose canonical JSON is exactly JSON.stringify's, so the list is
- * hashed entry by entry instead of being built as one string (a day can hold millions of entries).
- */
-export function inputDigest(rows: readonly AuditRow[], options: DigestOptions = {}): string {
-  let inOrder = true;
-  for (let i = 1; i < rows.length && inOrder; i++) inOrder = compareInputs(rows[i - 1]!.input, rows[i]!.input) <= 0;
-  const sorted = inOrder ? rows : [...rows].sort((a, b) => compareInputs(a.input, b.input));
-  const hash = createHash('sha256');
-  const jsonText = jsonTexts();
-  const repeated = numberTexts();
-  const BATCH = 4096;
-  hash.update('[');
-  for (let i = 0; i < sorted.length; i += BATCH) {
-    const parts: string[] = [];
-    for (let j = i; j < Math.min(i + BATCH, sorted.length); j++) {
-      const r = sorted[j]!;
-      // Exactly JSON.stringify of [class, outcome, p, f, q, w, w'] without building the array: String(n) is
-      // JSON's number form for every finite n, and numText gives null for the rest.
-      parts.push(
-        `${inputPrefix(r.input, jsonText, options.memory === true)},${r.classCode === null ? 'null' : jsonText(r.classCode)},${jsonText(r.reason ?? 'included')},${repeated(r.p)},${repeated(r.f)},${repeated(r.q)},${repeated(r.w)},${numText(r.wCapped)}]`,
-      );
+/** Text fed to a sha256 through a buffer: one hash update per megabyte instead of one per string. */
+class HashedText {
+  readonly #hash = createHash('sha256');
+  readonly #buf = Buffer.allocUnsafe(1 << 20);
+  #pos = 0;
+
+  write(s: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (this.#pos + 3 * s.length > this.#buf.length) {
+      this.#hash.update(this.#buf.subarray(0, this.#pos));
+      this.#pos = 0;
+      if (3 * s.length > this.#buf.length) {
+        this.#hash.update(s);
+        return;
+      }
     }
-    hash.update(i === 0 ? parts.join(',') : `,${parts.join(',')}`);
+    this.#pos += this.#buf.write(s, this.#pos, 'utf8');
   }
-  hash.update(']');
-  return hash.digest('hex');
+
+  digest(): string {
+    this.#hash.update(this.#buf.subarray(0, this.#pos));
+    return this.#hash.digest('hex');
+  }
 }
 
-/**
- * The observation's part of a digest entry, without its closing bracket. Built afresh for every entry: kept per
- * input across a class's series, these strings (ropes of many small pieces) held most of a large day's heap.
- */
-function inputPrefix(o: ObservationInput, jsonText: (s: string) => string, memory: boolean): string {
-  // Exactly JSON.stringify([venue, fetched_at, sha256, seq, listing_id, gpu_raw, gpu_count, price, contract,
-  // available, perf_system, perf_score(, gpu_memory_gb)]) without its closing bracket, built without the array:
-  // numText is JSON's form of a number (null when not finite), and the strings that repeat are encoded once.
-  return `[${jsonText(o.venue)},${numText(o.fetchedAt)},${jsonText(o.snapshotSha256)},${numText(o.seq)},${JSON.stringify(o.listingId)},${jsonText(o.gpuRaw)},${numText(o.gpuCount)},${numText(o.priceUsdPerHour)},${jsonText(o.contract)},${o.available ? 'true' : 'false'},${o.perfSystem === null ? 'null' : jsonText(o.perfSystem)},${numText(o.perfScorePerGpu)}${memory ? `,${numText(o.gpuMemoryGb ?? null)}` : ''}`;
-}
-
-/**
- * numText for the numbers that repeat across a digest's entries (a listing's price, factor and weight recur in
- * every snapshot it is seen in), each converted once. Bounded: past 65,536 distinct numbers it starts afresh.
- */
-function numberTexts(): (x: number | null) => string {
+/** The text of the numbers that repeat across a digest's entries (factors, weights, scores), each converted once. */
+function numberTexts(): (x: number) => string {
   const texts = new Map<number, string>();
   return (x) => {
-    if (x === null || !Number.isFinite(x)) return 'null';
     let text = texts.get(x);
     if (text === undefined) {
       if (texts.size >= 65_536) texts.clear();
-      texts.set(x, (text = String(x)));
+      texts.set(x, (text = numText(x)));
     }
     return text;
   };
 }
 
-/** A digest's JSON texts of the strings that repeat across inputs (venue, snapshot hash, GPU name, contract, benchmark system). */
-function jsonTexts(): (s: string) => string {
-  const texts = new Map<string, string>();
-  return (s) => {
-    let text = texts.get(s);
-    if (text === undefined) texts.set(s, (text = JSON.stringify(s)));
-    return text;
-  };
+/**
+ * sha256 over the canonical list of every audited input with its outcome and weights, in canonical input order (the
+ * audit's order). Each entry is a flat array of strings, finite numbers, booleans and nulls, whose canonical JSON
+ * is exactly JSON.stringify's:
+ * [venue, fetched_at, sha256, seq, listing_id, gpu_raw, gpu_count, price, contract, available, perf_system,
+ * perf_score(, gpu_memory_gb), class, outcome, p, f, q, w, w'], with null for what is absent (and for a number
+ * that is not finite). The list is written entry by entry, never built as one string (a day holds millions).
+ */
+export function inputDigest(a: AuditColumns, options: DigestOptions = {}): string {
+  const c = a.inputs;
+  const memory = options.memory === true;
+  // Audits are built in canonical order (ties only among inputs of a snapshot stored twice); the digest relies on it.
+  for (let k = 1; k < a.length; k++) {
+    const x = a.row[k - 1]!;
+    const y = a.row[k]!;
+    if (x > y && !(sameSnapshot(c, x, y) && c.seq[x] === c.seq[y])) throw new Error('audit rows out of canonical order');
+  }
+  const json: (string | undefined)[] = new Array(c.strings.length);
+  const jsonText = (id: number) => json[id] ?? (json[id] = JSON.stringify(c.strings[id]!));
+  const classJson = a.classes.map((code) => JSON.stringify(code));
+  const reasonJson = ['"included"', ...Array.from({ length: 32 }, (_, i) => JSON.stringify(reasonOf(i + 1) ?? null))];
+  const repeated = numberTexts();
+  const out = new HashedText();
+  out.write('[');
+  // The entry's head (venue, fetched_at, sha256) is its snapshot's, and a snapshot's inputs are contiguous.
+  let head = '';
+  let last = -1;
+  for (let k = 0; k < a.length; k++) {
+    const r = a.row[k]!;
+    if (last < 0 || !sameSnapshot(c, r, last)) {
+      const s = c.snapshot[r]!;
+      head = `[${jsonText(c.venue[r]!)},${numText(c.snapshots.fetchedAt[s]!)},${jsonText(c.snapshots.sha256[s]!)},`;
+    }
+    last = r;
+    const price = c.price[r]!;
+    const priceText = numText(price);
+    let weights = 'null,null,null,null';
+    if (a.priced[k] === 1) {
+      // Equal numbers have equal texts: p is the price for one GPU, q is p for a factor of 1.
+      const p = a.p[k]!;
+      const pText = p === price ? priceText : numText(p);
+      const q = a.q[k]!;
+      weights = `${pText},${repeated(a.f[k]!)},${q === p ? pText : numText(q)},${repeated(a.w[k]!)}`;
+    }
+    const system = c.perfSystem[r]!;
+    const mem = memory ? `,${c.hasMemory[r] === 1 ? repeated(c.memoryGb[r]!) : 'null'}` : '';
+    out.write(
+      `${k === 0 ? '' : ','}${head}${numText(c.seq[r]!)},${jsonText(c.listingId[r]!)},${jsonText(c.gpuRaw[r]!)},${numText(c.gpuCount[r]!)},${priceText},${jsonText(c.contract[r]!)},${c.available[r] === 1 ? 'true' : 'false'},${system === NONE ? 'null' : jsonText(system)},${repeated(c.perfScore[r]!)}${mem},${a.cls[k] === NONE ? 'null' : classJson[a.cls[k]!]},${reasonJson[a.reason[k]!]},${weights},${a.capped[k] === 1 ? numText(a.wCapped[k]!) : 'null'}]`,
+    );
+  }
+  out.write(']');
+  return out.digest();
 }
 
 /** The canonical bytes of a fixing record: what digests and signatures cover. */

@@ -1,5 +1,6 @@
 // What every methodology engine shares: the inputs it reads, the records and audit rows it returns, the request.
 // Each engine (v1: fixing.ts, v2: v2.ts) is a registered implementation of these; no engine imports another.
+import type { AuditColumns, ObservationColumns } from './columns.js';
 import type { Methodology } from './params.js';
 
 export interface ObservationInput {
@@ -37,27 +38,31 @@ export interface SnapshotTime {
   fetchedAt: number;
 }
 
-export type ExclusionReason =
-  | 'unmapped_gpu'
-  | 'duplicate'
-  | 'not_available'
-  | 'wrong_contract'
-  | 'invalid_price'
-  | 'price_out_of_band'
-  | 'outlier'
-  | 'no_tflops'
+/** Why an input is not in a fixing. The order is that of the audit columns' codes (columns.ts): append only. */
+export const EXCLUSION_REASONS = [
+  'unmapped_gpu',
+  'duplicate',
+  'not_available',
+  'wrong_contract',
+  'invalid_price',
+  'price_out_of_band',
+  'outlier',
+  'no_tflops',
   // Methodology v2 (see METHODOLOGY.md, version 2):
-  | 'venue_not_admitted'
-  | 'provenance_mismatch'
-  | 'list_price_unweighted'
-  | 'bid_above_ask'
-  | 'not_persistent'
-  | 'memory_ambiguous'
-  | 'memory_mismatch';
+  'venue_not_admitted',
+  'provenance_mismatch',
+  'list_price_unweighted',
+  'bid_above_ask',
+  'not_persistent',
+  'memory_ambiguous',
+  'memory_mismatch',
+] as const;
+export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
 
 /** `list_price_tier`: methodology v2's lower tier, from list prices alone, when no volume-weighted value can be made. */
 export type FixingStatus = 'normal' | 'extended_window' | 'carried_forward' | 'insufficient' | 'list_price_tier';
 
+/** One audit row as an object (the engines hold them as columns: `AuditColumns`; `auditRows` makes these). */
 export interface AuditRow {
   input: ObservationInput;
   classCode: string | null;
@@ -131,7 +136,8 @@ export interface FixingEvidence {
 export interface FixingResult {
   record: FixingRecord;
   evidence: FixingEvidence;
-  audit: AuditRow[];
+  /** Every input the fixing considered, with its outcome and weights, in canonical input order. */
+  audit: AuditColumns;
 }
 
 export interface PreviousValue {
@@ -143,8 +149,8 @@ export interface FixingRequest {
   methodology: Methodology;
   /** UTC date, YYYY-MM-DD. */
   date: string;
-  /** Observations and parsed-snapshot instants covering at least the extended window [D-(k-1), D+1). */
-  observations: readonly ObservationInput[];
+  /** Observations and parsed-snapshot instants covering at least the extended window [D-(k-1), D+1): as columns (storage and replay build them), or as objects in any order. */
+  observations: ObservationColumns | readonly ObservationInput[];
   snapshots: readonly SnapshotTime[];
   /** Latest earlier published value per series, for carrying forward. */
   previous: ReadonlyMap<string, PreviousValue>;

@@ -1,35 +1,33 @@
 // Methodology v2 as pure functions: observations in, fixings with their audit rows out. No database, clock or
 // randomness. Step numbers refer to "Version 2" in methodology/METHODOLOGY.md. Built only on the shared pieces
-// (types.ts, shared.ts, quantile.ts, series.ts): v1's engine (fixing.ts) is never imported.
+// (types.ts, columns.ts, shared.ts, quantile.ts, series.ts): v1's engine (fixing.ts) is never imported. Inputs and
+// audit rows are columns; every loop and sum runs in canonical input order (index order) unless it says otherwise.
+import { AuditColumns, fetchedAtOf, INCLUDED, inputColumns, NONE, reasonCode, sameSnapshot, type ObservationColumns } from './columns.js';
 import type { GpuClass, Methodology } from './params.js';
-import { quantileOf, weightedOrder } from './quantile.js';
+import { quantileOf } from './quantile.js';
 import { parameterHash } from './params.js';
 import { COMPUTE_SERIES, seriesCatalog, type SeriesSpec } from './series.js';
 import {
+  capSharesInOrder,
   capVenueShares as capShares,
   classLookup,
-  compareInputs,
   countExcluded,
   DAY_MS,
+  distinct,
+  includedPositions,
   inputDigest,
   inputWindow,
   inReferenceUnits,
   isoDate,
-  normalizedPrice,
+  priceNormalizer,
   representedSeconds,
   roundPrice,
+  rowsIn,
+  survivorsOnly,
+  weightedItems,
+  type Survivors,
 } from './shared.js';
-import type {
-  AuditRow,
-  FixingEvidence,
-  FixingRecord,
-  FixingRequest,
-  FixingResult,
-  FixingStatus,
-  HistoryPoint,
-  ObservationInput,
-  PreviousValue,
-} from './types.js';
+import type { FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, PreviousValue } from './types.js';
 
 interface V2Parameters {
   host_cap: number;
@@ -94,29 +92,39 @@ export function memoryClassifier(m: Methodology, tolerance: number): (venue: str
   };
 }
 
-/** A prepared input: its class, whether it repeats a listing of its snapshot, the seconds it represents. */
-interface Prepared {
-  input: ObservationInput;
-  classCode: string | null;
-  /** Why it has no class (V2-1), when it has none. */
-  classReason: Classified['reason'];
-  /** Step 1-2 exclusions that hold for every series (admission, provenance, duplicate, persistence, bid above ask). */
-  reason: AuditRow['reason'];
-  seconds: number;
-  /** Whether its weight is a reported quantity (tier 1) or an assumed one on a list price (tier 2). */
-  tier: 1 | 2;
-  /** Share of its GPU count that is its own: below 1 when other offers of the same machine overlap it (V2-3). */
-  overlap: number;
-}
+const VENUE_NOT_ADMITTED = reasonCode('venue_not_admitted');
+const PROVENANCE_MISMATCH = reasonCode('provenance_mismatch');
+const DUPLICATE = reasonCode('duplicate');
+const NOT_PERSISTENT = reasonCode('not_persistent');
+const BID_ABOVE_ASK = reasonCode('bid_above_ask');
+const NOT_AVAILABLE = reasonCode('not_available');
+const WRONG_CONTRACT = reasonCode('wrong_contract');
+const INVALID_PRICE = reasonCode('invalid_price');
+const PRICE_OUT_OF_BAND = reasonCode('price_out_of_band');
+const OUTLIER = reasonCode('outlier');
+const LIST_PRICE_UNWEIGHTED = reasonCode('list_price_unweighted');
+const UNMAPPED_GPU = reasonCode('unmapped_gpu');
 
+/**
+ * A window's inputs, prepared: per position in `rows` (the window's input rows, ascending), the step 1-2
+ * exclusion that holds for every series (admission, provenance, duplicate, persistence, bid above ask), why it has
+ * no class (V2-1) when it has none, the seconds it represents, its tier (1: a reported quantity on a marketplace;
+ * 2: an assumed one on a list price) and the share of its GPU count that is its own (V2-3).
+ */
 interface Window {
   from: number;
   to: number;
-  byClass: Map<string | null, Prepared[]>;
+  rows: Uint32Array;
+  /** Positions in `rows` of each class's inputs (null: no class), ascending. */
+  byClass: Map<string | null, Uint32Array>;
+  reason: Uint8Array;
+  classReason: Uint8Array;
+  /** Per snapshot entry of the window (not per position): the seconds it represents. */
+  seconds: Float64Array;
+  tier: Uint8Array;
+  overlap: Float64Array;
   admitted: number;
 }
-
-const listingKey = (o: ObservationInput) => `${o.venue}\u0000${o.listingId}`;
 
 /** Steps 1 to 3 and the time weights, for one window. */
 function prepareWindow(
@@ -126,172 +134,229 @@ function prepareWindow(
   from: number,
   to: number,
   req: FixingRequest,
+  c: ObservationColumns,
   classify: ReturnType<typeof memoryClassifier>,
 ): Window {
   const venues = m.venues ?? {};
-  const admittedOn = (venue: string) => {
-    const a = venues[venue];
-    return a !== undefined && a.admitted_from <= date ? a : undefined;
+  const admissions = new Map<number, NonNullable<Methodology['venues']>[string] | undefined>();
+  const admittedOn = (venue: number) => {
+    if (!admissions.has(venue)) {
+      const a = venues[c.strings[venue]!];
+      admissions.set(venue, a !== undefined && a.admitted_from <= date ? a : undefined);
+    }
+    return admissions.get(venue);
   };
-  const inWindow = req.observations.filter((o) => o.fetchedAt >= from && o.fetchedAt < to).sort(compareInputs);
+  const rows = rowsIn(c, from, to);
+  const n = rows.length;
   // Time weights as in v1 step 5.
-  const seconds = representedSeconds(m, from, to, req.snapshots, inWindow);
+  const seconds = representedSeconds(m, from, to, req.snapshots, c, rows);
+  const width = c.strings.length;
   // V2-2: persistence, counted over distinct snapshot instants of the listing's venue in W. In canonical order a
   // listing's instants come in ascending order, so a new instant is one that differs from the last one counted.
-  const seenIn = new Map<string, { instants: number; last: number }>();
-  const seenOf: { instants: number; last: number }[] = new Array(inWindow.length);
-  for (let i = 0; i < inWindow.length; i++) {
-    const o = inWindow[i]!;
-    const key = listingKey(o);
-    let seen = seenIn.get(key);
-    if (!seen) seenIn.set(key, (seen = { instants: 0, last: Number.NaN }));
-    if (seen.last !== o.fetchedAt) {
-      seen.instants += 1;
-      seen.last = o.fetchedAt;
+  const instantsOf = new Map<number, number>();
+  const lastOf = new Map<number, number>();
+  for (const r of rows) {
+    const key = c.venue[r]! * width + c.listingId[r]!;
+    const t = fetchedAtOf(c, r);
+    if (lastOf.get(key) !== t) {
+      instantsOf.set(key, (instantsOf.get(key) ?? 0) + 1);
+      lastOf.set(key, t);
     }
-    seenOf[i] = seen;
   }
-  seenIn.clear();
-  // Inputs are in canonical order, so each snapshot's inputs are contiguous: the per-snapshot rules (duplicates,
-  // bids against asks, overlapping offers of one machine) are judged one snapshot at a time, with small maps.
-  const byClass = new Map<string | null, Prepared[]>();
-  const sameSnapshot = (a: ObservationInput, b: ObservationInput) =>
-    a.venue === b.venue && a.fetchedAt === b.fetchedAt && a.snapshotSha256 === b.snapshotSha256;
-  const baseId = (o: ObservationInput) => (o.listingId.endsWith('/bid') ? o.listingId.slice(0, -4) : o.listingId);
-  for (let start = 0; start < inWindow.length; ) {
+  lastOf.clear();
+  const bidSuffix = '/bid';
+  const baseIds = new Map<number, string>();
+  const baseId = (listing: number) => {
+    let id = baseIds.get(listing);
+    if (id === undefined) {
+      const s = c.strings[listing]!;
+      baseIds.set(listing, (id = s.endsWith(bidSuffix) ? s.slice(0, -bidSuffix.length) : s));
+    }
+    return id;
+  };
+  const onDemand = c.strings.indexOf('on_demand');
+  const interruptible = c.strings.indexOf('interruptible');
+  // V2-1 per distinct venue, raw name and reported memory.
+  const classOf = new Map<number, Map<number | null, Classified>>();
+  const classify1 = (r: number) => {
+    const key = c.venue[r]! * width + c.gpuRaw[r]!;
+    let byMemory = classOf.get(key);
+    if (!byMemory) classOf.set(key, (byMemory = new Map()));
+    const memory = c.hasMemory[r] === 1 ? c.memoryGb[r]! : null;
+    let cls = byMemory.get(memory);
+    if (cls === undefined) byMemory.set(memory, (cls = classify(c.strings[c.venue[r]!]!, c.strings[c.gpuRaw[r]!]!, memory)));
+    return cls;
+  };
+  const admittedSource = (admission: NonNullable<Methodology['venues']>[string], source: number) =>
+    source !== NONE && (admission.sources as readonly string[]).includes(c.strings[source]!);
+  const reason = new Uint8Array(n);
+  const classReason = new Uint8Array(n);
+  const tier = new Uint8Array(n);
+  const overlap = new Float64Array(n).fill(1);
+  const byClass = new Map<string | null, number[]>();
+  // Each snapshot's inputs are contiguous: the per-snapshot rules (duplicates, bids against asks, overlapping
+  // offers of one machine) are judged one snapshot at a time, with small maps.
+  for (let start = 0; start < n; ) {
+    const head = rows[start]!;
     let end = start + 1;
-    while (end < inWindow.length && sameSnapshot(inWindow[start]!, inWindow[end]!)) end++;
-    const group = inWindow.slice(start, end);
-    const groupStart = start;
-    start = end;
-    // One snapshot: one venue and instant, so one time weight.
-    const groupSeconds = seconds.get(`${group[0]!.venue}\u0000${group[0]!.fetchedAt}`)!;
+    while (end < n && sameSnapshot(c, rows[end]!, head)) end++;
     // V2-2: the on-demand price of each offer, to judge its bid by.
     const ask = new Map<string, number>();
-    for (const o of group) if (o.contract === 'on_demand' && o.gpuCount > 0) ask.set(baseId(o), o.priceUsdPerHour / o.gpuCount);
-    const seen = new Set<string>();
-    const prepared: Prepared[] = [];
-    for (let g = 0; g < group.length; g++) {
-      const input = group[g]!;
-      const admission = admittedOn(input.venue);
-      let reason: AuditRow['reason'] = null;
-      if (!admission) reason = 'venue_not_admitted';
-      else if (input.source === undefined || !admission.sources.includes(input.source)) reason = 'provenance_mismatch';
-      else if (seen.has(input.listingId)) reason = 'duplicate';
-      else if (seenOf[groupStart + g]!.instants < p.min_snapshots_seen) reason = 'not_persistent';
-      else if (input.contract === 'interruptible' && input.gpuCount > 0) {
-        const onDemand = ask.get(baseId(input));
-        if (onDemand !== undefined && input.priceUsdPerHour / input.gpuCount > onDemand) reason = 'bid_above_ask';
+    for (let k = start; k < end; k++) {
+      const r = rows[k]!;
+      if (c.contract[r] === onDemand && c.gpuCount[r]! > 0) ask.set(baseId(c.listingId[r]!), c.price[r]! / c.gpuCount[r]!);
+    }
+    const seen = new Set<number>();
+    for (let k = start; k < end; k++) {
+      const r = rows[k]!;
+      const admission = admittedOn(c.venue[r]!);
+      let why = INCLUDED;
+      if (!admission) why = VENUE_NOT_ADMITTED;
+      else if (!admittedSource(admission, c.snapshots.source[c.snapshot[r]!]!)) why = PROVENANCE_MISMATCH;
+      else if (seen.has(c.listingId[r]!)) why = DUPLICATE;
+      else if (instantsOf.get(c.venue[r]! * width + c.listingId[r]!)! < p.min_snapshots_seen) why = NOT_PERSISTENT;
+      else if (c.contract[r] === interruptible && c.gpuCount[r]! > 0) {
+        const ask1 = ask.get(baseId(c.listingId[r]!));
+        if (ask1 !== undefined && c.price[r]! / c.gpuCount[r]! > ask1) why = BID_ABOVE_ASK;
       }
-      seen.add(input.listingId);
-      const tier = admission?.segment === 'marketplace' && input.quantityReported === true ? 1 : 2;
-      const cls = classify(input.venue, input.gpuRaw, input.gpuMemoryGb);
-      prepared.push({ input, classCode: cls.code, classReason: cls.reason, reason, seconds: groupSeconds, tier, overlap: 1 });
+      seen.add(c.listingId[r]!);
+      reason[k] = why;
+      tier[k] = admission?.segment === 'marketplace' && c.quantityReported[r] === 1 ? 1 : 2;
+      const cls = classify1(r);
+      if (cls.reason !== null) classReason[k] = reasonCode(cls.reason);
+      let list = byClass.get(cls.code);
+      if (!list) byClass.set(cls.code, (list = []));
+      list.push(k);
     }
     // V2-3: offers of one machine listed in the same snapshot (and contract) overlap: together they count the
     // machine's GPUs once, as many as its largest offer, each offer in proportion to its own GPU count.
-    const machineKey = (pr: Prepared) => `${pr.input.contract}\u0000${pr.input.machineId}`;
-    const counted = (pr: Prepared) =>
-      pr.input.machineId != null &&
-      pr.reason !== 'venue_not_admitted' &&
-      pr.reason !== 'provenance_mismatch' &&
-      pr.reason !== 'duplicate' &&
-      Number.isInteger(pr.input.gpuCount) &&
-      pr.input.gpuCount >= 1;
-    const machines = new Map<string, { sum: number; max: number }>();
-    for (const pr of prepared) {
-      if (!counted(pr)) continue;
-      const m = machines.get(machineKey(pr)) ?? { sum: 0, max: 0 };
-      machines.set(machineKey(pr), { sum: m.sum + pr.input.gpuCount, max: Math.max(m.max, pr.input.gpuCount) });
+    const counted = (k: number) => {
+      const r = rows[k]!;
+      return (
+        c.machineId[r] !== NONE &&
+        reason[k] !== VENUE_NOT_ADMITTED &&
+        reason[k] !== PROVENANCE_MISMATCH &&
+        reason[k] !== DUPLICATE &&
+        Number.isInteger(c.gpuCount[r]!) &&
+        c.gpuCount[r]! >= 1
+      );
+    };
+    const machineKey = (k: number) => c.contract[rows[k]!]! * width + c.machineId[rows[k]!]!;
+    const machines = new Map<number, { sum: number; max: number }>();
+    for (let k = start; k < end; k++) {
+      if (!counted(k)) continue;
+      const count = c.gpuCount[rows[k]!]!;
+      const m1 = machines.get(machineKey(k)) ?? { sum: 0, max: 0 };
+      machines.set(machineKey(k), { sum: m1.sum + count, max: Math.max(m1.max, count) });
     }
-    for (const pr of prepared) {
-      if (counted(pr)) {
-        const m = machines.get(machineKey(pr))!;
-        pr.overlap = m.max / m.sum;
-      }
-      let list = byClass.get(pr.classCode);
-      if (!list) byClass.set(pr.classCode, (list = []));
-      list.push(pr);
+    for (let k = start; k < end; k++) {
+      if (!counted(k)) continue;
+      const m1 = machines.get(machineKey(k))!;
+      overlap[k] = m1.max / m1.sum;
     }
+    start = end;
   }
   const admitted = Object.values(venues).filter((a) => a.admitted_from <= date).length;
-  return { from, to, byClass, admitted };
+  return {
+    from,
+    to,
+    rows,
+    byClass: new Map([...byClass].map(([code, list]) => [code, Uint32Array.from(list)])),
+    reason,
+    classReason,
+    seconds,
+    tier,
+    overlap,
+    admitted,
+  };
 }
 
-interface Evaluation {
-  rows: AuditRow[];
-  /** Tier-1 survivors of steps 1 to 6. */
-  survivors: AuditRow[];
-  /** Tier-2 (list price) inputs that passed every rule but the weighting one. */
-  listPrices: AuditRow[];
+interface Evaluation extends Survivors {
+  /** Positions of the tier-2 (list price) inputs that passed every rule but the weighting one. */
+  listPrices: Uint32Array;
   fence: FixingEvidence['fence'];
 }
 
 /** Steps 4 to 6 for one class and contract on one window. */
-function evaluateClass(m: Methodology, p: V2Parameters, cls: GpuClass, contract: SeriesSpec['contract'], win: Window): Evaluation {
+function evaluateClass(
+  m: Methodology,
+  p: V2Parameters,
+  classCodes: readonly string[],
+  cls: GpuClass,
+  contract: number,
+  win: Window,
+  c: ObservationColumns,
+): Evaluation {
   const { price_band: band, outlier_k: k } = m.parameters;
-  const rows: AuditRow[] = [];
-  const tierOf = new Map<AuditRow, 1 | 2>();
-  for (const pr of win.byClass.get(cls.code) ?? []) {
-    const o = pr.input;
-    const row: AuditRow = { input: o, classCode: cls.code, p: null, f: null, q: null, w: null, wCapped: null, reason: pr.reason };
-    rows.push(row);
-    if (row.reason !== null && row.reason !== 'not_persistent' && row.reason !== 'bid_above_ask') continue;
-    if (row.reason === null && !o.available) row.reason = 'not_available';
-    else if (row.reason === null && o.contract !== contract) row.reason = 'wrong_contract';
-    if (!Number.isFinite(o.priceUsdPerHour) || o.priceUsdPerHour <= 0 || !Number.isInteger(o.gpuCount) || o.gpuCount < 1) {
-      if (row.reason === null) row.reason = 'invalid_price';
+  const positions = win.byClass.get(cls.code) ?? new Uint32Array(0);
+  const a = new AuditColumns(c, classCodes, positions.length);
+  const classIndex = classCodes.indexOf(cls.code);
+  const normalize = priceNormalizer(m, cls, c);
+  const listTier = new Uint8Array(positions.length);
+  for (let j = 0; j < positions.length; j++) {
+    const at = positions[j]!;
+    const r = win.rows[at]!;
+    a.row[j] = r;
+    a.cls[j] = classIndex;
+    let reason = win.reason[at]!;
+    a.reason[j] = reason;
+    if (reason !== INCLUDED && reason !== NOT_PERSISTENT && reason !== BID_ABOVE_ASK) continue;
+    const price = c.price[r]!;
+    const count = c.gpuCount[r]!;
+    if (reason === INCLUDED && c.available[r] !== 1) reason = NOT_AVAILABLE;
+    else if (reason === INCLUDED && c.contract[r] !== contract) reason = WRONG_CONTRACT;
+    if (!Number.isFinite(price) || price <= 0 || !Number.isInteger(count) || count < 1) {
+      a.reason[j] = reason === INCLUDED ? INVALID_PRICE : reason;
       continue;
     }
-    const { p: price, f, q } = normalizedPrice(m, cls, o);
-    row.p = price;
-    row.f = f;
-    row.q = q;
-    row.w = ((o.gpuCount * pr.seconds) / 3600) * pr.overlap;
-    if (row.reason === null && (price < band[0] || price > band[1])) row.reason = 'price_out_of_band';
-    if (row.reason === null && pr.tier === 2) tierOf.set(row, 2);
+    normalize(r, a, j);
+    a.w[j] = ((count * win.seconds[c.snapshot[r]!]!) / 3600) * win.overlap[at]!;
+    if (reason === INCLUDED && (a.p[j]! < band[0] || a.p[j]! > band[1])) reason = PRICE_OUT_OF_BAND;
+    if (reason === INCLUDED && win.tier[at] === 2) listTier[j] = 1;
+    a.reason[j] = reason;
   }
   // Step 6: the fence, centred on the median of the venues' medians of ln q, so no venue defines it alone.
   // A centre needs at least min_venues venues: one venue alone never sets a fence (nor could it be sufficient).
-  const candidates = rows.filter((r) => r.reason === null && !tierOf.has(r));
-  const byVenue = new Map<string, AuditRow[]>();
-  for (const r of candidates) {
-    let list = byVenue.get(r.input.venue);
-    if (!list) byVenue.set(r.input.venue, (list = []));
-    list.push(r);
+  const byVenue = new Map<string, number[]>();
+  for (let j = 0; j < a.length; j++) {
+    if (a.reason[j] !== INCLUDED || listTier[j] === 1) continue;
+    const venue = c.strings[c.venue[a.row[j]!]!]!;
+    let list = byVenue.get(venue);
+    if (!list) byVenue.set(venue, (list = []));
+    list.push(j);
   }
   let fence: FixingEvidence['fence'] = null;
   if (byVenue.size >= m.parameters.min_venues) {
-    const venueMedians = [...byVenue.keys()].sort().map((venue) => {
-      return {
-        venue,
-        median: quantileOf(
-          weightedOrder(
-            byVenue.get(venue)!,
-            (r) => Math.log(r.q!),
-            (r) => r.w!,
-          ),
-          0.5,
+    const venueMedians = [...byVenue.keys()].sort().map((venue) => ({
+      venue,
+      median: quantileOf(
+        weightedItems(
+          a,
+          Uint32Array.from(byVenue.get(venue)!),
+          (j) => Math.log(a.q[j]!),
+          (j) => a.w[j]!,
         ),
-      };
-    });
+        0.5,
+      ),
+    }));
     const centre = lowerMedian(venueMedians.map((v) => v.median));
     const mad = lowerMedian(venueMedians.map((v) => Math.abs(v.median - centre)));
     const dispersion = Math.max(1.4826 * mad, p.fence_floor_ln);
     const half = k * dispersion;
     fence = { venue_medians: venueMedians, centre, dispersion, lower: Math.exp(centre - half), upper: Math.exp(centre + half) };
-    for (const r of candidates) if (Math.abs(Math.log(r.q!) - centre) > half) r.reason = 'outlier';
+    for (const list of byVenue.values()) for (const j of list) if (Math.abs(Math.log(a.q[j]!) - centre) > half) a.reason[j] = OUTLIER;
   }
   // Step 5: list prices (assumed quantities) never carry volume weight in the weighted value.
-  const listPrices: AuditRow[] = [];
-  for (const [r] of tierOf) {
-    if (fence && Math.abs(Math.log(r.q!) - fence.centre) > k * fence.dispersion) r.reason = 'outlier';
+  const listPrices: number[] = [];
+  for (let j = 0; j < a.length; j++) {
+    if (listTier[j] !== 1) continue;
+    if (fence && Math.abs(Math.log(a.q[j]!) - fence.centre) > k * fence.dispersion) a.reason[j] = OUTLIER;
     else {
-      r.reason = 'list_price_unweighted';
-      listPrices.push(r);
+      a.reason[j] = LIST_PRICE_UNWEIGHTED;
+      listPrices.push(j);
     }
   }
-  return { rows, survivors: rows.filter((r) => r.reason === null), listPrices, fence };
+  return { audit: a, positions: includedPositions(a), listPrices: Uint32Array.from(listPrices), fence };
 }
 
 /** The lower median of plain numbers: sorted ascending, the value at index ⌈n/2⌉ − 1. */
@@ -302,36 +367,103 @@ function lowerMedian(xs: readonly number[]): number {
 
 interface Partition {
   from: number;
-  rows: AuditRow[];
+  /** Positions in the attempt's audit, ascending. */
+  positions: number[];
   value: number | null;
   listings: number;
   venues: number;
 }
 
+/**
+ * Keys for the hosts of V2-5: each input's venue and host (its host id, or "listing:" and its listing id when the
+ * venue gives none), numbered so that one host is one number, and sorted as the text "venue NUL host" sorts.
+ */
+function hostKeys(c: ObservationColumns) {
+  const hostNames: string[] = [];
+  const idOfName = new Map<string, number>();
+  const nameId = (name: string) => {
+    let id = idOfName.get(name);
+    if (id === undefined) {
+      id = hostNames.length;
+      hostNames.push(name);
+      idOfName.set(name, id);
+    }
+    return id;
+  };
+  const ofHost = new Int32Array(c.strings.length).fill(-1);
+  const ofListing = new Int32Array(c.strings.length).fill(-1);
+  const width = c.strings.length * 2 + 1;
+  return {
+    /** The input row's host, as a number. */
+    of(row: number): number {
+      const host = c.hostId[row]!;
+      let id: number;
+      if (host !== NONE) {
+        if (ofHost[host] === -1) ofHost[host] = nameId(c.strings[host]!);
+        id = ofHost[host]!;
+      } else {
+        const listing = c.listingId[row]!;
+        if (ofListing[listing] === -1) ofListing[listing] = nameId(`listing:${c.strings[listing]!}`);
+        id = ofListing[listing]!;
+      }
+      return c.venue[row]! * width + id;
+    },
+    /** Hosts in the order of their "venue NUL host" text (venue names hold no NUL, so venue first, then host). */
+    sort(keys: number[]): number[] {
+      return keys.sort((x, y) => {
+        const vx = Math.floor(x / width);
+        const vy = Math.floor(y / width);
+        if (vx !== vy) return c.rank[vx]! - c.rank[vy]!;
+        const hx = hostNames[x % width]!;
+        const hy = hostNames[y % width]!;
+        return hx < hy ? -1 : hx > hy ? 1 : 0;
+      });
+    },
+  };
+}
+
 /** Steps 7 and 8: hourly partitions, each with host and venue caps and its weighted median; which are sufficient. */
-function partitionValues(m: Methodology, p: V2Parameters, win: Window, survivors: readonly AuditRow[]): Partition[] {
+function partitionValues(m: Methodology, p: V2Parameters, win: Window, s: Survivors, hosts: ReturnType<typeof hostKeys>): Partition[] {
+  const a = s.audit;
+  const c = a.inputs;
   const parts: Partition[] = [];
-  for (let t = win.from; t < win.to; t += p.partition_seconds * 1000) parts.push({ from: t, rows: [], value: null, listings: 0, venues: 0 });
-  for (const r of survivors) parts[Math.floor((r.input.fetchedAt - win.from) / (p.partition_seconds * 1000))]!.rows.push(r);
+  for (let t = win.from; t < win.to; t += p.partition_seconds * 1000) parts.push({ from: t, positions: [], value: null, listings: 0, venues: 0 });
+  for (const k of s.positions) parts[Math.floor((fetchedAtOf(c, a.row[k]!) - win.from) / (p.partition_seconds * 1000))]!.positions.push(k);
   for (const part of parts) {
-    part.listings = new Set(part.rows.map((r) => listingKey(r.input))).size;
-    part.venues = new Set(part.rows.map((r) => r.input.venue)).size;
+    const positions = Uint32Array.from(part.positions);
+    const counts = distinct(a, positions);
+    part.listings = counts.listings;
+    part.venues = counts.venues;
     if (part.listings < m.parameters.min_listings || part.venues < m.parameters.min_venues) continue;
     // Host cap, then venue cap, each by the v1 capping rule; w' is the partition's share after both (sums to 1).
-    const hostOf = (r: AuditRow) => `${r.input.venue}\u0000${r.input.hostId ?? `listing:${r.input.listingId}`}`;
-    const byHost = sumBy(part.rows, hostOf);
-    const hostShares = shares(byHost);
-    const hostCapped = capShares(hostShares, p.host_cap).capped;
-    const afterHost = new Map(part.rows.map((r) => [r, (r.w! / byHost.get(hostOf(r))!) * hostCapped.get(hostOf(r))!]));
+    const byHost = new Map<number, number>();
+    for (const k of positions) {
+      const h = hosts.of(a.row[k]!);
+      byHost.set(h, (byHost.get(h) ?? 0) + a.w[k]!);
+    }
+    const hostOrder = hosts.sort([...byHost.keys()]);
+    const hostShares = sharesInOrder(hostOrder, byHost);
+    const hostCapped = capSharesInOrder(hostOrder, hostShares, p.host_cap).capped;
+    const afterHost = new Float64Array(positions.length);
     const byVenue = new Map<string, number>();
-    for (const r of part.rows) byVenue.set(r.input.venue, (byVenue.get(r.input.venue) ?? 0) + afterHost.get(r)!);
+    positions.forEach((k, j) => {
+      const h = hosts.of(a.row[k]!);
+      afterHost[j] = (a.w[k]! / byHost.get(h)!) * hostCapped.get(h)!;
+      const venue = c.strings[c.venue[a.row[k]!]!]!;
+      byVenue.set(venue, (byVenue.get(venue) ?? 0) + afterHost[j]!);
+    });
     const venueCapped = capShares(byVenue, m.parameters.venue_cap).capped;
-    for (const r of part.rows) r.wCapped = (afterHost.get(r)! / byVenue.get(r.input.venue)!) * venueCapped.get(r.input.venue)!;
+    positions.forEach((k, j) => {
+      const venue = c.strings[c.venue[a.row[k]!]!]!;
+      a.wCapped[k] = (afterHost[j]! / byVenue.get(venue)!) * venueCapped.get(venue)!;
+      a.capped[k] = 1;
+    });
     part.value = quantileOf(
-      weightedOrder(
-        part.rows,
-        (r) => r.q!,
-        (r) => r.wCapped!,
+      weightedItems(
+        a,
+        positions,
+        (k) => a.q[k]!,
+        (k) => a.wCapped[k]!,
       ),
       0.5,
     );
@@ -339,25 +471,21 @@ function partitionValues(m: Methodology, p: V2Parameters, win: Window, survivors
   return parts;
 }
 
-function sumBy(rows: readonly AuditRow[], key: (r: AuditRow) => string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const r of rows) out.set(key(r), (out.get(key(r)) ?? 0) + r.w!);
-  return out;
-}
-
-/** Each key's share of the total, keys in name order (the order shares are summed in). */
-function shares(sums: ReadonlyMap<string, number>): Map<string, number> {
-  const keys = [...sums.keys()].sort();
+/** Each key's share of the total, keys in the given order (the order shares are summed in). */
+function sharesInOrder<K>(keys: readonly K[], sums: ReadonlyMap<K, number>): Map<K, number> {
   let total = 0;
   for (const k of keys) total += sums.get(k)!;
   return new Map(keys.map((k) => [k, sums.get(k)! / total]));
 }
 
-interface Attempt {
+/** Each name's share of the total, names in sorted order. */
+function shares(sums: ReadonlyMap<string, number>): Map<string, number> {
+  return sharesInOrder([...sums.keys()].sort(), sums);
+}
+
+interface Attempt extends Survivors {
   win: Window;
-  rows: AuditRow[];
-  survivors: AuditRow[];
-  listPrices: AuditRow[];
+  listPrices: Uint32Array;
   fence: FixingEvidence['fence'];
   parts: Partition[] | null;
 }
@@ -388,29 +516,35 @@ function buildResult(
   spec: SeriesSpec,
   date: string,
   status: FixingStatus,
-  a: Attempt,
+  at: Attempt,
   previous: PreviousValue | undefined,
   history: readonly HistoryPoint[],
 ): FixingResult {
   const d = m.parameters.decimals;
-  const parts = a.parts ?? [];
+  const a = at.audit;
+  const c = a.inputs;
+  const venueOf = (k: number) => c.strings[c.venue[a.row[k]!]!]!;
+  const parts = at.parts ?? [];
   const used = status === 'normal' || status === 'extended_window' ? sufficientParts(parts) : [];
+  // The used partitions' inputs, partition after partition (each in canonical order).
+  const usedPositions = used.flatMap((part) => part.positions);
   // Step 8: the value is the trimmed mean of the sufficient partitions' values: sorted ascending, the lowest and
   // highest ⌊trim × n⌋ dropped, the rest summed in ascending order and divided by their count.
   let value: number | null = null;
   let stats: Pick<FixingRecord, 'vwap' | 'percentiles' | 'min' | 'max'> = { vwap: null, percentiles: null, min: null, max: null };
   if (used.length > 0) {
-    const sorted = used.map((part) => part.value!).sort((a, b) => a - b);
+    const sorted = used.map((part) => part.value!).sort((x, y) => x - y);
     const cut = Math.floor(p.partition_trim * sorted.length);
     const kept = sorted.slice(cut, sorted.length - cut);
     let sum = 0;
     for (const v of kept) sum += v;
     value = roundPrice(sum / kept.length, d);
     // Statistics pool the used partitions, each partition's weights summing to 1 (so each hour counts alike).
-    const pooled = weightedOrder(
-      used.flatMap((part) => part.rows),
-      (r) => r.q!,
-      (r) => r.wCapped!,
+    const pooled = weightedItems(
+      a,
+      Uint32Array.from(usedPositions),
+      (k) => a.q[k]!,
+      (k) => a.wCapped[k]!,
     );
     let sumW = 0;
     let sumWq = 0;
@@ -424,15 +558,18 @@ function buildResult(
     const last = pooled.values[pooled.order[pooled.order.length - 1]!]!;
     stats = { vwap: roundPrice(sumWq / sumW, d), percentiles, min: roundPrice(first, d), max: roundPrice(last, d) };
   } else if (status === 'list_price_tier') {
-    value = roundPrice(listPriceValue(a.listPrices), d);
+    value = roundPrice(listPriceValue(a, at.listPrices), d);
   } else if (status === 'carried_forward') value = previous!.value;
   // Inputs of partitions not used carry no w'.
-  const usedRows = new Set(used.flatMap((part) => part.rows));
-  for (const r of a.survivors) if (!usedRows.has(r)) r.wCapped = null;
-  const included = status === 'list_price_tier' ? a.listPrices : [...usedRows];
+  const usedSet = new Uint8Array(a.length);
+  for (const k of usedPositions) usedSet[k] = 1;
+  for (const k of at.positions) if (usedSet[k] !== 1) a.capped[k] = 0;
+  const included = status === 'list_price_tier' ? Array.from(at.listPrices) : usedPositions;
   let volume = 0;
-  for (const r of [...included].sort((x, y) => compareInputs(x.input, y.input))) volume += r.w!;
-  const trailing = againstHistory(p, history, roundPrice(volume, d), new Set(included.map((r) => r.input.venue)));
+  for (const k of Uint32Array.from(included).sort()) volume += a.w[k]!;
+  const presentVenues = new Set(included.map(venueOf));
+  const trailing = againstHistory(p, history, roundPrice(volume, d), presentVenues);
+  const counts = distinct(a, Uint32Array.from(included));
   const record: FixingRecord = {
     series: spec.code,
     date,
@@ -440,19 +577,19 @@ function buildResult(
     unit: spec.unit,
     value,
     ...stats,
-    listings: new Set(included.map((r) => listingKey(r.input))).size,
-    venues: new Set(included.map((r) => r.input.venue)).size,
+    listings: counts.listings,
+    venues: counts.venues,
     observations_included: included.length,
     volume: roundPrice(volume, d),
-    excluded: countExcluded(a.rows),
+    excluded: countExcluded(a),
     carried_from: status === 'carried_forward' ? previous!.date : null,
-    window: { from: isoDate(a.win.from), to: isoDate(a.win.to) },
+    window: { from: isoDate(at.win.from), to: isoDate(at.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(a.rows, { memory: true }),
+    input_digest: inputDigest(a, { memory: true }),
     coverage: {
-      venues_present: new Set(included.map((r) => r.input.venue)).size,
-      venues_admitted: a.win.admitted,
+      venues_present: presentVenues.size,
+      venues_admitted: at.win.admitted,
       partitions_sufficient: sufficientParts(parts).length,
       partitions: parts.length,
       volume_vs_trailing_mean: trailing.ratio === null ? null : roundPrice(trailing.ratio, d),
@@ -461,9 +598,14 @@ function buildResult(
     degraded: trailing.missing.length > 0,
     missing_venues: trailing.missing,
   };
-  const venueWeights = sumBy(included, (r) => r.input.venue);
+  // Venue weights and capped shares summed in the order of `included` (partition after partition).
+  const venueWeights = new Map<string, number>();
   const cappedByVenue = new Map<string, number>();
-  for (const r of included) if (r.wCapped !== null) cappedByVenue.set(r.input.venue, (cappedByVenue.get(r.input.venue) ?? 0) + r.wCapped / used.length);
+  for (const k of included) {
+    const venue = venueOf(k);
+    venueWeights.set(venue, (venueWeights.get(venue) ?? 0) + a.w[k]!);
+    if (a.capped[k] === 1) cappedByVenue.set(venue, (cappedByVenue.get(venue) ?? 0) + a.wCapped[k]! / used.length);
+  }
   const venueShares = [...shares(venueWeights)].map(([venue, share]) => ({ venue, share, capped_share: cappedByVenue.get(venue) ?? 0 }));
   return {
     record,
@@ -471,7 +613,7 @@ function buildResult(
       venue_shares: status === 'list_price_tier' || used.length > 0 ? venueShares : [],
       venue_cap: used.length > 0 ? m.parameters.venue_cap : null,
       outlier: null,
-      fence: a.fence,
+      fence: at.fence,
       partitions: parts.map((x) => ({
         from: new Date(x.from).toISOString(),
         value: x.value === null ? null : roundPrice(x.value, d),
@@ -479,14 +621,20 @@ function buildResult(
         venues: x.venues,
       })),
     },
-    audit: a.rows,
+    audit: a,
   };
 }
 
 /** Step 10's lower tier: the lower median of the list-price venues' lower medians of q (no volume weight at all). */
-function listPriceValue(rows: readonly AuditRow[]): number {
+function listPriceValue(a: AuditColumns, positions: Uint32Array): number {
+  const c = a.inputs;
   const byVenue = new Map<string, number[]>();
-  for (const r of rows) byVenue.set(r.input.venue, [...(byVenue.get(r.input.venue) ?? []), r.q!]);
+  for (const k of positions) {
+    const venue = c.strings[c.venue[a.row[k]!]!]!;
+    let list = byVenue.get(venue);
+    if (!list) byVenue.set(venue, (list = []));
+    list.push(a.q[k]!);
+  }
   return lowerMedian([...byVenue.keys()].sort().map((v) => lowerMedian(byVenue.get(v)!)));
 }
 
@@ -504,47 +652,56 @@ function decide(
   if (enoughParts(p, day.parts!)) return buildResult(m, p, spec, date, 'normal', day, previous, history);
   const ext = extended();
   if (enoughParts(p, ext.parts!)) return buildResult(m, p, spec, date, 'extended_window', ext, previous, history);
-  if (new Set(day.listPrices.map((r) => r.input.venue)).size >= m.parameters.min_venues)
-    return buildResult(m, p, spec, date, 'list_price_tier', day, previous, history);
+  const listVenues = new Set<number>();
+  for (const k of day.listPrices) listVenues.add(day.audit.inputs.venue[day.audit.row[k]!]!);
+  if (listVenues.size >= m.parameters.min_venues) return buildResult(m, p, spec, date, 'list_price_tier', day, previous, history);
   const carryable = previous !== undefined && Date.parse(`${date}T00:00:00Z`) - Date.parse(`${previous.date}T00:00:00Z`) <= p.max_carry_days * DAY_MS;
   return buildResult(m, p, spec, date, carryable ? 'carried_forward' : 'insufficient', day, carryable ? previous : undefined, history);
 }
 
 /** GPUIDX-COMPUTE: the on-demand tier-1 survivors of every class, in reference-class-equivalent units, partitioned alike. */
-function computeRows(m: Methodology, win: Window, perClass: Map<string, Evaluation>): AuditRow[] {
-  const rows = inReferenceUnits(m, (code) => perClass.get(code)?.survivors ?? []);
-  for (const pr of win.byClass.get(null) ?? [])
-    rows.push({ input: pr.input, classCode: null, p: null, f: null, q: null, w: null, wCapped: null, reason: pr.reason ?? pr.classReason ?? 'unmapped_gpu' });
-  return rows.sort((a, b) => compareInputs(a.input, b.input));
+function computeAudit(m: Methodology, classCodes: readonly string[], c: ObservationColumns, win: Window, perClass: Map<string, Evaluation>): AuditColumns {
+  const classless = win.byClass.get(null) ?? new Uint32Array(0);
+  const rows = new Uint32Array(classless.length);
+  const reasons = new Uint8Array(classless.length);
+  classless.forEach((at, j) => {
+    rows[j] = win.rows[at]!;
+    reasons[j] = win.reason[at] || win.classReason[at] || UNMAPPED_GPU;
+  });
+  return inReferenceUnits(m, c, classCodes, (code) => perClass.get(code), { rows, reasons });
 }
 
 /** Computes the fixings of one date under methodology v2, one series at a time, in catalog order. */
 export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
   const m = req.methodology;
   const p = v2Parameters(m);
+  const c = inputColumns(req.observations);
   const { from: extFrom, to: dayEnd } = inputWindow(req.date, m);
   const classify = memoryClassifier(m, p.memory_tolerance);
-  const dayWin = prepareWindow(m, p, req.date, dayEnd - DAY_MS, dayEnd, req, classify);
+  const classCodes = m.classes.map((x) => x.code);
+  const hosts = hostKeys(c);
+  const dayWin = prepareWindow(m, p, req.date, dayEnd - DAY_MS, dayEnd, req, c, classify);
   let extWin: Window | null = null;
-  const ext = () => (extWin ??= prepareWindow(m, p, req.date, extFrom, dayEnd, req, classify));
+  const ext = () => (extWin ??= prepareWindow(m, p, req.date, extFrom, dayEnd, req, c, classify));
   const wanted = req.series ? new Set(req.series) : null;
-  const classByCode = new Map(m.classes.map((c) => [c.code, c]));
+  const classByCode = new Map(m.classes.map((x) => [x.code, x]));
+  const contractId = (name: SeriesSpec['contract']) => c.strings.indexOf(name);
   const onDemand = { day: new Map<string, Evaluation>(), ext: new Map<string, Evaluation>() };
-  const evaluate = (c: GpuClass, contract: SeriesSpec['contract'], which: 'day' | 'ext'): Evaluation => {
+  const evaluate = (x: GpuClass, contract: SeriesSpec['contract'], which: 'day' | 'ext'): Evaluation => {
     const win = which === 'day' ? dayWin : ext();
-    if (contract !== 'on_demand') return evaluateClass(m, p, c, contract, win);
+    if (contract !== 'on_demand') return evaluateClass(m, p, classCodes, x, contractId(contract), win, c);
     const cache = onDemand[which];
-    let e = cache.get(c.code);
-    if (!e) cache.set(c.code, (e = evaluateClass(m, p, c, contract, win)));
+    let e = cache.get(x.code);
+    if (!e) cache.set(x.code, (e = evaluateClass(m, p, classCodes, x, contractId(contract), win, c)));
     return e;
   };
   const attempt = (e: Evaluation, win: Window): Attempt => ({
     win,
-    rows: e.rows,
-    survivors: e.survivors,
+    audit: e.audit,
+    positions: e.positions,
     listPrices: e.listPrices,
     fence: e.fence,
-    parts: partitionValues(m, p, win, e.survivors),
+    parts: partitionValues(m, p, win, e, hosts),
   });
   for (const spec of seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code))) {
     const previous = req.previous.get(spec.code);
@@ -566,7 +723,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
       if (spec.contract === 'on_demand') {
         for (const cache of [onDemand.day, onDemand.ext]) {
           const e = cache.get(cls.code);
-          if (e) cache.set(cls.code, { ...e, rows: [], listPrices: [] });
+          if (e) cache.set(cls.code, { ...survivorsOnly(e), listPrices: new Uint32Array(0), fence: e.fence });
         }
       } else {
         if (onDemand.day.has(cls.code)) dayWin.byClass.delete(cls.code);
@@ -574,11 +731,11 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
       }
     } else {
       const composite = (which: 'day' | 'ext'): Attempt => {
-        for (const c of m.classes) evaluate(c, 'on_demand', which);
+        for (const x of m.classes) evaluate(x, 'on_demand', which);
         const win = which === 'day' ? dayWin : ext();
-        const rows = computeRows(m, win, onDemand[which]);
-        const survivors = rows.filter((r) => r.reason === null);
-        return { win, rows, survivors, listPrices: [], fence: null, parts: partitionValues(m, p, win, survivors) };
+        const audit = computeAudit(m, classCodes, c, win, onDemand[which]);
+        const s = { audit, positions: includedPositions(audit) };
+        return { win, ...s, listPrices: new Uint32Array(0), fence: null, parts: partitionValues(m, p, win, s, hosts) };
       };
       yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, history);
     }

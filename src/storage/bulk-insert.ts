@@ -36,10 +36,23 @@ export async function insertChunked<R>(
   chunk: number,
   push: (params: unknown[], row: R) => void,
 ): Promise<void> {
-  for (let i = 0; i < rows.length; i += chunk) {
-    const part = rows.slice(i, i + chunk);
+  await insertIndexed(executor, db, table, columns, rows.length, chunk, (params, i) => push(params, rows[i]!));
+}
+
+/** `insertChunked` over rows 0..count-1 that the caller holds in its own form (columns, for instance). */
+export async function insertIndexed(
+  executor: Kysely<Database>,
+  db: Db,
+  table: keyof Database,
+  columns: readonly string[],
+  count: number,
+  chunk: number,
+  push: (params: unknown[], index: number) => void,
+): Promise<void> {
+  for (let i = 0; i < count; i += chunk) {
+    const end = Math.min(i + chunk, count);
     const params: unknown[] = [];
-    for (const r of part) push(params, r);
-    await executor.executeQuery(CompiledQuery.raw(insertSql(db, table, columns, part.length), params));
+    for (let k = i; k < end; k++) push(params, k);
+    await executor.executeQuery(CompiledQuery.raw(insertSql(db, table, columns, end - i), params));
   }
 }

@@ -1,85 +1,108 @@
 // Repository for the methodology's inputs (observations of parsed snapshots in a window) and its published fixings.
-import { insertChunked } from './bulk-insert.js';
+import { arrayRows } from './array-rows.js';
+import { insertIndexed } from './bulk-insert.js';
 import type { Db } from './db.js';
 import type { Fixing, FixingInputsTable } from './schema.js';
 
-export interface ObservationRow {
-  observation_id: number;
-  snapshot_id: number;
+/** A parsed snapshot whose observations a fixing reads: the fields every one of its observations shares. */
+export interface WindowSnapshot {
+  id: number;
   sha256: string;
-  seq: number;
   venue: string;
   fetched_at: number;
-  listing_id: string;
-  gpu_raw: string;
-  gpu_count: number;
-  price_usd_per_hour: number;
-  contract: 'on_demand' | 'interruptible' | 'reserved';
-  available: number;
-  perf_system: string | null;
-  perf_score_per_gpu: number | null;
   source: string;
-  host_id: string | null;
-  quantity_reported: number;
-  machine_id: string | null;
-  gpu_memory_gb: number | null;
 }
 
-const OBSERVATION_COLUMNS = [
-  'o.id as observation_id',
-  'o.snapshot_id',
-  's.sha256',
-  'o.seq',
-  's.venue',
-  's.fetched_at',
-  'o.listing_id',
-  'o.gpu_raw',
-  'o.gpu_count',
-  'o.price_usd_per_hour',
-  'o.contract',
-  'o.available',
-  'o.perf_system',
-  'o.perf_score_per_gpu',
-  's.source',
-  'o.host_id',
-  'o.quantity_reported',
-  'o.machine_id',
-  'o.gpu_memory_gb',
-] as const;
+/** One observation as a fixing reads it: its snapshot's id, then its own fields, in this order. */
+export type ObservationTuple = readonly [
+  snapshot_id: number,
+  id: number,
+  seq: number,
+  listing_id: string,
+  host_id: string | null,
+  gpu_raw: string,
+  gpu_count: number,
+  price_usd_per_hour: number,
+  contract: string,
+  available: number,
+  perf_system: string | null,
+  perf_score_per_gpu: number | null,
+  quantity_reported: number,
+  machine_id: string | null,
+  gpu_memory_gb: number | null,
+];
+
+/** How many observations `observationBatches` yields for the same window: the reader sizes its columns once. */
+export async function observationCount(db: Db, from: number, to: number, throughSnapshot: number): Promise<number> {
+  const r = await db
+    .selectFrom('observations as o')
+    .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('s.fetched_at', '>=', from)
+    .where('s.fetched_at', '<', to)
+    .where('s.id', '<=', throughSnapshot)
+    .where('s.parse_outcome', 'in', ['ok', 'partial'])
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
 
 /**
- * Observations of every parsed (ok or partial) snapshot fetched in [from, to), a batch of snapshots at a time: a
- * day can hold millions of rows, and the caller keeps only what it needs of each. (Kysely's SQLite stream yields
- * row by row through an async generator, which costs more than the read itself at this size.)
+ * The observations of every parsed (ok or partial) snapshot fetched in [from, to) up to a watermark, a batch of
+ * snapshots (about `batchRows` observations) at a time, each snapshot's in id order, as arrays: a window can
+ * hold millions of rows, and the caller keeps only what it needs of each.
  */
-export async function* observationsInWindow(
+export async function* observationBatches(
   db: Db,
   from: number,
   to: number,
   throughSnapshot: number,
-  snapshotsPerBatch = 16,
-): AsyncGenerator<ObservationRow[]> {
+  batchRows = 50_000,
+): AsyncGenerator<{ snapshots: WindowSnapshot[]; rows: ObservationTuple[] }> {
   const snapshots = await db
     .selectFrom('snapshots')
-    .select('id')
+    .select(['id', 'sha256', 'venue', 'fetched_at', 'source', 'rows_accepted'])
     .where('fetched_at', '>=', from)
     .where('fetched_at', '<', to)
     .where('id', '<=', throughSnapshot)
     .where('parse_outcome', 'in', ['ok', 'partial'])
     .orderBy('id')
     .execute();
-  for (let i = 0; i < snapshots.length; i += snapshotsPerBatch) {
-    const batch = snapshots.slice(i, i + snapshotsPerBatch);
-    yield await db
+  for (let i = 0; i < snapshots.length; ) {
+    const batch: WindowSnapshot[] = [];
+    let rows = 0;
+    // A bounded IN list (SQLite caps bound parameters) of snapshots holding about batchRows observations.
+    while (i < snapshots.length && batch.length < 500 && (batch.length === 0 || rows < batchRows)) {
+      const { rows_accepted, ...s } = snapshots[i++]!;
+      batch.push(s);
+      rows += rows_accepted ?? 0;
+    }
+    const query = db
       .selectFrom('observations as o')
-      .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
-      .select(OBSERVATION_COLUMNS)
+      .select([
+        'o.snapshot_id',
+        'o.id',
+        'o.seq',
+        'o.listing_id',
+        'o.host_id',
+        'o.gpu_raw',
+        'o.gpu_count',
+        'o.price_usd_per_hour',
+        'o.contract',
+        'o.available',
+        'o.perf_system',
+        'o.perf_score_per_gpu',
+        'o.quantity_reported',
+        'o.machine_id',
+        'o.gpu_memory_gb',
+      ])
       .where(
         'o.snapshot_id',
         'in',
         batch.map((s) => s.id),
       )
-      .execute();
+      .orderBy('o.snapshot_id')
+      .orderBy('o.id');
+    yield { snapshots: batch, rows: await arrayRows<ObservationTuple>(db, query) };
   }
 }
 
@@ -162,10 +185,10 @@ const INPUT_COLUMNS = [
 ] as const satisfies readonly (keyof FixingInputsTable)[];
 const INPUT_CHUNK = 1000;
 
-/** A fixing's audit rows as the caller holds them, read as stored rows one at a time (a day can hold millions). */
-export interface FixingInputs<I> {
-  rows: readonly I[];
-  row: (input: I) => FixingInputRow;
+/** A fixing's audit rows as the caller holds them (as columns), read as stored rows one at a time (a day can hold millions). */
+export interface FixingInputs {
+  count: number;
+  row: (k: number) => FixingInputRow;
 }
 
 /**
@@ -173,13 +196,7 @@ export interface FixingInputs<I> {
  * a run's revisions are stored all together or not at all. `seal` gets the revision published last (read in the
  * same transaction, so two publishers never fork the chain) and returns the chain link and the signature.
  */
-export async function insertFixing<I>(
-  trx: Db,
-  db: Db,
-  fixing: NewFixing,
-  inputs: FixingInputs<I>,
-  seal: (last: Fixing | undefined) => FixingSeal,
-): Promise<Fixing> {
+export async function insertFixing(trx: Db, db: Db, fixing: NewFixing, inputs: FixingInputs, seal: (last: Fixing | undefined) => FixingSeal): Promise<Fixing> {
   const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   const row = { ...fixing, ...seal(last) };
   // The next id after the newest revision (see ids.ts): the chain's order has no gaps on either database.
@@ -188,8 +205,8 @@ export async function insertFixing<I>(
     .values({ id: (last?.id ?? 0) + 1, ...row })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await insertChunked(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs.rows, INPUT_CHUNK, (params, input) => {
-    const r = inputs.row(input);
+  await insertIndexed(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs.count, INPUT_CHUNK, (params, k) => {
+    const r = inputs.row(k);
     params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
   });
   return { ...row, id };

@@ -44,14 +44,16 @@ export type * from './schema.js';
 export * from './publication.js';
 export * from './audit.js';
 export {
-  observationsInWindow,
+  observationBatches,
+  observationCount,
   snapshotTimesInWindow,
   snapshotWatermark,
   latestFixings,
   previousValues,
   trailingHistory,
   insertFixing,
-  type ObservationRow,
+  type ObservationTuple,
+  type WindowSnapshot,
   type NewFixing,
   type FixingInputRow,
   type FixingInputs,

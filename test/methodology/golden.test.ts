@@ -4,56 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalRecord, computeFixings, type ObservationInput } from '../../src/methodology/fixing.js';
 import { parameterHash } from '../../src/methodology/params.js';
-import { D0, DATE, HOUR, V1 } from './helpers.js';
-
-/** A deterministic three-day market: 4 venues, hourly snapshots, several classes, junk, spot and slow machines. */
-function market(): ObservationInput[] {
-  let a = 42;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const classes: [string, number][] = [
-    ['H100 SXM', 2.2],
-    ['A100 SXM4', 1.1],
-    ['RTX 4090', 0.35],
-    ['L40S', 0.8],
-    ['Mystery GPU', 1],
-  ];
-  const out: ObservationInput[] = [];
-  let id = 0;
-  for (const venue of ['vast', 'runpod', 'akash', 'partner']) {
-    for (let h = -48; h < 24; h += 1) {
-      const t = D0 + h * HOUR + Math.floor(rnd() * 600_000);
-      for (let l = 0; l < 12; l++) {
-        const [gpu, level] = classes[l % classes.length]!;
-        const n = [1, 2, 4, 8][l % 4]!;
-        const junk = l === 11 && h % 7 === 0 ? (rnd() < 0.5 ? 0.01 : 999) : null;
-        id += 1;
-        out.push({
-          observationId: id,
-          snapshotId: h + 100,
-          snapshotSha256: `${venue}-${h}`,
-          seq: l,
-          venue,
-          fetchedAt: t,
-          listingId: `${venue}-${l}`,
-          gpuRaw: gpu,
-          gpuCount: n,
-          priceUsdPerHour: junk ?? n * level * (0.8 + rnd() * 0.4),
-          contract: l % 3 === 2 ? 'interruptible' : 'on_demand',
-          available: rnd() > 0.1,
-          perfSystem: venue === 'vast' ? 'vast_dlperf' : null,
-          perfScorePerGpu: venue === 'vast' ? 150 + rnd() * 300 : null,
-        });
-      }
-    }
-  }
-  return out;
-}
+import { DATE, V1 } from './helpers.js';
+import { market } from './markets.js';
 
 const request = (observations: ObservationInput[]) => ({
   methodology: V1,

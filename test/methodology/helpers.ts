@@ -1,4 +1,5 @@
 // Builders for hand-computed methodology cases.
+import { auditRows } from '../../src/methodology/columns.js';
 import { computeFixings, type FixingResult, type ObservationInput, type PreviousValue, type SnapshotTime } from '../../src/methodology/fixing.js';
 import { loadMethodology, type Methodology } from '../../src/methodology/params.js';
 
@@ -56,5 +57,5 @@ export function one(observations: ObservationInput[], opts: Parameters<typeof fi
 
 /** Audit rows as compact tuples: [venue, listing, reason ?? 'included', p, f, q, w, w'] */
 export function auditOf(r: FixingResult) {
-  return r.audit.map((a) => [a.input.venue, a.input.listingId, a.reason ?? 'included', a.p, a.f, a.q, a.w, a.wCapped]);
+  return auditRows(r.audit).map((a) => [a.input.venue, a.input.listingId, a.reason ?? 'included', a.p, a.f, a.q, a.w, a.wCapped]);
 }

@@ -1,4 +1,5 @@
 // Methodology v2, rule by rule, with hand-computed cases, and the manipulations it exists to resist, with bounds.
+import { auditRows } from '../../src/methodology/columns.js';
 import { describe, expect, it } from 'vitest';
 import { engineFor } from '../../src/methodology/engines.js';
 import { memoryClassifier } from '../../src/methodology/v2.js';
@@ -85,9 +86,13 @@ describe('methodology v2 class mapping by name and memory (V2-1)', () => {
       market('vast', 'a00', 1.5, h, { gpuRaw: 'A100 SXM4', gpuMemoryGb: null }),
     ]);
     const [sxm80, a40, compute] = fixV2(rows, { series: ['GPUIDX-A100-SXM-80', 'GPUIDX-A100-40', 'GPUIDX-COMPUTE'] });
-    expect(sxm80!.audit.map((a) => a.input.listingId)).toEqual(['a80', 'a80']);
-    expect(a40!.audit.map((a) => a.input.listingId)).toEqual(['a40', 'a40']);
-    expect(compute!.audit.filter((a) => a.reason === 'memory_ambiguous').map((a) => a.input.listingId)).toEqual(['a00', 'a00']);
+    expect(auditRows(sxm80!.audit).map((a) => a.input.listingId)).toEqual(['a80', 'a80']);
+    expect(auditRows(a40!.audit).map((a) => a.input.listingId)).toEqual(['a40', 'a40']);
+    expect(
+      auditRows(compute!.audit)
+        .filter((a) => a.reason === 'memory_ambiguous')
+        .map((a) => a.input.listingId),
+    ).toEqual(['a00', 'a00']);
   });
 });
 
@@ -153,7 +158,9 @@ describe('methodology v2, hand-computed', () => {
     }
     const r = oneV2(rows, { series: ['GPUIDX-H100-SXM-SPOT'] });
     const reasons = Object.fromEntries(
-      r.audit.filter((a) => a.input.contract === 'interruptible').map((a) => [`${a.input.listingId}@${(a.input.fetchedAt - D0) / HOUR}`, a.reason]),
+      auditRows(r.audit)
+        .filter((a) => a.input.contract === 'interruptible')
+        .map((a) => [`${a.input.listingId}@${(a.input.fetchedAt - D0) / HOUR}`, a.reason]),
     );
     expect(reasons).toEqual({ 'v8/bid@0': null, 'v8/bid@1': null, 'v9/bid@0': 'bid_above_ask', 'v9/bid@1': 'bid_above_ask' });
   });
@@ -167,7 +174,9 @@ describe('methodology v2, hand-computed', () => {
     ).flat();
     const r = oneV2([...normalDay(), ...slices]);
     const w = Object.fromEntries(
-      r.audit.filter((a) => a.input.machineId === 'm1' && a.input.fetchedAt === D0).map((a) => [a.input.listingId, a.w!.toFixed(12)]),
+      auditRows(r.audit)
+        .filter((a) => a.input.machineId === 'm1' && a.input.fetchedAt === D0)
+        .map((a) => [a.input.listingId, a.w!.toFixed(12)]),
     );
     expect(w).toEqual({ 'm1-1': (4 / 7).toFixed(12), 'm1-2': (8 / 7).toFixed(12), 'm1-4': (16 / 7).toFixed(12) });
     expect(r.record.volume).toBe(288);
@@ -187,7 +196,11 @@ describe('methodology v2, hand-computed', () => {
       rows.push(market('vast', 'v1', 2, h), market('tensordock', 't1', 2, h), market('akash', 'a1', 2.5, h), market('akash', 'a2', 3, h));
     const r = oneV2(rows);
     expect(r.record.excluded).toEqual({ outlier: 24 });
-    expect(r.audit.filter((a) => a.input.listingId === 'a2').every((a) => a.reason === 'outlier')).toBe(true);
+    expect(
+      auditRows(r.audit)
+        .filter((a) => a.input.listingId === 'a2')
+        .every((a) => a.reason === 'outlier'),
+    ).toBe(true);
   });
 
   it('compares the volume with the trailing mean, and flags a fixing degraded when a usually large venue is missing', () => {
@@ -281,7 +294,11 @@ describe('methodology v2 against manipulation', () => {
     }
     const r = oneV2(rows);
     expect(r.record.status).toBe('normal');
-    expect(r.audit.filter((a) => a.input.venue !== 'azure').every((a) => a.reason === null)).toBe(true);
+    expect(
+      auditRows(r.audit)
+        .filter((a) => a.input.venue !== 'azure')
+        .every((a) => a.reason === null),
+    ).toBe(true);
     // Each hour: vast .5 is capped by the two-venue cap of 1/2 (unchanged); t1, t2 .25 each. Median: 2.0 at .5.
     expect(r.record.value).toBe(2);
   });
