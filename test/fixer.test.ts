@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { importFile } from '../src/collectors/import.js';
 import { fixDate } from '../src/fixer/index.js';
 import { memoryLogger } from '../src/log/index.js';
+import { auditRowsOf } from '../src/storage/index.js';
 import { DIALECTS, tempDb, testSigner, type TempDb } from './helpers.js';
 
 // One suite, every database gpuidx runs on.
@@ -59,7 +60,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
         restatement_reason: null,
       });
       expect(JSON.parse(f!.record)).toMatchObject({ value: 2.5, listings: 3, venues: 3, volume: 3, input_digest: f!.input_digest });
-      const inputs = await t.db.selectFrom('fixing_inputs').select(['observation_id', 'reason', 'p', 'w', 'w_capped']).orderBy('observation_id').execute();
+      const inputs = (await auditRowsOf(t.db, f!.id)).map(({ observation_id, reason, p, w, w_capped }) => ({ observation_id, reason, p, w, w_capped }));
       expect(inputs).toEqual([
         { observation_id: 1, reason: null, p: 2, w: 1, w_capped: 1 },
         { observation_id: 2, reason: null, p: 2.5, w: 1, w_capped: 1 },

@@ -78,6 +78,8 @@ const AUDIT_COLUMNS = [
   'q',
   'w',
   'w_capped',
+  // Added 2026-12-03, last so that existing readers of the columns keep their positions.
+  'seq',
 ] as const;
 
 /** A fixing's audit rows, one per input, with the outcome (`included` or the exclusion reason). */
@@ -100,6 +102,7 @@ export function auditCsv(rows: readonly AuditInputRow[]): string {
       r.q,
       r.w,
       r.w_capped,
+      r.seq,
     ]),
     { header: true, columns: [...AUDIT_COLUMNS], record_delimiter: 'windows', cast: { number: (n) => String(n) } },
   );

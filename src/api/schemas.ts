@@ -160,6 +160,10 @@ export const fixingSchema = z
       .string()
       .optional()
       .openapi({ description: 'sha256 of the stored evidence JSON (venue shares, outlier fences) published with this revision' }),
+    audit_sha256: z.string().optional().openapi({
+      description:
+        "sha256 of the canonical form of every audit row of this revision (methodology/AUDIT.md, 'Audit blocks'); absent on revisions published before 2026-12-03",
+    }),
   })
   .openapi('Fixing');
 
@@ -230,10 +234,14 @@ export const auditSchema = z
     venue_shares: z.array(z.object({ venue: z.string(), share: z.number(), capped_share: z.number() })),
     outlier: z.object({ median_ln: z.number(), mad: z.number(), lower: z.number(), upper: z.number() }).nullable(),
     inputs_total: z.number().int(),
+    audit_sha256: z.string().nullable().openapi({
+      description: 'sha256 of the canonical form of all inputs_total rows, as in the signed fixing; null for revisions published before 2026-12-03',
+    }),
     inputs: z.array(
       z.object({
         observation_id: z.number().int(),
         snapshot_id: z.number().int(),
+        seq: z.number().int().openapi({ description: "the observation's position in its snapshot (with the snapshot, its identity across databases)" }),
         venue: z.string(),
         fetched_at: z.string(),
         listing_id: z.string(),

@@ -15,6 +15,8 @@ import { inputWindow } from '../methodology/fixing.js';
 import { loadMethodology, methodologySchema, parameterHash, type Methodology } from '../methodology/params.js';
 import { verifyPayload, type FixingSignature, type Signer } from '../signing/index.js';
 import {
+  auditColumnsOfRows,
+  auditSha256,
   BodyDecodeError,
   fixingAt,
   keyedAuditRows,
@@ -96,6 +98,15 @@ export class BundleError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'BundleError';
+  }
+}
+
+/** The canonical hash of a bundle's audit rows, or null for rows that cannot have one (not the shape of audit rows). */
+function auditHashOf(rows: unknown): string | null {
+  try {
+    return Array.isArray(rows) ? auditSha256(auditColumnsOfRows(rows)) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -421,6 +432,9 @@ export async function openBundle(location: string, trust: BundleTrust, limits: B
       if (doc.fixing.evidence_sha256 !== sha256(doc.evidence))
         problems.push(`${path} (history ${doc.fixing.date}): its evidence does not hash to the signed evidence_sha256`);
     }
+    // Revisions published with an audit hash: the bundle's audit rows must be the ones the signature binds.
+    if (file.fixing.audit_sha256 !== undefined && auditHashOf(file.audit) !== file.fixing.audit_sha256)
+      problems.push(`${path}: its audit rows do not hash to the signed audit_sha256 (rows changed, removed or added)`);
     revisions.push({ fixing: file.fixing, audit: async () => file.audit, ref: file });
   }
   // Publication order is the hash chain's order; within a bundle, revision order per series is enough.

@@ -12,7 +12,9 @@ import {
   allChainHeads,
   allSettlements,
   allFixings,
-  missingAuditSnapshots,
+  AuditHasher,
+  snapshotHashes,
+  storedAuditBlocks,
   pendingSummary,
   referenceTriggerDefinitions,
   repeatedSnapshots,
@@ -80,6 +82,53 @@ async function triggerProblems(db: Db): Promise<string[]> {
   return out;
 }
 
+/**
+ * Every revision's audit blocks: each must decode, the blocks must be numbered from 0 and hold their rows in
+ * observation-id order, every snapshot they name must exist, and a revision published with an audit hash must
+ * have audit rows that hash to it (the hash is inside its signed document).
+ */
+async function auditProblems(db: Db, fixings: readonly Fixing[]): Promise<string[]> {
+  const problems: string[] = [];
+  const existing = new Set<number>();
+  const missing = new Map<number, number>();
+  for (const f of fixings) {
+    const hasher = new AuditHasher();
+    const named = new Set<number>();
+    let expected = 0;
+    let lastId = Number.NEGATIVE_INFINITY;
+    let readable = true;
+    for await (const b of storedAuditBlocks(db, f.id)) {
+      if (b.block !== expected) problems.push(`${label(f)}: audit block ${b.block} follows block ${expected - 1}: a block is missing or inserted`);
+      expected = b.block + 1;
+      if (!b.read.ok) {
+        problems.push(`${label(f)}: audit block ${b.block} cannot be read (${b.read.reason})`);
+        readable = false;
+        continue;
+      }
+      const rows = b.read.rows;
+      let ordered = rows.length > 0 && rows.observationId[0] === b.first_observation_id && rows.observationId[rows.length - 1] === b.last_observation_id;
+      for (let k = 0; k < rows.length && ordered; k++) {
+        ordered = rows.observationId[k]! > lastId;
+        lastId = rows.observationId[k]!;
+      }
+      if (!ordered) problems.push(`${label(f)}: audit block ${b.block} does not hold its rows in observation-id order as recorded`);
+      for (const id of rows.snapshotId) named.add(id);
+      hasher.add(rows);
+    }
+    const unknown = [...named].filter((id) => !existing.has(id));
+    const found = await snapshotHashes(db, unknown);
+    for (const id of unknown) {
+      if (found.has(id)) existing.add(id);
+      else if (!missing.has(id)) missing.set(id, f.id);
+    }
+    if (f.audit_sha256 !== null && readable && hasher.digest() !== f.audit_sha256)
+      problems.push(`${label(f)}: its audit rows do not hash to the audit_sha256 in its signed document: they were changed after publication`);
+  }
+  for (const [id, fixingId] of [...missing].sort(([a], [b]) => a - b))
+    problems.push(`snapshot ${id} is missing, yet the audit of fixing id ${fixingId} names it`);
+  return problems;
+}
+
 export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = await triggerProblems(db);
   const trusted = options.trustedFingerprints ? new Set(options.trustedFingerprints.map((f) => f.toLowerCase())) : null;
@@ -105,7 +154,6 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     problems.push(
       `snapshot ${id} repeats the content of an earlier snapshot of the same venue and instant (stored twice by an older version; fixings of its window counted it twice)`,
     );
-  for (const m of await missingAuditSnapshots(db)) problems.push(`snapshot ${m.snapshot_id} is missing, yet the audit of fixing id ${m.fixing_id} names it`);
 
   const keys = await signingKeys(db);
   const usedKeys = new Map<string, string>();
@@ -164,6 +212,8 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     hashes.set(chainHash(publishedFixing(f)), f);
     previous = f;
   }
+
+  problems.push(...(await auditProblems(db, fixings)));
 
   const heads = await allChainHeads(db);
   const byId = new Map(fixings.map((f) => [f.id, f]));

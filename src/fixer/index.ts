@@ -2,9 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import { NONE, ObservationColumnsBuilder, reasonOf, type AuditColumns, type ObservationColumns } from '../methodology/columns.js';
+import { ObservationColumnsBuilder, type AuditColumns, type ObservationColumns } from '../methodology/columns.js';
 import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult } from '../methodology/fixing.js';
-import type { FixingRecord, HistoryPoint } from '../methodology/types.js';
+import { EXCLUSION_REASONS, type FixingRecord, type HistoryPoint } from '../methodology/types.js';
 import { loadMethodologies, loadMethodology, methodologyInForce, type Methodology } from '../methodology/params.js';
 import { chainHash, GENESIS_CHAIN_HASH, historyPoint, publishedFixing, signedPayload } from './published.js';
 import { publishChainHead } from './chain-head.js';
@@ -22,7 +22,11 @@ import {
   trailingHistory,
   type Db,
   type Fixing,
-  type FixingInputs,
+  auditRowColumns,
+  encodeAudit,
+  PRESENT,
+  type AuditRowColumns,
+  type EncodedAuditBlock,
   type NewFixing,
 } from '../storage/index.js';
 
@@ -142,26 +146,52 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
   return { results, parserVersions: [...new Set(snaps.map((s) => s.parser_version))].sort(), throughSnapshot };
 }
 
-/** A fixing's audit columns as the stored rows of `fixing_inputs`. */
-function auditInputs(a: AuditColumns): FixingInputs {
+/** Every outcome as the stored audit names it, at its audit column code (0: included). */
+const OUTCOMES = ['included', ...EXCLUSION_REASONS];
+
+/**
+ * The positions of an audit in observation-id order. Inputs are in canonical order, in which a snapshot's
+ * observations (numbered in order when stored) ascend: runs that ascend are put in order by their first id, and
+ * only runs that overlap make a full sort.
+ */
+function observationOrder(a: AuditColumns): Uint32Array {
+  const ids = a.inputs.observationId;
+  const idAt = (k: number) => ids[a.row[k]!]!;
+  const runs: { start: number; end: number }[] = [];
+  for (let k = 0; k < a.length; k++) {
+    if (k === 0 || !(idAt(k - 1) < idAt(k))) runs.push({ start: k, end: k + 1 });
+    else runs[runs.length - 1]!.end = k + 1;
+  }
+  runs.sort((x, y) => idAt(x.start) - idAt(y.start));
+  const order = new Uint32Array(a.length);
+  let at = 0;
+  for (const r of runs) for (let k = r.start; k < r.end; k++) order[at++] = k;
+  for (let j = 1; j < a.length; j++) if (!(idAt(order[j - 1]!) < idAt(order[j]!))) return order.sort((x, y) => idAt(x) - idAt(y));
+  return order;
+}
+
+/** A fixing's audit as storage keeps it: rows in observation-id order, with their observation, snapshot and position. */
+export function storedAudit(a: AuditColumns): AuditRowColumns {
   const c = a.inputs;
-  return {
-    count: a.length,
-    row: (k) => {
-      const priced = a.priced[k] === 1;
-      return {
-        observation_id: c.observationId[a.row[k]!]!,
-        snapshot_id: c.snapshots.id[c.snapshot[a.row[k]!]!]!,
-        class: a.cls[k] === NONE ? null : a.classes[a.cls[k]!]!,
-        reason: reasonOf(a.reason[k]!),
-        p: priced ? a.p[k]! : null,
-        f: priced ? a.f[k]! : null,
-        q: priced ? a.q[k]! : null,
-        w: priced ? a.w[k]! : null,
-        w_capped: a.capped[k] === 1 ? a.wCapped[k]! : null,
-      };
-    },
-  };
+  const order = observationOrder(a);
+  const out = auditRowColumns(a.length, a.classes, OUTCOMES);
+  const weights = PRESENT.p | PRESENT.f | PRESENT.q | PRESENT.w;
+  for (let j = 0; j < order.length; j++) {
+    const k = order[j]!;
+    const r = a.row[k]!;
+    out.observationId[j] = c.observationId[r]!;
+    out.snapshotId[j] = c.snapshots.id[c.snapshot[r]!]!;
+    out.seq[j] = c.seq[r]!;
+    out.cls[j] = a.cls[k]!;
+    out.outcome[j] = a.reason[k]!;
+    out.present[j] = (a.priced[k] === 1 ? weights : 0) | (a.capped[k] === 1 ? PRESENT.wCapped : 0);
+    out.p[j] = a.p[k]!;
+    out.f[j] = a.f[k]!;
+    out.q[j] = a.q[k]!;
+    out.w[j] = a.w[k]!;
+    out.wCapped[j] = a.wCapped[k]!;
+  }
+  return out;
 }
 
 /** Chooses the methodology of a fix: the one on record for the date, an explicit one, or the one in force. */
@@ -209,7 +239,19 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
   const { results, parserVersions, throughSnapshot } = await computeDate(db, opts.date, methodology, opts.series);
   const outcomes: FixOutcome[] = [];
   let newest: Fixing | undefined;
+  // A revision waits to be stored while its audit compresses on the thread pool and the next series is computed.
+  let pending: { fixing: NewFixing & { audit_sha256: string }; blocks: Promise<EncodedAuditBlock[]> } | null = null;
+  const storePending = async () => {
+    if (!pending) return;
+    const { fixing, blocks } = pending;
+    pending = null;
+    newest = await insertFixing(db, fixing, await blocks, (last) => {
+      const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
+      return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };
+    });
+  };
   for (const r of results) {
+    await storePending();
     const record = canonicalRecord(r.record);
     const prior = latest.get(r.record.series);
     if (prior && prior.record === record) {
@@ -230,31 +272,35 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
       outcomes.push({ series: r.record.series, action: 'would_publish', revision, status: r.record.status, value: r.record.value });
       continue;
     }
-    const fixing: NewFixing = {
-      series: r.record.series,
-      date: r.record.date,
-      revision,
-      status: r.record.status,
-      value: r.record.value,
-      carried_from: r.record.carried_from,
-      methodology_version: r.record.methodology_version,
-      parameter_hash: r.record.parameter_hash,
-      input_digest: r.record.input_digest,
-      software_version: SOFTWARE_VERSION,
-      computed_at: now,
-      restatement_reason: prior ? opts.restate!.reason : null,
-      previous_input_digest: prior?.input_digest ?? null,
-      record,
-      evidence: JSON.stringify(r.evidence),
-      parser_versions: JSON.stringify(parserVersions),
-      inputs_through_snapshot: throughSnapshot,
+    const audit = encodeAudit(storedAudit(r.audit));
+    // Awaited when stored; a failure that comes first (the transaction then rolls back) is not an unhandled one.
+    audit.blocks.catch(() => {});
+    pending = {
+      fixing: {
+        series: r.record.series,
+        date: r.record.date,
+        revision,
+        status: r.record.status,
+        value: r.record.value,
+        carried_from: r.record.carried_from,
+        methodology_version: r.record.methodology_version,
+        parameter_hash: r.record.parameter_hash,
+        input_digest: r.record.input_digest,
+        software_version: SOFTWARE_VERSION,
+        computed_at: now,
+        restatement_reason: prior ? opts.restate!.reason : null,
+        previous_input_digest: prior?.input_digest ?? null,
+        record,
+        evidence: JSON.stringify(r.evidence),
+        parser_versions: JSON.stringify(parserVersions),
+        inputs_through_snapshot: throughSnapshot,
+        audit_sha256: audit.sha256,
+      },
+      blocks: audit.blocks,
     };
-    newest = await insertFixing(db, deps.db, fixing, auditInputs(r.audit), (last) => {
-      const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
-      return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };
-    });
     outcomes.push({ series: r.record.series, action: 'published', revision, status: r.record.status, value: r.record.value });
   }
+  await storePending();
   if (newest) await publishChainHead(db, deps.signer, newest, now);
   return outcomes;
 }

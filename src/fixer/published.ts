@@ -18,6 +18,8 @@ export interface PublishedFixing extends FixingRecord {
   /** Present on revisions signed when published: the key that signed, and the sha256 of the stored evidence JSON. */
   key_id?: string;
   evidence_sha256?: string;
+  /** Present on revisions published since 2026-12-03: the sha256 of the canonical form of the audit rows (AUDIT.md). */
+  audit_sha256?: string;
 }
 
 /** The first revision ever published links to this. */
@@ -32,6 +34,8 @@ export function publishedFixing(row: FixingColumns): PublishedFixing {
   const sealed = row.key_id === null ? {} : { key_id: row.key_id, evidence_sha256: createHash('sha256').update(row.evidence).digest('hex') };
   return {
     ...sealed,
+    // Revisions published since audits are stored in blocks also bind the audit rows (older documents stay as signed).
+    ...(row.audit_sha256 ? { audit_sha256: row.audit_sha256 } : {}),
     ...(JSON.parse(row.record) as FixingRecord),
     revision: row.revision,
     software_version: row.software_version,

@@ -3,7 +3,7 @@
 // changes every engine: the lock (methodology/METHODOLOGY.lock) covers this file for each version.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical.js';
-import { AuditColumns, fetchedAtOf, INCLUDED, NONE, reasonCode, reasonOf, sameSnapshot, type ObservationColumns } from './columns.js';
+import { AuditColumns, INCLUDED, NONE, reasonCode, reasonOf, sameSnapshot, type ObservationColumns } from './columns.js';
 import { weightedOrder, type WeightedOrder } from './quantile.js';
 import type { GpuClass, Methodology } from './params.js';
 import type { FixingRecord, SnapshotTime } from './types.js';

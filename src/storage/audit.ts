@@ -2,6 +2,7 @@
 // audit rows keyed by snapshot sha256 and position (identities that hold across databases).
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
+import { auditRowsOf } from './audit-blocks.js';
 import { readStoredBody, type UnreadableBody } from './bodies.js';
 import { dialectOf } from './dialect.js';
 import { migrateToLatest, migrations } from './migrate.js';
@@ -21,6 +22,8 @@ export async function revisionsOfDate(db: Db, date: string, series?: readonly st
 }
 
 export interface KeyedAuditRow {
+  /** The database's own id of the observation: the audit's order, and part of its signed hash. */
+  observation_id: number;
   snapshot_id: number;
   sha256: string;
   seq: number;
@@ -33,44 +36,41 @@ export interface KeyedAuditRow {
   w_capped: number | null;
 }
 
+/** The sha256 of each of these snapshots that still exists. */
+export async function snapshotHashes(db: Db, ids: Iterable<number>): Promise<Map<number, string>> {
+  const all = [...new Set(ids)];
+  const out = new Map<number, string>();
+  for (let i = 0; i < all.length; i += 500) {
+    for (const r of await db
+      .selectFrom('snapshots')
+      .select(['id', 'sha256'])
+      .where('id', 'in', all.slice(i, i + 500))
+      .execute())
+      out.set(r.id, r.sha256);
+  }
+  return out;
+}
+
+/** A fixing's audit rows in observation-id order, each with its snapshot's sha256 (an identity across databases). */
 export async function keyedAuditRows(db: Db, fixingId: number): Promise<KeyedAuditRow[]> {
-  return db
-    .selectFrom('fixing_inputs as i')
-    .leftJoin('snapshots as s', 's.id', 'i.snapshot_id')
-    .leftJoin('observations as o', 'o.id', 'i.observation_id')
-    .select([
-      'i.snapshot_id',
-      // A snapshot or observation removed behind the triggers' back leaves its row unmatchable, not lost.
-      sql<string>`coalesce(s.sha256, 'missing-snapshot-' || i.snapshot_id)`.as('sha256'),
-      sql<number>`coalesce(o.seq, -i.observation_id)`.as('seq'),
-      'i.class',
-      'i.reason',
-      'i.p',
-      'i.f',
-      'i.q',
-      'i.w',
-      'i.w_capped',
-    ])
-    .where('i.fixing_id', '=', fixingId)
-    .orderBy('i.observation_id')
-    .execute();
+  const rows = await auditRowsOf(db, fixingId);
+  const hashes = await snapshotHashes(
+    db,
+    rows.map((r) => r.snapshot_id),
+  );
+  // A snapshot removed behind the triggers' back leaves its rows unmatchable, not lost.
+  return rows.map(({ observation_id, snapshot_id, seq, ...rest }) => ({
+    observation_id,
+    snapshot_id,
+    sha256: hashes.get(snapshot_id) ?? `missing-snapshot-${snapshot_id}`,
+    seq,
+    ...rest,
+  }));
 }
 
 /** Every fixing revision in publication order (the hash chain's order). */
 export async function allFixings(db: Db): Promise<Fixing[]> {
   return db.selectFrom('fixings').selectAll().orderBy('id').execute();
-}
-
-/** Snapshot ids referenced by audit rows that no longer exist. */
-export async function missingAuditSnapshots(db: Db): Promise<{ snapshot_id: number; fixing_id: number }[]> {
-  return db
-    .selectFrom('fixing_inputs as i')
-    .leftJoin('snapshots as s', 's.id', 'i.snapshot_id')
-    .select(['i.snapshot_id', (eb) => eb.fn.min('i.fixing_id').as('fixing_id')])
-    .where('s.id', 'is', null)
-    .groupBy('i.snapshot_id')
-    .orderBy('i.snapshot_id')
-    .execute();
 }
 
 /** Names of the append-only triggers present in the database. */

@@ -16,7 +16,7 @@ const TABLES: readonly { table: keyof Database; key: readonly string[] }[] = [
   { table: 'snapshot_issues', key: ['id'] },
   { table: 'signing_keys', key: ['key_id'] },
   { table: 'fixings', key: ['id'] },
-  { table: 'fixing_inputs', key: ['fixing_id', 'observation_id'] },
+  { table: 'fixing_audit', key: ['fixing_id', 'block'] },
   { table: 'chain_heads', key: ['id'] },
   { table: 'publication_runs', key: ['id'] },
   { table: 'settlements', key: ['id'] },

@@ -1,8 +1,8 @@
 // Repository for the methodology's inputs (observations of parsed snapshots in a window) and its published fixings.
 import { arrayRows } from './array-rows.js';
-import { insertIndexed } from './bulk-insert.js';
+import { insertAuditBlocks, type EncodedAuditBlock } from './audit-blocks.js';
 import type { Db } from './db.js';
-import type { Fixing, FixingInputsTable } from './schema.js';
+import type { Fixing } from './schema.js';
 
 /** A parsed snapshot whose observations a fixing reads: the fields every one of its observations shares. */
 export interface WindowSnapshot {
@@ -166,49 +166,31 @@ function latestRevisions<T extends { series: string; date: string }>(rows: reado
   return rows.filter((r, i) => i === 0 || rows[i - 1]!.series !== r.series || rows[i - 1]!.date !== r.date);
 }
 
-export type NewFixing = Omit<Fixing, 'id' | 'previous_chain_hash' | 'key_id' | 'signature'>;
-export type FixingInputRow = Omit<FixingInputsTable, 'fixing_id'>;
+/** A revision as the fixer hands it to storage: the chain link and signature come from `seal`; the audit hash, with its audit. */
+export type NewFixing = Omit<Fixing, 'id' | 'previous_chain_hash' | 'key_id' | 'signature' | 'audit_sha256'> & { audit_sha256?: string | null };
 /** What publication adds to a revision once the previous one is known: the chain link and the signature. */
 export type FixingSeal = Pick<Fixing, 'previous_chain_hash' | 'key_id' | 'signature'>;
 
-const INPUT_COLUMNS = [
-  'fixing_id',
-  'observation_id',
-  'snapshot_id',
-  'class',
-  'reason',
-  'p',
-  'f',
-  'q',
-  'w',
-  'w_capped',
-] as const satisfies readonly (keyof FixingInputsTable)[];
-const INPUT_CHUNK = 1000;
-
-/** A fixing's audit rows as the caller holds them (as columns), read as stored rows one at a time (a day can hold millions). */
-export interface FixingInputs {
-  count: number;
-  row: (k: number) => FixingInputRow;
-}
-
 /**
- * Stores one fixing revision and its audit rows. Call it inside the publication run's transaction (`trx`), so that
- * a run's revisions are stored all together or not at all. `seal` gets the revision published last (read in the
- * same transaction, so two publishers never fork the chain) and returns the chain link and the signature.
+ * Stores one fixing revision and its audit blocks. Call it inside the publication run's transaction (`trx`), so
+ * that a run's revisions are stored all together or not at all. `seal` gets the revision published last (read in
+ * the same transaction, so two publishers never fork the chain) and returns the chain link and the signature.
  */
-export async function insertFixing(trx: Db, db: Db, fixing: NewFixing, inputs: FixingInputs, seal: (last: Fixing | undefined) => FixingSeal): Promise<Fixing> {
+export async function insertFixing(
+  trx: Db,
+  fixing: NewFixing,
+  audit: readonly EncodedAuditBlock[],
+  seal: (last: Fixing | undefined) => FixingSeal,
+): Promise<Fixing> {
   const last = await trx.selectFrom('fixings').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
-  const row = { ...fixing, ...seal(last) };
+  const row = { ...fixing, audit_sha256: fixing.audit_sha256 ?? null, ...seal(last) };
   // The next id after the newest revision (see ids.ts): the chain's order has no gaps on either database.
   const { id } = await trx
     .insertInto('fixings')
     .values({ id: (last?.id ?? 0) + 1, ...row })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await insertIndexed(trx, db, 'fixing_inputs', INPUT_COLUMNS, inputs.count, INPUT_CHUNK, (params, k) => {
-    const r = inputs.row(k);
-    params.push(id, r.observation_id, r.snapshot_id, r.class, r.reason, r.p, r.f, r.q, r.w, r.w_capped);
-  });
+  await insertAuditBlocks(trx, id, audit);
   return { ...row, id };
 }
 

@@ -55,9 +55,28 @@ export {
   type ObservationTuple,
   type WindowSnapshot,
   type NewFixing,
-  type FixingInputRow,
-  type FixingInputs,
   type FixingSeal,
 } from './fixings.js';
 export * from './keys.js';
+export {
+  AUDIT_BLOCK_ROWS,
+  AuditBlockError,
+  auditBlocks,
+  auditColumnsOfRows,
+  auditRowAt,
+  auditRowColumns,
+  auditRowCount,
+  auditRowsOf,
+  AuditHasher,
+  auditSha256,
+  encodeAudit,
+  storedAuditBlocks,
+  inObservationOrder,
+  readAuditBlock,
+  PRESENT,
+  type AuditRowColumns,
+  type AuditRowValues,
+  type EncodedAudit,
+  type EncodedAuditBlock,
+} from './audit-blocks.js';
 export { monthRevisions, seriesOfMonth, latestSettlement, insertSettlement, allSettlements, monthSettled } from './settlements.js';

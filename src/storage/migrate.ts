@@ -10,6 +10,7 @@ import * as venueData from './migrations/2026-12-01T0300_venue_data.js';
 import * as snapshotBodies from './migrations/2026-12-01T0400_snapshot_bodies.js';
 import * as publicationRuns from './migrations/2026-12-01T0500_publication_runs.js';
 import * as settlements from './migrations/2026-12-01T0600_settlements.js';
+import * as auditBlocks from './migrations/2026-12-03T0000_audit_blocks.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -23,6 +24,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026-12-01T0400_snapshot_bodies': snapshotBodies,
   '2026-12-01T0500_publication_runs': publicationRuns,
   '2026-12-01T0600_settlements': settlements,
+  '2026-12-03T0000_audit_blocks': auditBlocks,
 };
 
 export class MigrationError extends Error {

@@ -2,7 +2,8 @@
 // snapshot metadata and health facts. Every query reads published (append-only) rows only.
 import { sql } from 'kysely';
 import type { Db } from './db.js';
-import type { Fixing } from './schema.js';
+import { auditBlocks, auditRowAt, auditRowCount, type AuditRowValues } from './audit-blocks.js';
+import type { Fixing, Observation } from './schema.js';
 
 /** First and latest fixing date of every series that has one, with the latest revision of its latest date. */
 export async function seriesSummaries(db: Db): Promise<Map<string, { first: string; latest: Fixing }>> {
@@ -99,6 +100,8 @@ export async function fixingsByIds(db: Db, ids: readonly number[], columns?: rea
 export interface AuditInputRow {
   observation_id: number;
   snapshot_id: number;
+  /** The observation's position in its snapshot. */
+  seq: number;
   venue: string;
   fetched_at: number;
   listing_id: string;
@@ -115,7 +118,11 @@ export interface AuditInputRow {
   w_capped: number | null;
 }
 
-/** A page of a fixing's audit rows in observation id order, after the given observation id; `venue` and `outcome` (`included` or an exclusion reason) filter it. */
+/**
+ * A page of a fixing's audit rows in observation id order, after the given observation id; `venue` and `outcome`
+ * (`included` or an exclusion reason) filter it. The blocks are decoded one at a time until the page is full; the
+ * observations and snapshots of the page's rows are then read by id.
+ */
 export async function auditPage(
   db: Db,
   fixingId: number,
@@ -123,43 +130,54 @@ export async function auditPage(
   limit: number,
   filter: { venue?: string | undefined; outcome?: string | undefined } = {},
 ): Promise<AuditInputRow[]> {
-  let q = db
-    .selectFrom('fixing_inputs as i')
-    .innerJoin('observations as o', 'o.id', 'i.observation_id')
-    .innerJoin('snapshots as s', 's.id', 'i.snapshot_id')
-    .select([
-      'i.observation_id',
-      'i.snapshot_id',
-      's.venue',
-      's.fetched_at',
-      'o.listing_id',
-      'o.gpu_raw',
-      'o.gpu_count',
-      'o.price_usd_per_hour',
-      'o.contract',
-      'i.class',
-      'i.reason',
-      'i.p',
-      'i.f',
-      'i.q',
-      'i.w',
-      'i.w_capped',
-    ])
-    .where('i.fixing_id', '=', fixingId)
-    .where('i.observation_id', '>', afterObservationId);
-  if (filter.venue !== undefined) q = q.where('s.venue', '=', filter.venue);
-  if (filter.outcome !== undefined) q = filter.outcome === 'included' ? q.where('i.reason', 'is', null) : q.where('i.reason', '=', filter.outcome);
-  return q.orderBy('i.observation_id').limit(limit).execute();
+  const picked: AuditRowValues[] = [];
+  const snapshots = new Map<number, { venue: string; fetched_at: number }>();
+  const readSnapshots = async (ids: Iterable<number>) => {
+    const missing = [...new Set(ids)].filter((id) => !snapshots.has(id));
+    for (let i = 0; i < missing.length; i += 500) {
+      for (const s of await db
+        .selectFrom('snapshots')
+        .select(['id', 'venue', 'fetched_at'])
+        .where('id', 'in', missing.slice(i, i + 500))
+        .execute())
+        snapshots.set(s.id, s);
+    }
+  };
+  for await (const block of auditBlocks(db, fixingId, afterObservationId)) {
+    if (filter.venue !== undefined) await readSnapshots(block.snapshotId);
+    for (let k = 0; k < block.length && picked.length < limit; k++) {
+      if (block.observationId[k]! <= afterObservationId) continue;
+      const outcome = block.outcomes[block.outcome[k]!]!;
+      if (filter.outcome !== undefined && outcome !== filter.outcome) continue;
+      if (filter.venue !== undefined && snapshots.get(block.snapshotId[k]!)?.venue !== filter.venue) continue;
+      picked.push(auditRowAt(block, k));
+    }
+    if (picked.length === limit) break;
+  }
+  await readSnapshots(picked.map((r) => r.snapshot_id));
+  const observations = new Map<number, Pick<Observation, 'listing_id' | 'gpu_raw' | 'gpu_count' | 'price_usd_per_hour' | 'contract'>>();
+  for (let i = 0; i < picked.length; i += 500) {
+    for (const o of await db
+      .selectFrom('observations')
+      .select(['id', 'listing_id', 'gpu_raw', 'gpu_count', 'price_usd_per_hour', 'contract'])
+      .where(
+        'id',
+        'in',
+        picked.slice(i, i + 500).map((r) => r.observation_id),
+      )
+      .execute())
+      observations.set(o.id, o);
+  }
+  // A row whose observation or snapshot is gone (removed behind the triggers' back) cannot be shown; verify names it.
+  return picked.flatMap((r) => {
+    const o = observations.get(r.observation_id);
+    const s = snapshots.get(r.snapshot_id);
+    if (!o || !s) return [];
+    return [{ ...r, venue: s.venue, fetched_at: s.fetched_at, ...o }];
+  });
 }
 
-export async function auditCount(db: Db, fixingId: number): Promise<number> {
-  const r = await db
-    .selectFrom('fixing_inputs')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('fixing_id', '=', fixingId)
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
+export const auditCount = auditRowCount;
 
 /** The instant of the latest successful (ok or partial) collector run of every venue. */
 export async function lastSuccessfulRuns(db: Db): Promise<{ venue: string; finished_at: number }[]> {

@@ -124,6 +124,8 @@ export interface FixingsTable {
   /** Key that signed the revision when it was published, and the base64 Ed25519 signature of its published document. */
   key_id: string | null;
   signature: string | null;
+  /** sha256 of the canonical form of the revision's audit rows (audit-blocks.ts), inside its signed document; null before 2026-12-03. */
+  audit_sha256: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface SigningKeysTable {
@@ -146,17 +148,15 @@ export interface ChainHeadsTable {
   created_at: number;
 }
 
-export interface FixingInputsTable {
+/** A block of up to 65,536 of a fixing's audit rows, in observation-id order, compressed (audit-blocks.ts). */
+export interface FixingAuditTable {
   fixing_id: number;
-  observation_id: number;
-  snapshot_id: number;
-  class: string | null;
-  reason: string | null;
-  p: number | null;
-  f: number | null;
-  q: number | null;
-  w: number | null;
-  w_capped: number | null;
+  block: number;
+  row_count: number;
+  first_observation_id: number;
+  last_observation_id: number;
+  encoding: string;
+  data: Buffer;
 }
 
 export type PublicationOutcome = 'running' | 'ok' | 'failed';
@@ -194,7 +194,7 @@ export interface SettlementsTable {
 
 export interface Database {
   fixings: FixingsTable;
-  fixing_inputs: FixingInputsTable;
+  fixing_audit: FixingAuditTable;
   snapshots: SnapshotsTable;
   snapshot_bodies: SnapshotBodiesTable;
   observations: ObservationsTable;

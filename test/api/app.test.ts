@@ -181,6 +181,8 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect(first.body.inputs[0]).toEqual({
         observation_id: 79,
         snapshot_id: 19,
+        // a-1 is the first listing of line 19 of three-days.jsonl (snapshot 19).
+        seq: 0,
         venue: 'partner-a',
         fetched_at: '2026-11-20T00:00:00.000Z',
         listing_id: 'a-1',

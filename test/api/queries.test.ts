@@ -115,7 +115,9 @@ describe.each(DIALECTS)('%s', (dialect) => {
     expect(expected.length).toBeGreaterThan(0);
     const csv = await get(`/v1/series/GPUIDX-H100-SXM/fixings/2026-11-18/audit?format=csv&venue=${venue}&outcome=included`);
     const [head, ...rows] = csv.text.trim().split('\r\n');
-    expect(head).toBe('observation_id,snapshot_id,venue,fetched_at,listing_id,gpu_raw,gpu_count,price_usd_per_hour,contract,class,outcome,p,f,q,w,w_capped');
+    expect(head).toBe(
+      'observation_id,snapshot_id,venue,fetched_at,listing_id,gpu_raw,gpu_count,price_usd_per_hour,contract,class,outcome,p,f,q,w,w_capped,seq',
+    );
     expect(rows.map((r) => r.split(',')[0])).toEqual(expected);
     expect(new Set(rows.map((r) => `${r.split(',')[2]} ${r.split(',')[10]}`))).toEqual(new Set([`${venue} included`]));
     const outliers = all.filter((r) => r.outcome === 'outlier').length;

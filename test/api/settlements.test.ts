@@ -182,13 +182,13 @@ describe('a whole month settled', () => {
       await t.db.transaction().execute(async (trx) => {
         for (let d = 1; d <= 30; d++) {
           const v = d === 12 ? null : Number((2 + d / 1000).toFixed(3));
-          await insertFixing(trx, t.db, row(d, 1, v, at(d)), { count: 0, row: () => ({}) as never }, () => ({
+          await insertFixing(trx, row(d, 1, v, at(d)), [], () => ({
             previous_chain_hash: null,
             key_id: null,
             signature: null,
           }));
         }
-        await insertFixing(trx, t.db, row(20, 2, 9.999, Date.UTC(2026, 11, 4)), { count: 0, row: () => ({}) as never }, () => ({
+        await insertFixing(trx, row(20, 2, 9.999, Date.UTC(2026, 11, 4)), [], () => ({
           previous_chain_hash: null,
           key_id: null,
           signature: null,

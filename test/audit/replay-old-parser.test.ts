@@ -8,6 +8,7 @@ import { parserFor } from '../../src/collectors/parsers.js';
 import { createRedactor } from '../../src/collectors/redact.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
+import { auditRowsOf } from '../../src/storage/index.js';
 import { fixtureBytes, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const DATE = '2026-12-01';
@@ -47,14 +48,16 @@ describe('a fixing made from snapshots of an older parser version', () => {
     );
     expect(outcomes.map((o) => o.action)).toEqual(['published', 'published']);
     // vast/3 stored no memory, so under methodology 2.0.0 the three A100 SXM4 offers (twice each) are ambiguous.
-    const reasons = await t.db
-      .selectFrom('fixing_inputs as i')
-      .innerJoin('observations as o', 'o.id', 'i.observation_id')
-      .select(['o.listing_id', 'i.reason'])
-      .where('o.gpu_raw', '=', 'A100 SXM4')
-      .where('o.contract', '=', 'on_demand')
-      .orderBy('o.id')
+    const offers = await t.db
+      .selectFrom('observations')
+      .select(['id', 'listing_id'])
+      .where('gpu_raw', '=', 'A100 SXM4')
+      .where('contract', '=', 'on_demand')
+      .orderBy('id')
       .execute();
+    const stored = [];
+    for (const f of await t.db.selectFrom('fixings').select('id').orderBy('id').execute()) stored.push(...(await auditRowsOf(t.db, f.id)));
+    const reasons = stored.filter((r) => offers.some((o) => o.id === r.observation_id));
     expect(new Set(reasons.map((r) => r.reason))).toEqual(new Set(['memory_ambiguous']));
     // 3 offers x 2 snapshots, in GPUIDX-COMPUTE's audit (an input with no class is in no class series' audit).
     expect(reasons).toHaveLength(3 * 2);

@@ -132,7 +132,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
     });
 
     it.runIf(dialect === 'postgres')('refuses TRUNCATE, which bypasses row triggers, on every append-only table', async () => {
-      for (const table of ['snapshots', 'snapshot_bodies', 'observations', 'fixings', 'fixing_inputs', 'signing_keys', 'chain_heads', 'settlements']) {
+      for (const table of ['snapshots', 'snapshot_bodies', 'observations', 'fixings', 'fixing_audit', 'signing_keys', 'chain_heads', 'settlements']) {
         await expect(sql.raw(`TRUNCATE ${table} CASCADE`).execute(t.db), table).rejects.toThrow(`${table} are append-only: TRUNCATE refused`);
       }
     });

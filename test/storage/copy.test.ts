@@ -24,7 +24,7 @@ const TABLES: [keyof Database, string[]][] = [
   ['snapshot_issues', ['id']],
   ['signing_keys', ['key_id']],
   ['fixings', ['id']],
-  ['fixing_inputs', ['fixing_id', 'observation_id']],
+  ['fixing_audit', ['fixing_id', 'block']],
   ['chain_heads', ['id']],
   ['publication_runs', ['id']],
   ['settlements', ['id']],

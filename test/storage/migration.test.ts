@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dbSource } from '../../src/audit/db-source.js';
 import { replayDate } from '../../src/audit/replay.js';
 import { verifyDatabase } from '../../src/audit/verify.js';
-import { bodyStorage, migrateToLatest, openDatabase, snapshotBody, vacuum } from '../../src/storage/index.js';
+import { auditRowsOf, bodyStorage, migrateToLatest, openDatabase, snapshotBody, vacuum, type AuditRowValues, type Db } from '../../src/storage/index.js';
 import { unit } from '../../src/simulator/market.js';
 import { FIXTURES, GPUIDX_BIN } from '../helpers.js';
 
@@ -24,6 +24,35 @@ interface Before {
   snapshots: unknown[];
   fixings: unknown[];
   chainHeads: unknown[];
+  /** Each fixing's audit rows as `fixing_inputs` held them, with each observation's position. */
+  audit: Map<number, AuditRowValues[]>;
+}
+
+/** The audit rows of a file that still has `fixing_inputs`, read with plain SQL, by fixing. */
+function auditBefore(raw: SqliteDatabase.Database): Map<number, AuditRowValues[]> {
+  const rows = raw
+    .prepare(
+      `SELECT i.fixing_id, i.observation_id, i.snapshot_id, coalesce(o.seq, -i.observation_id) AS seq, i.class, i.reason, i.p, i.f, i.q, i.w, i.w_capped
+         FROM fixing_inputs i LEFT JOIN observations o ON o.id = i.observation_id ORDER BY i.fixing_id, i.observation_id`,
+    )
+    .all() as (AuditRowValues & { fixing_id: number })[];
+  const out = new Map<number, AuditRowValues[]>();
+  for (const { fixing_id, ...r } of rows) {
+    let list = out.get(fixing_id);
+    if (!list) out.set(fixing_id, (list = []));
+    list.push(r);
+  }
+  return out;
+}
+
+/** Every fixing's audit rows as gpuidx reads them now, by fixing. */
+async function auditAfter(db: Db): Promise<Map<number, AuditRowValues[]>> {
+  const out = new Map<number, AuditRowValues[]>();
+  for (const { id } of await db.selectFrom('fixings').select('id').orderBy('id').execute()) {
+    const rows = await auditRowsOf(db, id);
+    if (rows.length) out.set(id, rows);
+  }
+  return out;
 }
 
 /** What the old file holds, read with plain SQL, before gpuidx touches it. */
@@ -36,6 +65,7 @@ function readBefore(path: string): Before {
       snapshots: raw.prepare('SELECT id, sha256, byte_size, content_sha256, parse_outcome FROM snapshots ORDER BY id').all(),
       fixings: raw.prepare('SELECT id, series, date, revision, value, record, signature, input_digest FROM fixings ORDER BY id').all(),
       chainHeads: raw.prepare('SELECT * FROM chain_heads ORDER BY id').all(),
+      audit: auditBefore(raw),
     };
   } finally {
     raw.close();
@@ -66,12 +96,16 @@ async function expectMigratedIntact(before: Before): Promise<void> {
       await db.selectFrom('fixings').select(['id', 'series', 'date', 'revision', 'value', 'record', 'signature', 'input_digest']).orderBy('id').execute(),
     ).toEqual(before.fixings);
     expect(await db.selectFrom('chain_heads').selectAll().orderBy('id').execute()).toEqual(before.chainHeads);
+    // Every audit row is in the blocks as it was in fixing_inputs (20 fixings, 399 rows), and the old table is gone.
+    expect(await auditAfter(db)).toEqual(before.audit);
+    expect([...before.audit.values()].flat()).toHaveLength(399);
 
     // The body column is gone from the rows every metadata query scans.
     const raw = new SqliteDatabase(path, { readonly: true });
     const columns = raw.prepare("SELECT name FROM pragma_table_info('snapshots')").pluck().all() as string[];
     raw.close();
     expect(columns).not.toContain('body');
+    expect(raw2Tables(path)).not.toContain('fixing_inputs');
 
     // 29 snapshots, 34,539 bytes: 28 partner lines and one Vast search. Bodies under 256 bytes stay as they are;
     // the Vast search (repetitive JSON) is stored brotli-compressed in under a quarter of its size.
@@ -123,6 +157,46 @@ function addLargeSnapshots(n: number): Map<number, Buffer> {
   }
   raw.close();
   return added;
+}
+
+const raw2Tables = (file: string) => {
+  const raw = new SqliteDatabase(file, { readonly: true });
+  const names = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+  raw.close();
+  return names;
+};
+
+/**
+ * Adds `perFixing` audit rows to each of the 0.1.0 file's fixings, written as 0.1.0 wrote them (in fixing_inputs),
+ * so that moving them into blocks runs long enough to be killed in the middle. Their observations do not exist
+ * (so each reads back with position -observation_id); their snapshots do.
+ */
+function addAuditRows(perFixing: number): void {
+  const raw = new SqliteDatabase(path);
+  const insert = raw.prepare(
+    'INSERT INTO fixing_inputs (fixing_id, observation_id, snapshot_id, class, reason, p, f, q, w, w_capped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const fixings = raw.prepare('SELECT id FROM fixings ORDER BY id').pluck().all() as number[];
+  raw.transaction(() => {
+    for (const id of fixings) {
+      for (let k = 0; k < perFixing; k++) {
+        const u = unit(11, 'audit', id, k);
+        insert.run(
+          id,
+          1_000_000 + k,
+          1 + (k % 29),
+          k % 3 === 0 ? null : 'H100-SXM',
+          k % 4 === 0 ? 'outlier' : null,
+          u,
+          1,
+          u * 1.5,
+          k / 6,
+          k % 4 === 0 ? null : u / 7,
+        );
+      }
+    }
+  })();
+  raw.close();
 }
 
 describe('migrating a database of gpuidx 0.1.0 that holds signed fixings', () => {
@@ -178,6 +252,54 @@ describe('migrating a database of gpuidx 0.1.0 that holds signed fixings', () =>
       await db.destroy();
     }
   }, 120_000);
+
+  it('survives kill -9 in the middle of moving audit rows into blocks: the next start moves the rest, every row as it was', async () => {
+    addAuditRows(5000);
+    const before = readBefore(path);
+    const states: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      const child = spawn(process.execPath, [GPUIDX_BIN, '--db', path, 'migrate'], { stdio: 'ignore' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 350 + Math.floor(unit(5, 'audit-kill', round) * 700));
+      const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+      clearTimeout(timer);
+      const raw = new SqliteDatabase(path, { readonly: true });
+      const moved = raw2Tables(path).includes('fixing_audit') ? (raw.prepare('SELECT count(DISTINCT fixing_id) FROM fixing_audit').pluck().get() as number) : 0;
+      raw.close();
+      states.push(`${signal ?? `exit ${code}`}: ${moved} fixings moved`);
+      if (signal === null) expect(code, states.join('; ')).toBe(0);
+    }
+    const db = await openDatabase(path);
+    try {
+      expect(await auditAfter(db), states.join('; ')).toEqual(before.audit);
+      expect(raw2Tables(path)).not.toContain('fixing_inputs');
+      expect((await verifyDatabase(db)).problems).toEqual([]);
+    } finally {
+      await db.destroy();
+    }
+  }, 120_000);
+
+  it('completes on the next start after being cut off between two fixings of the audit move', async () => {
+    const before = readBefore(path);
+    let inserts = 0;
+    const crashAt: KyselyPlugin = {
+      transformQuery(args) {
+        if (JSON.stringify(args.node).includes('INSERT INTO fixing_audit') && ++inserts === 7) throw new Error('killed');
+        return args.node;
+      },
+      async transformResult(args) {
+        return args.result;
+      },
+    };
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(path) }), plugins: [crashAt] });
+    await expect(migrateToLatest(db)).rejects.toThrow('killed');
+    await db.destroy();
+    // Six fixings (one block each) moved, the seventh's transaction rolled back; the old table still there.
+    const raw = new SqliteDatabase(path, { readonly: true });
+    expect(raw.prepare('SELECT count(DISTINCT fixing_id) FROM fixing_audit').pluck().get()).toBe(6);
+    raw.close();
+    expect(raw2Tables(path)).toContain('fixing_inputs');
+    await expectMigratedIntact(before);
+  });
 
   it('completes on the next start after being cut off in the middle of copying bodies', async () => {
     const before = readBefore(path);

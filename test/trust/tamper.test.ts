@@ -4,6 +4,7 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { brotliCompressSync } from 'node:zlib';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.js';
@@ -15,7 +16,8 @@ import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
 import { verifyPayload } from '../../src/signing/index.js';
 import { fingerprintOf } from '../../src/signing/registry.js';
-import { openDatabase, type Db, type Fixing } from '../../src/storage/index.js';
+import { blockBytes } from '../../src/storage/audit-blocks.js';
+import { auditColumnsOfRows, auditSha256, openDatabase, PRESENT, readAuditBlock, type AuditRowValues, type Db, type Fixing } from '../../src/storage/index.js';
 import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 0, 30);
@@ -113,7 +115,7 @@ describe('tamper evidence', () => {
 
   it("the chain's newest revision deleted: the signed chain head names what is gone", async () => {
     const db = await forged((raw) => {
-      raw.prepare('DELETE FROM fixing_inputs WHERE fixing_id = ?').run(lastId);
+      raw.prepare('DELETE FROM fixing_audit WHERE fixing_id = ?').run(lastId);
       raw.prepare('DELETE FROM fixings WHERE id = ?').run(lastId);
     });
     try {
@@ -131,6 +133,85 @@ describe('tamper evidence', () => {
       expect(problems[1]).toMatch(/\(fixing id 3\): hash chain broken/);
     } finally {
       await db.destroy();
+    }
+  });
+
+  /** Fixing 2's first audit block as stored, and its rows decoded. */
+  const firstBlock = (raw: SqliteDatabase.Database) => {
+    const stored = raw.prepare('SELECT encoding, row_count, data FROM fixing_audit WHERE fixing_id = 2 AND block = 0').get() as {
+      encoding: string;
+      row_count: number;
+      data: Buffer;
+    };
+    const read = readAuditBlock(stored);
+    if (!read.ok) throw new Error(read.reason);
+    return read.rows;
+  };
+
+  /** Every audit row of a revision as a client reads it from the API, page after page. */
+  async function auditFromApi(db: Db, series: string, date: string): Promise<{ signed: string; rows: AuditRowValues[] }> {
+    const app = createApp({ db, clock: () => NOW });
+    const fixing = (await (await app.request(`/v1/series/${series}/fixings/${date}`)).json()) as { fixing: { audit_sha256: string } };
+    const rows: AuditRowValues[] = [];
+    let next: string | null = `/v1/series/${series}/fixings/${date}/audit?limit=7`;
+    while (next) {
+      const page = (await (await app.request(next)).json()) as { inputs: (AuditRowValues & { outcome: string })[]; next: string | null };
+      for (const r of page.inputs) rows.push({ ...r, reason: r.outcome === 'included' ? null : r.outcome });
+      next = page.next;
+    }
+    return { signed: fixing.fixing.audit_sha256, rows };
+  }
+
+  it('an audit block rewritten with one weight changed: the audit hash is inside the signed document, and a client of the API sees it too', async () => {
+    const original = await openDatabase(t.path);
+    const fixing2 = (await original.selectFrom('fixings').selectAll().where('id', '=', 2).executeTakeFirstOrThrow()) as Fixing;
+    // The untouched audit, paged out of the API, hashes to what the signature binds.
+    const untouched = await auditFromApi(original, fixing2.series, fixing2.date);
+    expect(auditSha256(auditColumnsOfRows(untouched.rows))).toBe(untouched.signed);
+    await original.destroy();
+
+    const db = await forged((raw) => {
+      const rows = firstBlock(raw);
+      const k = rows.present.findIndex((has) => (has & PRESENT.w) !== 0);
+      rows.w[k] = rows.w[k]! * 2;
+      const data = brotliCompressSync(blockBytes(rows, 0, rows.length));
+      raw.prepare('UPDATE fixing_audit SET data = ? WHERE fixing_id = 2 AND block = 0').run(data);
+    });
+    try {
+      expect((await verifyDatabase(db)).problems).toEqual([
+        expect.stringMatching(/\(fixing id 2\): its audit rows do not hash to the audit_sha256 in its signed document: they were changed after publication$/),
+      ]);
+      const edited = await auditFromApi(db, fixing2.series, fixing2.date);
+      expect(edited.signed).toBe(untouched.signed);
+      expect(auditSha256(auditColumnsOfRows(edited.rows))).not.toBe(edited.signed);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('an audit block garbled or removed: verify names it, and the audit API answers one clear line, not a stack trace', async () => {
+    const garbled = await forged((raw) =>
+      raw.prepare('UPDATE fixing_audit SET data = ? WHERE fixing_id = 2 AND block = 0').run(Buffer.from('not brotli at all')),
+    );
+    try {
+      const problems = (await verifyDatabase(garbled)).problems;
+      expect(problems).toEqual([expect.stringMatching(/\(fixing id 2\): audit block 0 cannot be read \(does not decompress \(.*\)\)$/)]);
+      const f = (await garbled.selectFrom('fixings').selectAll().where('id', '=', 2).executeTakeFirstOrThrow()) as Fixing;
+      const res = await createApp({ db: garbled, clock: () => NOW }).request(`/v1/series/${f.series}/fixings/${f.date}/audit`);
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(
+        /^the audit of fixing id 2 cannot be read: block 0 does not decompress \(.*\) \(see gpuidx verify\)$/,
+      );
+    } finally {
+      await garbled.destroy();
+    }
+    const removed = await forged((raw) => raw.prepare('DELETE FROM fixing_audit WHERE fixing_id = 2').run());
+    try {
+      expect((await verifyDatabase(removed)).problems).toEqual([
+        expect.stringMatching(/\(fixing id 2\): its audit rows do not hash to the audit_sha256 in its signed document: they were changed after publication$/),
+      ]);
+    } finally {
+      await removed.destroy();
     }
   });
 
@@ -164,6 +245,12 @@ describe('tamper evidence', () => {
       const problems = (await verifyDatabase(db)).problems;
       expect(problems).toEqual([
         expect.stringMatching(new RegExp(`\\(fixing id ${lastId + 1}\\): signed by key ${FORGER.keyId}, which the key registry does not hold as valid at `)),
+        // The copied row names the audit hash of the revision it copies, but the forger stored no audit blocks for it.
+        expect.stringMatching(
+          new RegExp(
+            `\\(fixing id ${lastId + 1}\\): its audit rows do not hash to the audit_sha256 in its signed document: they were changed after publication$`,
+          ),
+        ),
         `revisions after fixing id ${lastId} are covered by no signed chain head: they were added outside a publication run`,
       ]);
     } finally {

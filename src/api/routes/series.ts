@@ -5,12 +5,22 @@ import type { Context } from 'hono';
 import type { FixingEvidence } from '../../methodology/fixing.js';
 import type { Methodology } from '../../methodology/params.js';
 import type { SeriesSpec } from '../../methodology/series.js';
-import { auditCount, auditPage, fixingAt, fixingHistoryIds, fixingRevisions, latestFixingOf, seriesSummaries, type Db } from '../../storage/index.js';
+import {
+  AuditBlockError,
+  auditCount,
+  auditPage,
+  fixingAt,
+  fixingHistoryIds,
+  fixingRevisions,
+  latestFixingOf,
+  seriesSummaries,
+  type Db,
+} from '../../storage/index.js';
 import { auditCsv, historyCsv } from '../csv.js';
 import { acceptsGzip, dateRange, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT, wantsCsv, csvOrJsonHeaders, unknownSeries } from '../http.js';
 import { problem } from '../problem.js';
 import type { PublishedRevisions } from '../published.js';
-import { errors, json } from '../responses.js';
+import { errors, json, problemResponse } from '../responses.js';
 import * as s from '../schemas.js';
 
 export interface SeriesDeps {
@@ -176,6 +186,7 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       responses: {
         200: { description: 'one page of the audit', content: { 'application/json': { schema: s.auditSchema }, 'text/csv': { schema: s.z.string() } } },
         ...errors,
+        500: problemResponse('the stored audit cannot be read (damaged; gpuidx verify names it)'),
       },
     }),
     async (c) => {
@@ -186,7 +197,14 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
       if (!csv && limit > 1000) return problem(c, 400, `limit ${limit} is above 1000, the most a JSON page holds (CSV pages hold up to 100000)`);
       const found = await findFixing(c, code, date, revision, as_of);
       if (found instanceof Response) return found;
-      const rows = await auditPage(db, found.id, after ?? 0, limit, { venue, outcome });
+      let rows: Awaited<ReturnType<typeof auditPage>>;
+      try {
+        rows = await auditPage(db, found.id, after ?? 0, limit, { venue, outcome });
+      } catch (err) {
+        // A damaged audit is the operator's to repair (verify names it); the client gets what is wrong, in one line.
+        if (err instanceof AuditBlockError) return problem(c, 500, err.message);
+        throw err;
+      }
       const evidence = JSON.parse(found.evidence) as FixingEvidence;
       const methodology = methodologyOf(found.methodology_version);
       const last = rows[rows.length - 1];
@@ -212,9 +230,11 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
           venue_shares: evidence.venue_shares,
           outlier: evidence.outlier,
           inputs_total: await auditCount(db, found.id),
+          audit_sha256: found.audit_sha256,
           inputs: rows.map((r) => ({
             observation_id: r.observation_id,
             snapshot_id: r.snapshot_id,
+            seq: r.seq,
             venue: r.venue,
             fetched_at: ISO(r.fetched_at),
             listing_id: r.listing_id,
