@@ -56,7 +56,7 @@ export async function* observationBatches(
   from: number,
   to: number,
   throughSnapshot: number,
-  batchRows = 50_000,
+  batchRows = 2000,
 ): AsyncGenerator<{ snapshots: WindowSnapshot[]; rows: ObservationTuple[] }> {
   const snapshots = await db
     .selectFrom('snapshots')
