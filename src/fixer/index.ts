@@ -102,15 +102,22 @@ export async function readInputs(db: Db, from: number, to: number, throughSnapsh
   // Sized once from a count: growing typed arrays by doubling would hold twice a large window at its peak.
   const inputs = new ObservationColumnsBuilder(await observationCount(db, from, to, throughSnapshot));
   for await (const { snapshots, rows } of observationBatches(db, from, to, throughSnapshot)) {
-    const byId = new Map(snapshots.map((s) => [s.id, s]));
-    let current = -1;
-    for (const r of rows) {
-      if (r[0] !== current) {
-        current = r[0];
-        const s = byId.get(current)!;
-        inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
+    // The batch's rows are grouped by snapshot id; they are added snapshot by snapshot in the batch's (canonical)
+    // order, so that the columns come out already in canonical order, with nothing to permute.
+    const runs = new Map<number, { start: number; end: number }>();
+    for (let i = 0; i < rows.length; i++) {
+      const run = runs.get(rows[i]![0]);
+      if (run) run.end = i + 1;
+      else runs.set(rows[i]![0], { start: i, end: i + 1 });
+    }
+    for (const s of snapshots) {
+      const run = runs.get(s.id);
+      if (!run) continue;
+      inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
+      for (let i = run.start; i < run.end; i++) {
+        const r = rows[i]!;
+        inputs.add(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] === 1, r[10], r[11], r[12] === 1, r[13], r[14]);
       }
-      inputs.add(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] === 1, r[10], r[11], r[12] === 1, r[13], r[14]);
     }
   }
   return inputs.build();

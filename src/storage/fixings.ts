@@ -48,8 +48,9 @@ export async function observationCount(db: Db, from: number, to: number, through
 
 /**
  * The observations of every parsed (ok or partial) snapshot fetched in [from, to) up to a watermark, a batch of
- * snapshots (about `batchRows` observations) at a time, each snapshot's in id order, as arrays: a window can
- * hold millions of rows, and the caller keeps only what it needs of each.
+ * snapshots (about `batchRows` observations) at a time, as arrays: a window can hold millions of rows, and the
+ * caller keeps only what it needs of each. Snapshots come in the methodology's canonical order (venue, instant,
+ * sha256, then id); within a batch the rows are grouped by snapshot id, each snapshot's by position.
  */
 export async function* observationBatches(
   db: Db,
@@ -67,6 +68,9 @@ export async function* observationBatches(
     .where('parse_outcome', 'in', ['ok', 'partial'])
     .orderBy('id')
     .execute();
+  // Strings compared by code unit, as the methodology orders them (not by any collation).
+  const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  snapshots.sort((a, b) => text(a.venue, b.venue) || a.fetched_at - b.fetched_at || text(a.sha256, b.sha256) || a.id - b.id);
   for (let i = 0; i < snapshots.length; ) {
     const batch: WindowSnapshot[] = [];
     let rows = 0;
@@ -100,8 +104,9 @@ export async function* observationBatches(
         'in',
         batch.map((s) => s.id),
       )
+      // The order of the (snapshot_id, seq) index: no sort, and each snapshot's rows by position.
       .orderBy('o.snapshot_id')
-      .orderBy('o.id');
+      .orderBy('o.seq');
     yield { snapshots: batch, rows: await arrayRows<ObservationTuple>(db, query) };
   }
 }

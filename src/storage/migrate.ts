@@ -11,6 +11,7 @@ import * as snapshotBodies from './migrations/2026-12-01T0400_snapshot_bodies.js
 import * as publicationRuns from './migrations/2026-12-01T0500_publication_runs.js';
 import * as settlements from './migrations/2026-12-01T0600_settlements.js';
 import * as auditBlocks from './migrations/2026-12-03T0000_audit_blocks.js';
+import * as runHistoryIndex from './migrations/2026-12-03T0100_run_history_index.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -25,6 +26,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026-12-01T0500_publication_runs': publicationRuns,
   '2026-12-01T0600_settlements': settlements,
   '2026-12-03T0000_audit_blocks': auditBlocks,
+  '2026-12-03T0100_run_history_index': runHistoryIndex,
 };
 
 export class MigrationError extends Error {
