@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/index.js';
 import type { VenueName } from '../src/collectors/venues/index.js';
 import { memoryLogger } from '../src/log/index.js';
 import pg from 'pg';
-import { openDatabase, snapshotBody, type Db } from '../src/storage/index.js';
+import { allObservations, openDatabase, snapshotBody, type Db } from '../src/storage/index.js';
 import type { DialectName } from '../src/storage/dialect.js';
 import { signerFromPrivateKey, type Signer } from '../src/signing/index.js';
 
@@ -139,27 +139,39 @@ export function venueConfig(name: VenueName, overrides: Record<string, unknown> 
   return parseConfig({ venues: { [name]: overrides } }).venues[name];
 }
 
+/** Every stored observation, snapshot by snapshot in position order, with the fields the venue tests compare. */
 export async function observationsOf(db: Db) {
-  return db
-    .selectFrom('observations')
-    .select([
-      'snapshot_id',
-      'seq',
-      'listing_id',
-      'host_id',
-      'gpu_raw',
-      'gpu_count',
-      'price_usd_per_hour',
-      'contract',
-      'available',
-      'perf_system',
-      'perf_score_per_gpu',
-      'region',
-      'quantity_reported',
-    ])
-    .orderBy('snapshot_id')
-    .orderBy('seq')
-    .execute();
+  return (await allObservations(db)).map(
+    ({
+      snapshot_id,
+      seq,
+      listing_id,
+      host_id,
+      gpu_raw,
+      gpu_count,
+      price_usd_per_hour,
+      contract,
+      available,
+      perf_system,
+      perf_score_per_gpu,
+      region,
+      quantity_reported,
+    }) => ({
+      snapshot_id,
+      seq,
+      listing_id,
+      host_id,
+      gpu_raw,
+      gpu_count,
+      price_usd_per_hour,
+      contract,
+      available,
+      perf_system,
+      perf_score_per_gpu,
+      region,
+      quantity_reported,
+    }),
+  );
 }
 
 /** Every snapshot's metadata with its original bytes, read back through the storage layer's body reader. */

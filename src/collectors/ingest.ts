@@ -1,7 +1,7 @@
 // Raw-first ingestion of one received body: store the exact bytes, then parse them, then record what parsing found.
 import { createHash } from 'node:crypto';
 import type { Db, ParseRecord } from '../storage/index.js';
-import { encodeBody, storeSnapshot } from '../storage/index.js';
+import { encodeBody, encodeObservations, storeSnapshot } from '../storage/index.js';
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { decodeJsonBody, type ReceivedBody } from './body.js';
 import type { Listing } from './listing.js';
@@ -142,6 +142,8 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
   // Compression runs on the thread pool while this thread parses.
   const encoded = encodeBody(received.body);
   const { record, json } = toParseRecord(received, input.parse, input.parserOptions);
+  // The observations' block too compresses on the thread pool while the body is hashed below.
+  const encodedObservations = encodeObservations(record.observations);
   const error = record.error === null ? null : input.redactor.text(record.error);
   const stored = await storeSnapshot(
     db,
@@ -156,6 +158,7 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
       contentType: received.contentType,
       body: received.body,
       encoded,
+      encodedObservations,
       sha256: sha256Hex(received.body),
       // A body that decoded is hashed from its decoded value: the same value a second parse would give.
       contentSha256: contentKey(received.body, json),

@@ -14,8 +14,9 @@ import { engineFor } from '../methodology/engines.js';
 import {
   insertFixing,
   latestFixings,
-  observationBatches,
-  observationCount,
+  observationFlags,
+  windowObservationBlocks,
+  windowSnapshots,
   previousValues,
   snapshotTimesInWindow,
   snapshotWatermark,
@@ -99,26 +100,19 @@ export function checkDateEnded(date: string, now: number, delayMs: number): void
 
 /** Every observation of a window, from snapshots up to `throughSnapshot`, as the methodology's input columns. */
 export async function readInputs(db: Db, from: number, to: number, throughSnapshot: number): Promise<ObservationColumns> {
-  // Sized once from a count: growing typed arrays by doubling would hold twice a large window at its peak.
-  const inputs = new ObservationColumnsBuilder(await observationCount(db, from, to, throughSnapshot));
-  for await (const { snapshots, rows } of observationBatches(db, from, to, throughSnapshot)) {
-    // The batch's rows are grouped by snapshot id; they are added snapshot by snapshot in the batch's (canonical)
-    // order, so that the columns come out already in canonical order, with nothing to permute.
-    const runs = new Map<number, { start: number; end: number }>();
-    for (let i = 0; i < rows.length; i++) {
-      const run = runs.get(rows[i]![0]);
-      if (run) run.end = i + 1;
-      else runs.set(rows[i]![0], { start: i, end: i + 1 });
-    }
-    for (const s of snapshots) {
-      const run = runs.get(s.id);
-      if (!run) continue;
-      inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
-      for (let i = run.start; i < run.end; i++) {
-        const r = rows[i]!;
-        inputs.add(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] === 1, r[10], r[11], r[12] === 1, r[13], r[14]);
-      }
-    }
+  // Snapshots come in canonical order, so the columns come out in it, with nothing to sort; sized once from the
+  // blocks' row counts (growing typed arrays by doubling would hold twice a large window at its peak).
+  const snapshots = await windowSnapshots(db, from, to, throughSnapshot);
+  const inputs = new ObservationColumnsBuilder(snapshots.reduce((n, s) => n + s.row_count, 0));
+  const bits = {
+    available: observationFlags.AVAILABLE,
+    quantityReported: observationFlags.QUANTITY_REPORTED,
+    hasPerfScore: observationFlags.HAS_PERF_SCORE,
+    hasMemory: observationFlags.HAS_MEMORY,
+  };
+  for await (const { snapshot: s, block } of windowObservationBlocks(db, snapshots)) {
+    inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
+    inputs.addChunk({ ...block, firstObservationId: s.first_observation_id!, bits });
   }
   return inputs.build();
 }

@@ -69,6 +69,31 @@ export function sameSnapshot(c: ObservationColumns, x: number, y: number): boole
   return a === b || (s.venue[a] === s.venue[b] && s.fetchedAt[a] === s.fetchedAt[b] && s.sha256[a] === s.sha256[b]);
 }
 
+/**
+ * Observations of one snapshot given as columns with a string table of their own (storage keeps each snapshot's so):
+ * string columns hold indexes into `strings` (-1: null), `flags` holds the bits `bits` names.
+ */
+export interface ObservationChunk {
+  length: number;
+  strings: readonly string[];
+  /** Each observation's id is `firstObservationId + idOffset[k]`. */
+  firstObservationId: number;
+  idOffset: ArrayLike<number>;
+  seq: ArrayLike<number>;
+  listingId: ArrayLike<number>;
+  hostId: ArrayLike<number>;
+  gpuRaw: ArrayLike<number>;
+  contract: ArrayLike<number>;
+  perfSystem: ArrayLike<number>;
+  machineId: ArrayLike<number>;
+  gpuCount: ArrayLike<number>;
+  price: ArrayLike<number>;
+  perfScore: ArrayLike<number>;
+  memory: ArrayLike<number>;
+  flags: ArrayLike<number>;
+  bits: { available: number; quantityReported: number; hasPerfScore: number; hasMemory: number };
+}
+
 /** The per-snapshot fields of the observations added next to a builder. */
 export interface SnapshotFields {
   snapshotId: number;
@@ -225,6 +250,39 @@ export class ObservationColumnsBuilder {
     c.machineId[i] = this.intern(machineId);
     c.hasMemory[i] = memoryGb == null ? 0 : 1;
     num.memoryGb.set(i, memoryGb ?? 0);
+  }
+
+  /** A chunk of the current snapshot's observations: each distinct string is interned once, not once a row. */
+  addChunk(x: ObservationChunk): void {
+    if (this.#current < 0) throw new Error('observations added before their snapshot');
+    const remap = Int32Array.from(x.strings, (s) => this.intern(s));
+    const id = (i: number) => (i < 0 ? NONE : remap[i]!);
+    const c = this.#rows;
+    const num = this.#numbers;
+    const venue = this.#snapshots.venue[this.#current]!;
+    const { available, quantityReported, hasPerfScore, hasMemory } = x.bits;
+    for (let k = 0; k < x.length; k++) {
+      if (this.#n === this.#capacity) this.#grow();
+      const i = this.#n++;
+      const flags = x.flags[k]!;
+      c.snapshot[i] = this.#current;
+      c.venue[i] = venue;
+      num.observationId.set(i, x.firstObservationId + x.idOffset[k]!);
+      num.seq.set(i, x.seq[k]!);
+      c.listingId[i] = id(x.listingId[k]!);
+      c.gpuRaw[i] = id(x.gpuRaw[k]!);
+      num.gpuCount.set(i, x.gpuCount[k]!);
+      c.price[i] = x.price[k]!;
+      c.contract[i] = id(x.contract[k]!);
+      c.available[i] = flags & available ? 1 : 0;
+      c.perfSystem[i] = id(x.perfSystem[k]!);
+      c.perfScore[i] = flags & hasPerfScore ? x.perfScore[k]! : Number.NaN;
+      c.hostId[i] = id(x.hostId[k]!);
+      c.quantityReported[i] = flags & quantityReported ? 1 : 0;
+      c.machineId[i] = id(x.machineId[k]!);
+      c.hasMemory[i] = flags & hasMemory ? 1 : 0;
+      num.memoryGb.set(i, flags & hasMemory ? x.memory[k]! : 0);
+    }
   }
 
   /** One observation given as an object (tests, and callers that hold objects anyway). */

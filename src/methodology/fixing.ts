@@ -13,6 +13,7 @@ import {
   countExcluded,
   DAY_MS,
   dayStart,
+  digestCache,
   distinct,
   includedPositions,
   inputDigest,
@@ -26,6 +27,7 @@ import {
   rowsIn,
   survivorsOnly,
   weightedItems,
+  type DigestCache,
   type Survivors,
 } from './shared.js';
 import type {
@@ -211,6 +213,8 @@ function aggregate(m: Methodology, s: Survivors): Aggregate {
 interface Attempt extends Survivors {
   win: Window;
   outlier: FixingEvidence['outlier'];
+  /** A class series' digest texts, kept for the class's next series (the same inputs). */
+  digests?: DigestCache;
 }
 
 function buildResult(
@@ -247,7 +251,7 @@ function buildResult(
     window: { from: isoDate(attempt.win.from), to: isoDate(attempt.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(attempt.audit),
+    input_digest: inputDigest(attempt.audit, {}, attempt.digests),
   };
   return {
     record,
@@ -295,6 +299,23 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const dayWin = prepareWindow(m, start, dayEnd, c, req.snapshots);
   let extWin: Window | null = null;
   const ext = () => (extWin ??= prepareWindow(m, extFrom, dayEnd, c, req.snapshots));
+  // A class with no input anywhere in the extended window has an empty evaluation there: it is made without preparing
+  // the window, which reads every input of every day in it. (Only a class with inputs, or the composite, needs it.)
+  let extClasses: Set<string | null> | null = null;
+  const inExtendedWindow = (code: string) => {
+    if (!extClasses) {
+      const classOf = rowClassLookup(m, c);
+      extClasses = new Set();
+      for (const r of rowsIn(c, extFrom, dayEnd)) extClasses.add(classOf(r)?.[0]?.code ?? null);
+    }
+    return extClasses.has(code);
+  };
+  const emptyExtended = (): Attempt => ({
+    win: { from: extFrom, to: dayEnd, byClass: new Map(), duplicate: new Uint8Array(0), seconds: new Float64Array(0) },
+    audit: new AuditColumns(c, classCodes, 0),
+    positions: new Uint32Array(0),
+    outlier: null,
+  });
 
   const wanted = req.series ? new Set(req.series) : null;
   const catalog = seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code));
@@ -312,14 +333,15 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const evalExt = evaluator(onDemandExt, ext);
   // A class evaluation belongs to its one class series; GPUIDX-COMPUTE reads the on-demand ones afterwards and
   // builds its own audit (inReferenceUnits copies), so no audit is ever shared between two series.
-  const attempt = (e: Evaluation, win: Window): Attempt => ({ win, audit: e.audit, positions: e.positions, outlier: e.outlier });
+  const digests = digestCache();
+  const attempt = (e: Evaluation, win: Window): Attempt => ({ win, audit: e.audit, positions: e.positions, outlier: e.outlier, digests });
 
   for (const spec of catalog) {
     const previous = req.previous.get(spec.code);
     if (spec.classCode !== null) {
       const cls = classByCode.get(spec.classCode)!;
       const day = attempt(evalDay(cls, spec.contract), dayWin);
-      yield decide(m, spec, req.date, day, () => attempt(evalExt(cls, spec.contract), ext()), previous);
+      yield decide(m, spec, req.date, day, () => (inExtendedWindow(cls.code) ? attempt(evalExt(cls, spec.contract), ext()) : emptyExtended()), previous);
       // GPUIDX-COMPUTE needs only the survivors of the on-demand evaluations: let the other rows go.
       if (spec.contract === 'on_demand') {
         for (const cache of [onDemandDay, onDemandExt]) {

@@ -411,7 +411,18 @@ function numberTexts(): (x: number) => string {
  * perf_score(, gpu_memory_gb), class, outcome, p, f, q, w, w'], with null for what is absent (and for a number
  * that is not finite). The list is written entry by entry, never built as one string (a day holds millions).
  */
-export function inputDigest(a: AuditColumns, options: DigestOptions = {}): string {
+/**
+ * The input part of each entry of the last digest made with it, for the next digest over the same inputs: a class's
+ * spot series audits exactly the inputs its on-demand series does, in the same order.
+ */
+export interface DigestCache {
+  rows: Uint32Array | null;
+  texts: string[];
+}
+
+export const digestCache = (): DigestCache => ({ rows: null, texts: [] });
+
+export function inputDigest(a: AuditColumns, options: DigestOptions = {}, cache?: DigestCache): string {
   const c = a.inputs;
   const memory = options.memory === true;
   // Audits are built in canonical order (ties only among inputs of a snapshot stored twice); the digest relies on it.
@@ -427,18 +438,27 @@ export function inputDigest(a: AuditColumns, options: DigestOptions = {}): strin
   const repeated = numberTexts();
   const out = new HashedText();
   out.write('[');
+  const cached = cache?.rows?.length === a.length && cache.rows.every((r, k) => r === a.row[k]) ? cache.texts : null;
+  const keep: string[] | null = cache && !cached ? [] : null;
   // The entry's head (venue, fetched_at, sha256) is its snapshot's, and a snapshot's inputs are contiguous.
   let head = '';
   let last = -1;
   for (let k = 0; k < a.length; k++) {
     const r = a.row[k]!;
-    if (last < 0 || !sameSnapshot(c, r, last)) {
-      const s = c.snapshot[r]!;
-      head = `[${jsonText(c.venue[r]!)},${numText(c.snapshots.fetchedAt[s]!)},${jsonText(c.snapshots.sha256[s]!)},`;
-    }
-    last = r;
     const price = c.price[r]!;
     const priceText = numText(price);
+    let input = cached?.[k];
+    if (input === undefined) {
+      if (last < 0 || !sameSnapshot(c, r, last)) {
+        const s = c.snapshot[r]!;
+        head = `[${jsonText(c.venue[r]!)},${numText(c.snapshots.fetchedAt[s]!)},${jsonText(c.snapshots.sha256[s]!)},`;
+      }
+      last = r;
+      const system = c.perfSystem[r]!;
+      const mem = memory ? `,${c.hasMemory[r] === 1 ? repeated(c.memoryGb[r]!) : 'null'}` : '';
+      input = `${head}${numText(c.seq[r]!)},${jsonText(c.listingId[r]!)},${jsonText(c.gpuRaw[r]!)},${numText(c.gpuCount[r]!)},${priceText},${jsonText(c.contract[r]!)},${c.available[r] === 1 ? 'true' : 'false'},${system === NONE ? 'null' : jsonText(system)},${repeated(c.perfScore[r]!)}${mem}`;
+      keep?.push(input);
+    }
     let weights = 'null,null,null,null';
     if (a.priced[k] === 1) {
       // Equal numbers have equal texts: p is the price for one GPU, q is p for a factor of 1.
@@ -447,13 +467,15 @@ export function inputDigest(a: AuditColumns, options: DigestOptions = {}): strin
       const q = a.q[k]!;
       weights = `${pText},${repeated(a.f[k]!)},${q === p ? pText : numText(q)},${repeated(a.w[k]!)}`;
     }
-    const system = c.perfSystem[r]!;
-    const mem = memory ? `,${c.hasMemory[r] === 1 ? repeated(c.memoryGb[r]!) : 'null'}` : '';
     out.write(
-      `${k === 0 ? '' : ','}${head}${numText(c.seq[r]!)},${jsonText(c.listingId[r]!)},${jsonText(c.gpuRaw[r]!)},${numText(c.gpuCount[r]!)},${priceText},${jsonText(c.contract[r]!)},${c.available[r] === 1 ? 'true' : 'false'},${system === NONE ? 'null' : jsonText(system)},${repeated(c.perfScore[r]!)}${mem},${a.cls[k] === NONE ? 'null' : classJson[a.cls[k]!]},${reasonJson[a.reason[k]!]},${weights},${a.capped[k] === 1 ? numText(a.wCapped[k]!) : 'null'}]`,
+      `${k === 0 ? '' : ','}${input},${a.cls[k] === NONE ? 'null' : classJson[a.cls[k]!]},${reasonJson[a.reason[k]!]},${weights},${a.capped[k] === 1 ? numText(a.wCapped[k]!) : 'null'}]`,
     );
   }
   out.write(']');
+  if (cache && keep) {
+    cache.rows = a.row.slice();
+    cache.texts = keep;
+  }
   return out.digest();
 }
 

@@ -13,6 +13,7 @@ import {
   classLookup,
   countExcluded,
   DAY_MS,
+  digestCache,
   distinct,
   includedPositions,
   inputDigest,
@@ -25,6 +26,7 @@ import {
   rowsIn,
   survivorsOnly,
   weightedItems,
+  type DigestCache,
   type Survivors,
 } from './shared.js';
 import type { FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, PreviousValue } from './types.js';
@@ -126,6 +128,21 @@ interface Window {
   admitted: number;
 }
 
+/** V2-1 for input rows, looked up once per distinct venue, raw name and reported memory. */
+function rowClassifier(c: ObservationColumns, classify: ReturnType<typeof memoryClassifier>): (row: number) => Classified {
+  const width = c.strings.length;
+  const classOf = new Map<number, Map<number | null, Classified>>();
+  return (r) => {
+    const key = c.venue[r]! * width + c.gpuRaw[r]!;
+    let byMemory = classOf.get(key);
+    if (!byMemory) classOf.set(key, (byMemory = new Map()));
+    const memory = c.hasMemory[r] === 1 ? c.memoryGb[r]! : null;
+    let cls = byMemory.get(memory);
+    if (cls === undefined) byMemory.set(memory, (cls = classify(c.strings[c.venue[r]!]!, c.strings[c.gpuRaw[r]!]!, memory)));
+    return cls;
+  };
+}
+
 /** Steps 1 to 3 and the time weights, for one window. */
 function prepareWindow(
   m: Methodology,
@@ -176,17 +193,7 @@ function prepareWindow(
   };
   const onDemand = c.strings.indexOf('on_demand');
   const interruptible = c.strings.indexOf('interruptible');
-  // V2-1 per distinct venue, raw name and reported memory.
-  const classOf = new Map<number, Map<number | null, Classified>>();
-  const classify1 = (r: number) => {
-    const key = c.venue[r]! * width + c.gpuRaw[r]!;
-    let byMemory = classOf.get(key);
-    if (!byMemory) classOf.set(key, (byMemory = new Map()));
-    const memory = c.hasMemory[r] === 1 ? c.memoryGb[r]! : null;
-    let cls = byMemory.get(memory);
-    if (cls === undefined) byMemory.set(memory, (cls = classify(c.strings[c.venue[r]!]!, c.strings[c.gpuRaw[r]!]!, memory)));
-    return cls;
-  };
+  const classify1 = rowClassifier(c, classify);
   const admittedSource = (admission: NonNullable<Methodology['venues']>[string], source: number) =>
     source !== NONE && (admission.sources as readonly string[]).includes(c.strings[source]!);
   const reason = new Uint8Array(n);
@@ -488,6 +495,8 @@ interface Attempt extends Survivors {
   listPrices: Uint32Array;
   fence: FixingEvidence['fence'];
   parts: Partition[] | null;
+  /** A class series' digest texts, kept for the class's next series (the same inputs). */
+  digests?: DigestCache;
 }
 
 const sufficientParts = (parts: readonly Partition[]) => parts.filter((x) => x.value !== null);
@@ -586,7 +595,7 @@ function buildResult(
     window: { from: isoDate(at.win.from), to: isoDate(at.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(a, { memory: true }),
+    input_digest: inputDigest(a, { memory: true }, at.digests),
     coverage: {
       venues_present: presentVenues.size,
       venues_admitted: at.win.admitted,
@@ -683,6 +692,33 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
   const dayWin = prepareWindow(m, p, req.date, dayEnd - DAY_MS, dayEnd, req, c, classify);
   let extWin: Window | null = null;
   const ext = () => (extWin ??= prepareWindow(m, p, req.date, extFrom, dayEnd, req, c, classify));
+  // A class with no input anywhere in the extended window has an empty evaluation there: it is made without preparing
+  // the window, which reads every input of every day in it. (Only a class with inputs, or the composite, needs it.)
+  let extClasses: Set<string | null> | null = null;
+  const inExtendedWindow = (code: string) => {
+    if (!extClasses) {
+      const classOf = rowClassifier(c, classify);
+      extClasses = new Set();
+      for (const r of rowsIn(c, extFrom, dayEnd)) extClasses.add(classOf(r).code);
+    }
+    return extClasses.has(code);
+  };
+  const emptyExtended = (): Attempt => {
+    const win: Window = {
+      from: extFrom,
+      to: dayEnd,
+      rows: new Uint32Array(0),
+      byClass: new Map(),
+      reason: new Uint8Array(0),
+      classReason: new Uint8Array(0),
+      seconds: new Float64Array(0),
+      tier: new Uint8Array(0),
+      overlap: new Float64Array(0),
+      admitted: dayWin.admitted,
+    };
+    const s = { audit: new AuditColumns(c, classCodes, 0), positions: new Uint32Array(0) };
+    return { win, ...s, listPrices: new Uint32Array(0), fence: null, parts: partitionValues(m, p, win, s, hosts) };
+  };
   const wanted = req.series ? new Set(req.series) : null;
   const classByCode = new Map(m.classes.map((x) => [x.code, x]));
   const contractId = (name: SeriesSpec['contract']) => c.strings.indexOf(name);
@@ -695,8 +731,10 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     if (!e) cache.set(x.code, (e = evaluateClass(m, p, classCodes, x, contractId(contract), win, c)));
     return e;
   };
+  const digests = digestCache();
   const attempt = (e: Evaluation, win: Window): Attempt => ({
     win,
+    digests,
     audit: e.audit,
     positions: e.positions,
     listPrices: e.listPrices,
@@ -714,7 +752,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
         spec,
         req.date,
         attempt(evaluate(cls, spec.contract, 'day'), dayWin),
-        () => attempt(evaluate(cls, spec.contract, 'ext'), ext()),
+        () => (inExtendedWindow(cls.code) ? attempt(evaluate(cls, spec.contract, 'ext'), ext()) : emptyExtended()),
         previous,
         history,
       );

@@ -12,7 +12,7 @@ const TABLES: readonly { table: keyof Database; key: readonly string[] }[] = [
   { table: 'collector_runs', key: ['id'] },
   { table: 'snapshots', key: ['id'] },
   { table: 'snapshot_bodies', key: ['snapshot_id'] },
-  { table: 'observations', key: ['id'] },
+  { table: 'observation_blocks', key: ['snapshot_id'] },
   { table: 'snapshot_issues', key: ['id'] },
   { table: 'signing_keys', key: ['key_id'] },
   { table: 'fixings', key: ['id'] },
@@ -23,16 +23,7 @@ const TABLES: readonly { table: keyof Database; key: readonly string[] }[] = [
 ];
 
 /** Tables whose ids an engine would otherwise number itself (PostgreSQL identity columns need moving past the copy). */
-const NUMBERED: readonly (keyof Database)[] = [
-  'collector_runs',
-  'snapshots',
-  'observations',
-  'snapshot_issues',
-  'fixings',
-  'chain_heads',
-  'publication_runs',
-  'settlements',
-];
+const NUMBERED: readonly (keyof Database)[] = ['collector_runs', 'snapshots', 'snapshot_issues', 'fixings', 'chain_heads', 'publication_runs', 'settlements'];
 
 // Rows read per page, and bound parameters per INSERT (below SQLite's 32,766 and PostgreSQL's 65,535).
 const PAGE = 5000;

@@ -1,5 +1,5 @@
 // Repository for the methodology's inputs (observations of parsed snapshots in a window) and its published fixings.
-import { arrayRows } from './array-rows.js';
+import { ObservationBlockError, storedObservationBlocks, type ObservationBlock } from './observation-blocks.js';
 import { insertAuditBlocks, type EncodedAuditBlock } from './audit-blocks.js';
 import type { Db } from './db.js';
 import type { Fixing } from './schema.js';
@@ -11,103 +11,56 @@ export interface WindowSnapshot {
   venue: string;
   fetched_at: number;
   source: string;
+  /** Its observations: how many, and the id of the first (null: it holds none). */
+  row_count: number;
+  first_observation_id: number | null;
 }
 
-/** One observation as a fixing reads it: its snapshot's id, then its own fields, in this order. */
-export type ObservationTuple = readonly [
-  snapshot_id: number,
-  id: number,
-  seq: number,
-  listing_id: string,
-  host_id: string | null,
-  gpu_raw: string,
-  gpu_count: number,
-  price_usd_per_hour: number,
-  contract: string,
-  available: number,
-  perf_system: string | null,
-  perf_score_per_gpu: number | null,
-  quantity_reported: number,
-  machine_id: string | null,
-  gpu_memory_gb: number | null,
-];
-
-/** How many observations `observationBatches` yields for the same window: the reader sizes its columns once. */
-export async function observationCount(db: Db, from: number, to: number, throughSnapshot: number): Promise<number> {
-  const r = await db
-    .selectFrom('observations as o')
-    .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+/**
+ * Every parsed (ok or partial) snapshot fetched in [from, to) up to a watermark, in the methodology's canonical
+ * order (venue, instant, sha256, then id), with the size of its observation block.
+ */
+export async function windowSnapshots(db: Db, from: number, to: number, throughSnapshot: number): Promise<WindowSnapshot[]> {
+  const rows = await db
+    .selectFrom('snapshots as s')
+    .leftJoin('observation_blocks as b', 'b.snapshot_id', 's.id')
+    .select(['s.id', 's.sha256', 's.venue', 's.fetched_at', 's.source', 'b.row_count', 'b.first_observation_id'])
     .where('s.fetched_at', '>=', from)
     .where('s.fetched_at', '<', to)
     .where('s.id', '<=', throughSnapshot)
     .where('s.parse_outcome', 'in', ['ok', 'partial'])
-    .executeTakeFirstOrThrow();
-  return Number(r.n);
-}
-
-/**
- * The observations of every parsed (ok or partial) snapshot fetched in [from, to) up to a watermark, a batch of
- * snapshots (about `batchRows` observations) at a time, as arrays: a window can hold millions of rows, and the
- * caller keeps only what it needs of each. Snapshots come in the methodology's canonical order (venue, instant,
- * sha256, then id); within a batch the rows are grouped by snapshot id, each snapshot's by position.
- */
-export async function* observationBatches(
-  db: Db,
-  from: number,
-  to: number,
-  throughSnapshot: number,
-  batchRows = 2000,
-): AsyncGenerator<{ snapshots: WindowSnapshot[]; rows: ObservationTuple[] }> {
-  const snapshots = await db
-    .selectFrom('snapshots')
-    .select(['id', 'sha256', 'venue', 'fetched_at', 'source', 'rows_accepted'])
-    .where('fetched_at', '>=', from)
-    .where('fetched_at', '<', to)
-    .where('id', '<=', throughSnapshot)
-    .where('parse_outcome', 'in', ['ok', 'partial'])
-    .orderBy('id')
     .execute();
   // Strings compared by code unit, as the methodology orders them (not by any collation).
   const text = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  snapshots.sort((a, b) => text(a.venue, b.venue) || a.fetched_at - b.fetched_at || text(a.sha256, b.sha256) || a.id - b.id);
-  for (let i = 0; i < snapshots.length; ) {
-    const batch: WindowSnapshot[] = [];
-    let rows = 0;
-    // A bounded IN list (SQLite caps bound parameters) of snapshots holding about batchRows observations.
-    while (i < snapshots.length && batch.length < 500 && (batch.length === 0 || rows < batchRows)) {
-      const { rows_accepted, ...s } = snapshots[i++]!;
-      batch.push(s);
-      rows += rows_accepted ?? 0;
+  return rows
+    .map((r) => ({ ...r, row_count: r.row_count ?? 0 }))
+    .sort((a, b) => text(a.venue, b.venue) || a.fetched_at - b.fetched_at || text(a.sha256, b.sha256) || a.id - b.id);
+}
+
+/**
+ * The observation blocks of the given snapshots, decoded, in the order given, a batch at a time (a window holds
+ * thousands). A block that cannot be read stops the reader with its reason (verify names it).
+ */
+export async function* windowObservationBlocks(
+  db: Db,
+  snapshots: readonly WindowSnapshot[],
+): AsyncGenerator<{ snapshot: WindowSnapshot; block: ObservationBlock }> {
+  const holding = snapshots.filter((s) => s.row_count > 0);
+  for (let i = 0; i < holding.length; i += 100) {
+    const batch = holding.slice(i, i + 100);
+    const read = new Map<number, ObservationBlock>();
+    for await (const b of storedObservationBlocks(
+      db,
+      batch.map((s) => s.id),
+    )) {
+      if (!b.read.ok) throw new ObservationBlockError(b.snapshotId, b.read.reason);
+      read.set(b.snapshotId, b.read.block);
     }
-    const query = db
-      .selectFrom('observations as o')
-      .select([
-        'o.snapshot_id',
-        'o.id',
-        'o.seq',
-        'o.listing_id',
-        'o.host_id',
-        'o.gpu_raw',
-        'o.gpu_count',
-        'o.price_usd_per_hour',
-        'o.contract',
-        'o.available',
-        'o.perf_system',
-        'o.perf_score_per_gpu',
-        'o.quantity_reported',
-        'o.machine_id',
-        'o.gpu_memory_gb',
-      ])
-      .where(
-        'o.snapshot_id',
-        'in',
-        batch.map((s) => s.id),
-      )
-      // The order of the (snapshot_id, seq) index: no sort, and each snapshot's rows by position.
-      .orderBy('o.snapshot_id')
-      .orderBy('o.seq');
-    yield { snapshots: batch, rows: await arrayRows<ObservationTuple>(db, query) };
+    for (const snapshot of batch) {
+      const block = read.get(snapshot.id);
+      if (!block) throw new ObservationBlockError(snapshot.id, 'is missing');
+      yield { snapshot, block };
+    }
   }
 }
 

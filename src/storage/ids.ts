@@ -5,7 +5,7 @@
 // give different audit rows.
 import type { Db } from './db.js';
 
-type IdTable = 'snapshots' | 'observations' | 'snapshot_issues' | 'fixings' | 'chain_heads' | 'settlements';
+type IdTable = 'snapshots' | 'snapshot_issues' | 'fixings' | 'chain_heads' | 'settlements';
 
 export async function nextId(trx: Db, table: IdTable): Promise<number> {
   const r = await trx

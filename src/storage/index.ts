@@ -44,20 +44,33 @@ export type * from './schema.js';
 export * from './publication.js';
 export * from './audit.js';
 export {
-  observationBatches,
-  observationCount,
+  windowSnapshots,
+  windowObservationBlocks,
   snapshotTimesInWindow,
   snapshotWatermark,
   latestFixings,
   previousValues,
   trailingHistory,
   insertFixing,
-  type ObservationTuple,
   type WindowSnapshot,
   type NewFixing,
   type FixingSeal,
 } from './fixings.js';
 export * from './keys.js';
+export {
+  allObservations,
+  decodeObservationBlock,
+  encodeObservations,
+  observationAt,
+  observationBlockBytes,
+  ObservationBlockError,
+  observationFlags,
+  observationsOf,
+  readObservationBlock,
+  storedObservationBlocks,
+  type EncodedObservationBlock,
+  type ObservationBlock,
+} from './observation-blocks.js';
 export {
   AUDIT_BLOCK_ROWS,
   AuditBlockError,

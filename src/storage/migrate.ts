@@ -12,6 +12,7 @@ import * as publicationRuns from './migrations/2026-12-01T0500_publication_runs.
 import * as settlements from './migrations/2026-12-01T0600_settlements.js';
 import * as auditBlocks from './migrations/2026-12-03T0000_audit_blocks.js';
 import * as runHistoryIndex from './migrations/2026-12-03T0100_run_history_index.js';
+import * as observationBlocks from './migrations/2026-12-03T0200_observation_blocks.js';
 
 /** Every migration, by timestamped name. New migrations are appended here and never edited. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -27,6 +28,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '2026-12-01T0600_settlements': settlements,
   '2026-12-03T0000_audit_blocks': auditBlocks,
   '2026-12-03T0100_run_history_index': runHistoryIndex,
+  '2026-12-03T0200_observation_blocks': observationBlocks,
 };
 
 export class MigrationError extends Error {

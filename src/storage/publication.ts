@@ -3,6 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import { auditBlocks, auditRowAt, auditRowCount, type AuditRowValues } from './audit-blocks.js';
+import { ObservationBlockError, observationAt, storedObservationBlocks } from './observation-blocks.js';
 import type { Fixing, Observation } from './schema.js';
 
 /** First and latest fixing date of every series that has one, with the latest revision of its latest date. */
@@ -155,18 +156,15 @@ export async function auditPage(
     if (picked.length === limit) break;
   }
   await readSnapshots(picked.map((r) => r.snapshot_id));
+  // The page's observations, from their snapshots' blocks.
   const observations = new Map<number, Pick<Observation, 'listing_id' | 'gpu_raw' | 'gpu_count' | 'price_usd_per_hour' | 'contract'>>();
-  for (let i = 0; i < picked.length; i += 500) {
-    for (const o of await db
-      .selectFrom('observations')
-      .select(['id', 'listing_id', 'gpu_raw', 'gpu_count', 'price_usd_per_hour', 'contract'])
-      .where(
-        'id',
-        'in',
-        picked.slice(i, i + 500).map((r) => r.observation_id),
-      )
-      .execute())
-      observations.set(o.id, o);
+  const wanted = new Set(picked.map((r) => r.observation_id));
+  for await (const { snapshotId, firstId, read } of storedObservationBlocks(db, [...new Set(picked.map((r) => r.snapshot_id))])) {
+    if (!read.ok) throw new ObservationBlockError(snapshotId, read.reason);
+    for (let k = 0; k < read.block.length; k++) {
+      const id = firstId + read.block.idOffset[k]!;
+      if (wanted.has(id)) observations.set(id, observationAt(read.block, k, snapshotId, firstId));
+    }
   }
   // A row whose observation or snapshot is gone (removed behind the triggers' back) cannot be shown; verify names it.
   return picked.flatMap((r) => {
@@ -224,13 +222,37 @@ export async function ping(db: Db): Promise<void> {
   await sql`select 1`.execute(db);
 }
 
-/** How often each venue reported each raw GPU name, with when it was last seen (for the unmapped-names report). */
+/**
+ * How often each venue reported each raw GPU name (with the memory it gave), and when it was last seen, for the
+ * unmapped-names report: every observation block is read, a batch of snapshots at a time.
+ */
 export async function rawGpuNames(db: Db): Promise<{ venue: string; gpu_raw: string; gpu_memory_gb: number | null; n: number; last_seen: number }[]> {
-  const rows = await db
-    .selectFrom('observations as o')
-    .innerJoin('snapshots as s', 's.id', 'o.snapshot_id')
-    .select(['s.venue', 'o.gpu_raw', 'o.gpu_memory_gb', (eb) => eb.fn.countAll<number>().as('n'), (eb) => eb.fn.max('s.fetched_at').as('last_seen')])
-    .groupBy(['s.venue', 'o.gpu_raw', 'o.gpu_memory_gb'])
-    .execute();
-  return rows.map((r) => ({ venue: r.venue, gpu_raw: r.gpu_raw, gpu_memory_gb: r.gpu_memory_gb, n: Number(r.n), last_seen: Number(r.last_seen) }));
+  const names = new Map<string, { venue: string; gpu_raw: string; gpu_memory_gb: number | null; n: number; last_seen: number }>();
+  let after = 0;
+  for (;;) {
+    const snapshots = await db
+      .selectFrom('snapshots as s')
+      .innerJoin('observation_blocks as b', 'b.snapshot_id', 's.id')
+      .select(['s.id', 's.venue', 's.fetched_at'])
+      .where('s.id', '>', after)
+      .orderBy('s.id')
+      .limit(500)
+      .execute();
+    if (snapshots.length === 0) break;
+    after = snapshots[snapshots.length - 1]!.id;
+    const byId = new Map(snapshots.map((s) => [s.id, s]));
+    for await (const { snapshotId, firstId, read } of storedObservationBlocks(db, [...byId.keys()])) {
+      if (!read.ok) throw new ObservationBlockError(snapshotId, read.reason);
+      const s = byId.get(snapshotId)!;
+      for (let k = 0; k < read.block.length; k++) {
+        const o = observationAt(read.block, k, snapshotId, firstId);
+        const key = JSON.stringify([s.venue, o.gpu_raw, o.gpu_memory_gb]);
+        const entry = names.get(key) ?? { venue: s.venue, gpu_raw: o.gpu_raw, gpu_memory_gb: o.gpu_memory_gb, n: 0, last_seen: s.fetched_at };
+        entry.n += 1;
+        entry.last_seen = Math.max(entry.last_seen, s.fetched_at);
+        names.set(key, entry);
+      }
+    }
+  }
+  return [...names.values()];
 }

@@ -52,8 +52,10 @@ export interface SnapshotBodiesTable {
   data: Buffer;
 }
 
-export interface ObservationsTable {
-  id: Generated<number>;
+/** One observation: a listing as one snapshot showed it. Kept in its snapshot's observation block (observation-blocks.ts). */
+export interface Observation {
+  /** Consecutive within a snapshot, in position order, from the block's first id. */
+  id: number;
   snapshot_id: number;
   /** Position of the listing in its snapshot, so "keep the first" rules are exact. */
   seq: number;
@@ -70,9 +72,22 @@ export interface ObservationsTable {
   /** 1 when the venue reported the GPU quantity, 0 when it is the venue's configured default. */
   quantity_reported: number;
   /** The physical machine, where the venue gives it (Vast `machine_id`); null otherwise and before vast/3. */
-  machine_id: ColumnType<string | null, string | null | undefined, string | null>;
+  machine_id: string | null;
   /** Memory per GPU in GB (1024 MB), where the venue reports it (Vast `gpu_ram`, from parser vast/4); null otherwise. */
-  gpu_memory_gb: ColumnType<number | null, number | null | undefined, number | null>;
+  gpu_memory_gb: number | null;
+}
+
+type NullableObservationField = 'host_id' | 'perf_system' | 'perf_score_per_gpu' | 'region' | 'machine_id' | 'gpu_memory_gb';
+/** An observation as parsing makes it, before it is stored (and numbered). */
+export type ParsedObservation = Omit<Observation, 'id' | 'snapshot_id' | NullableObservationField> & Partial<Pick<Observation, NullableObservationField>>;
+
+/** A snapshot's observations, as one compressed columnar block (observation-blocks.ts). */
+export interface ObservationBlocksTable {
+  snapshot_id: number;
+  first_observation_id: number;
+  row_count: number;
+  encoding: string;
+  data: Buffer;
 }
 
 export interface SnapshotIssuesTable {
@@ -197,7 +212,7 @@ export interface Database {
   fixing_audit: FixingAuditTable;
   snapshots: SnapshotsTable;
   snapshot_bodies: SnapshotBodiesTable;
-  observations: ObservationsTable;
+  observation_blocks: ObservationBlocksTable;
   snapshot_issues: SnapshotIssuesTable;
   collector_runs: CollectorRunsTable;
   signing_keys: SigningKeysTable;
@@ -208,8 +223,6 @@ export interface Database {
 
 export type Snapshot = Selectable<SnapshotsTable>;
 export type NewSnapshot = Insertable<SnapshotsTable>;
-export type Observation = Selectable<ObservationsTable>;
-export type NewObservation = Insertable<ObservationsTable>;
 export type CollectorRun = Selectable<CollectorRunsTable>;
 export type Fixing = Selectable<FixingsTable>;
 export type SigningKey = Selectable<SigningKeysTable>;

@@ -1,9 +1,9 @@
 // Repository for raw snapshots and what parsing made of them: observations and per-row issues.
 import { encodeBody, insertBody, type EncodedBody } from './bodies.js';
-import { insertChunked } from './bulk-insert.js';
 import { nextId } from './ids.js';
 import type { Db } from './db.js';
-import type { NewObservation, ParseOutcome, Snapshot } from './schema.js';
+import { encodeObservations, insertObservationBlock, nextObservationId, type EncodedObservationBlock } from './observation-blocks.js';
+import type { ParseOutcome, ParsedObservation, Snapshot } from './schema.js';
 
 export interface RawSnapshotInput {
   venue: string;
@@ -17,6 +17,8 @@ export interface RawSnapshotInput {
   body: Buffer;
   /** The body's stored form, when the caller started encoding it already (to overlap it with parsing). */
   encoded?: Promise<EncodedBody>;
+  /** The parse's observation block, when the caller started encoding it already. */
+  encodedObservations?: Promise<EncodedObservationBlock>;
   sha256: string;
   /** sha256 of the canonical content: two snapshots of one venue and instant with the same content are one. */
   contentSha256: string;
@@ -68,7 +70,7 @@ function snapshotRow(s: RawSnapshotInput) {
  * The body is compressed before the write lock is taken.
  */
 export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRecord): Promise<StoredSnapshot> {
-  const body = await (s.encoded ?? encodeBody(s.body));
+  const [body, observations] = await Promise.all([s.encoded ?? encodeBody(s.body), s.encodedObservations ?? encodeObservations(parse.observations)]);
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('snapshots')
@@ -83,7 +85,7 @@ export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRec
       return { id: existing.id, duplicate: true, outcome: existing.parse_outcome, error: existing.parse_error };
     }
     if (existing) {
-      await writeParse(trx, db, existing.id, parse);
+      await writeParse(trx, existing.id, parse, observations);
       return { id: existing.id, duplicate: false, outcome: parse.outcome, error: parse.error };
     }
     const { id } = await trx
@@ -92,7 +94,7 @@ export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRec
       .returning('id')
       .executeTakeFirstOrThrow();
     await insertBody(trx, id, body);
-    await writeRows(trx, db, id, parse);
+    await writeRows(trx, id, parse, observations);
     return { id, duplicate: false, outcome: parse.outcome, error: parse.error };
   });
 }
@@ -145,34 +147,12 @@ export interface ParseRecord {
   rowsIgnored: number;
   /** The ignored rows, counted per reason (not offered, reservation, Windows, ...). */
   ignoredReasons: Record<string, number>;
-  observations: ObservationRow[];
+  observations: ParsedObservation[];
   issues: RowIssue[];
 }
 
-// Rows per multi-row INSERT: 16 columns x 500 rows is 8,000 parameters, below SQLite's 32,766 and PostgreSQL's 65,535.
+// Row issues per INSERT: 6 columns x 500 rows is 3,000 parameters, below SQLite's and PostgreSQL's caps.
 const INSERT_CHUNK = 500;
-
-/** Column order of a bulk observation insert; parameters are laid out row by row in this order. */
-const OBSERVATION_COLUMNS = [
-  'id',
-  'snapshot_id',
-  'seq',
-  'listing_id',
-  'host_id',
-  'gpu_raw',
-  'gpu_count',
-  'price_usd_per_hour',
-  'contract',
-  'available',
-  'perf_system',
-  'perf_score_per_gpu',
-  'region',
-  'quantity_reported',
-  'machine_id',
-  'gpu_memory_gb',
-] as const satisfies readonly (keyof NewObservation)[];
-
-type ObservationRow = Omit<NewObservation, 'snapshot_id'>;
 
 function outcomeColumns(p: ParseRecord) {
   return {
@@ -186,28 +166,9 @@ function outcomeColumns(p: ParseRecord) {
   };
 }
 
-async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
-  let id = p.observations.length ? await nextId(trx, 'observations') : 0;
-  await insertChunked(trx, db, 'observations', OBSERVATION_COLUMNS, p.observations, INSERT_CHUNK, (params, o: ObservationRow) => {
-    params.push(
-      id++,
-      snapshotId,
-      o.seq,
-      o.listing_id,
-      o.host_id ?? null,
-      o.gpu_raw,
-      o.gpu_count,
-      o.price_usd_per_hour,
-      o.contract,
-      o.available,
-      o.perf_system ?? null,
-      o.perf_score_per_gpu ?? null,
-      o.region ?? null,
-      o.quantity_reported,
-      o.machine_id ?? null,
-      o.gpu_memory_gb ?? null,
-    );
-  });
+async function writeRows(trx: Db, snapshotId: number, p: ParseRecord, observations: EncodedObservationBlock): Promise<void> {
+  // The snapshot's observations, numbered on from the newest stored, as one block (none for a parse that gave none).
+  if (p.observations.length > 0) await insertObservationBlock(trx, snapshotId, await nextObservationId(trx), observations);
   const firstIssue = p.issues.length ? await nextId(trx, 'snapshot_issues') : 0;
   for (let i = 0; i < p.issues.length; i += INSERT_CHUNK) {
     const chunk = p.issues.slice(i, i + INSERT_CHUNK).map((x, k) => ({
@@ -222,16 +183,17 @@ async function writeRows(trx: Db, db: Db, snapshotId: number, p: ParseRecord): P
   }
 }
 
-async function writeParse(trx: Db, db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
+async function writeParse(trx: Db, snapshotId: number, p: ParseRecord, observations: EncodedObservationBlock): Promise<void> {
   // The outcome first: on a snapshot whose outcome is already recorded the append-only trigger refuses it, and the
   // transaction stores no second set of observations.
   await trx.updateTable('snapshots').set(outcomeColumns(p)).where('id', '=', snapshotId).execute();
-  await writeRows(trx, db, snapshotId, p);
+  await writeRows(trx, snapshotId, p, observations);
 }
 
 /** Records the parse outcome of a `pending` snapshot with its observations and row issues, atomically (recovery). */
 export async function recordParse(db: Db, snapshotId: number, p: ParseRecord): Promise<void> {
-  await db.transaction().execute((trx) => writeParse(trx, db, snapshotId, p));
+  const observations = await encodeObservations(p.observations);
+  await db.transaction().execute((trx) => writeParse(trx, snapshotId, p, observations));
 }
 
 /** Snapshots still `pending`: stored by an older version (or a crash) whose parse was never recorded. Bodies are read one at a time with `snapshotBody`. */

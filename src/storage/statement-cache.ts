@@ -3,7 +3,6 @@
 // time. Reusing the statement for the same SQL text removes that cost without leaving Kysely.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SqliteDatabase, SqliteStatement } from 'kysely';
-import { ARRAY_ROWS_MARKER } from './array-rows.js';
 
 const MAX_CACHED = 200;
 
@@ -16,8 +15,6 @@ export function cachingDatabase(db: BetterSqlite3.Database): SqliteDatabase {
       // A statement still being iterated (a streamed query) cannot be reused; prepare a fresh one for this call.
       if (hit && !hit.busy) return hit;
       const stmt = db.prepare(sql);
-      // A statement marked for array rows returns each row as its values in select order (array-rows.ts).
-      if (sql.startsWith(ARRAY_ROWS_MARKER)) stmt.raw(true);
       if (!hit) {
         if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
         cache.set(sql, stmt);

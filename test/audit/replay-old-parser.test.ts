@@ -8,7 +8,7 @@ import { parserFor } from '../../src/collectors/parsers.js';
 import { createRedactor } from '../../src/collectors/redact.js';
 import { fixDate } from '../../src/fixer/index.js';
 import { memoryLogger } from '../../src/log/index.js';
-import { auditRowsOf } from '../../src/storage/index.js';
+import { allObservations, auditRowsOf } from '../../src/storage/index.js';
 import { fixtureBytes, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const DATE = '2026-12-01';
@@ -48,13 +48,7 @@ describe('a fixing made from snapshots of an older parser version', () => {
     );
     expect(outcomes.map((o) => o.action)).toEqual(['published', 'published']);
     // vast/3 stored no memory, so under methodology 2.0.0 the three A100 SXM4 offers (twice each) are ambiguous.
-    const offers = await t.db
-      .selectFrom('observations')
-      .select(['id', 'listing_id'])
-      .where('gpu_raw', '=', 'A100 SXM4')
-      .where('contract', '=', 'on_demand')
-      .orderBy('id')
-      .execute();
+    const offers = (await allObservations(t.db)).filter((o) => o.gpu_raw === 'A100 SXM4' && o.contract === 'on_demand');
     const stored = [];
     for (const f of await t.db.selectFrom('fixings').select('id').orderBy('id').execute()) stored.push(...(await auditRowsOf(t.db, f.id)));
     const reasons = stored.filter((r) => offers.some((o) => o.id === r.observation_id));

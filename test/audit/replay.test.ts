@@ -171,8 +171,10 @@ describe('replay from the database', () => {
   });
 
   it('catches a removed snapshot', async () => {
-    const db = await tampered(['snapshots_no_delete', 'observations_no_delete'], (raw) => {
-      raw.exec('DELETE FROM observations WHERE snapshot_id = 20; DELETE FROM snapshots WHERE id = 20');
+    const db = await tampered(['snapshots_no_delete', 'observation_blocks_no_delete', 'snapshot_bodies_no_delete'], (raw) => {
+      raw.exec(
+        'DELETE FROM observation_blocks WHERE snapshot_id = 20; DELETE FROM snapshot_bodies WHERE snapshot_id = 20; DELETE FROM snapshots WHERE id = 20',
+      );
     });
     try {
       const problems = (await verifyDatabase(db)).problems;

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/collectors/ingest.js';
-import { insertRawSnapshot, isBusyError, migrateToLatest, openDatabase, recordParse } from '../../src/storage/index.js';
+import { allObservations, insertRawSnapshot, isBusyError, migrateToLatest, openDatabase, recordParse } from '../../src/storage/index.js';
 import { DIALECTS, tempDb, type TempDb } from '../helpers.js';
 
 // One suite, every database gpuidx runs on.
@@ -113,11 +113,14 @@ describe.each(DIALECTS)('%s', (dialect) => {
           issues: [],
         }),
       ).rejects.toThrow('snapshots are append-only: the parse outcome is already recorded');
-      await expect(t.db.updateTable('observations').set({ price_usd_per_hour: 0.01 }).execute()).rejects.toThrow(
-        'observations are append-only: UPDATE refused',
-      );
-      await expect(t.db.deleteFrom('observations').execute()).rejects.toThrow('observations are append-only: DELETE refused');
-      expect(await t.db.selectFrom('observations').select(['price_usd_per_hour']).execute()).toEqual([{ price_usd_per_hour: 2 }]);
+      await expect(
+        t.db
+          .updateTable('observation_blocks')
+          .set({ data: Buffer.from('forged') })
+          .execute(),
+      ).rejects.toThrow('observations are append-only: UPDATE refused');
+      await expect(t.db.deleteFrom('observation_blocks').execute()).rejects.toThrow('observations are append-only: DELETE refused');
+      expect((await allObservations(t.db)).map((o) => o.price_usd_per_hour)).toEqual([2]);
       // The ignored rows' reasons are part of the outcome: recorded once, with it.
       await expect(t.db.updateTable('snapshots').set({ ignored_reasons: '{}' }).execute()).rejects.toThrow('the parse outcome is already recorded');
       expect(await t.db.selectFrom('snapshots').select(['parse_outcome', 'rows_accepted', 'ignored_reasons']).execute()).toEqual([
@@ -132,7 +135,7 @@ describe.each(DIALECTS)('%s', (dialect) => {
     });
 
     it.runIf(dialect === 'postgres')('refuses TRUNCATE, which bypasses row triggers, on every append-only table', async () => {
-      for (const table of ['snapshots', 'snapshot_bodies', 'observations', 'fixings', 'fixing_audit', 'signing_keys', 'chain_heads', 'settlements']) {
+      for (const table of ['snapshots', 'snapshot_bodies', 'observation_blocks', 'fixings', 'fixing_audit', 'signing_keys', 'chain_heads', 'settlements']) {
         await expect(sql.raw(`TRUNCATE ${table} CASCADE`).execute(t.db), table).rejects.toThrow(`${table} are append-only: TRUNCATE refused`);
       }
     });

@@ -20,7 +20,7 @@ const TABLES: [keyof Database, string[]][] = [
   ['collector_runs', ['id']],
   ['snapshots', ['id']],
   ['snapshot_bodies', ['snapshot_id']],
-  ['observations', ['id']],
+  ['observation_blocks', ['snapshot_id']],
   ['snapshot_issues', ['id']],
   ['signing_keys', ['key_id']],
   ['fixings', ['id']],

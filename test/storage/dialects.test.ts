@@ -53,7 +53,7 @@ describe('SQLite and PostgreSQL', () => {
 
   it('store the same audit rows, observations and chain heads', async () => {
     const inputs = (db: Db) => db.selectFrom('fixing_audit').selectAll().orderBy('fixing_id').orderBy('block').execute();
-    const observations = (db: Db) => db.selectFrom('observations').selectAll().orderBy('id').execute();
+    const observations = (db: Db) => db.selectFrom('observation_blocks').selectAll().orderBy('snapshot_id').execute();
     const heads = (db: Db) => db.selectFrom('chain_heads').selectAll().orderBy('id').execute();
     const snapshots = (db: Db) => db.selectFrom('snapshots').selectAll().orderBy('id').execute();
     for (const query of [inputs, observations, heads, snapshots]) {

@@ -1,3 +1,4 @@
+import { allObservations } from '../../../src/storage/index.js';
 import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVenue } from '../../../src/collectors/runner.js';
@@ -20,9 +21,7 @@ describe('akash adapter', () => {
     expect(summary).toMatchObject({ outcome: 'ok', observations: 3 });
     expect(await snapshotsOf(t.db)).toMatchObject([{ rows_total: 4, rows_accepted: 3, rows_ignored: 1, parse_outcome: 'ok' }]);
     // akash/2 on: memory per GPU, from `ram`, "80Gi" -> 80.
-    expect(
-      (await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb]),
-    ).toEqual([
+    expect((await allObservations(t.db)).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([
       ['nvidia/h100/80Gi/SXM5', 80],
       ['nvidia/a100/80Gi/PCIe', 80],
       ['nvidia/rtx4090/24Gi/PCIe', 24],

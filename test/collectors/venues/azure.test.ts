@@ -1,3 +1,4 @@
+import { allObservations } from '../../../src/storage/index.js';
 import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVenue } from '../../../src/collectors/runner.js';
@@ -73,11 +74,7 @@ describe('azure adapter', () => {
     // 12 items: 6 listings; the other 6 each skipped for its own reason (not one `not_gpu_sku` for all of them).
     expect([snap!.parser_version, snap!.rows_total, snap!.rows_accepted, snap!.rows_ignored]).toEqual(['azure/2', 12, 6, 6]);
     expect(JSON.parse(snap!.ignored_reasons!)).toEqual({ fractional_gpu: 1, low_priority: 1, not_gpu_sku: 1, reservation: 1, windows: 1, zero_price: 1 });
-    const rows = await t.db
-      .selectFrom('observations')
-      .select(['gpu_raw', 'gpu_count', 'price_usd_per_hour', 'contract', 'gpu_memory_gb'])
-      .orderBy('seq')
-      .execute();
+    const rows = await allObservations(t.db);
     expect(rows.map((r) => [r.gpu_raw, r.gpu_count, r.price_usd_per_hour, r.contract, r.gpu_memory_gb])).toEqual([
       ['Standard_ND96amsr_A100_v4', 8, 32.77, 'on_demand', 80],
       ['Standard_ND96ams_A100_v4', 8, 6.5536, 'interruptible', 80], // the spelling without "r", a Spot meter

@@ -1,3 +1,4 @@
+import { allObservations } from '../../../src/storage/index.js';
 import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVenue } from '../../../src/collectors/runner.js';
@@ -27,9 +28,7 @@ describe('lambda adapter', () => {
     expect(auth).toBe('Bearer secret_lambda_key_42');
     expect(await snapshotsOf(t.db)).toMatchObject([{ rows_total: 4, rows_accepted: 3, rows_ignored: 1, parse_outcome: 'ok' }]);
     // lambda/2 on: memory per GPU, from the description, "A100 (40 GB SXM4)" -> 40.
-    expect(
-      (await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb]),
-    ).toEqual([
+    expect((await allObservations(t.db)).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([
       ['gpu_1x_a100_sxm4', 40],
       ['gpu_1x_h100_pcie@us-west-1', 80],
       ['gpu_8x_h100_sxm5@us-east-3', 80],

@@ -1,3 +1,4 @@
+import { allObservations } from '../../../src/storage/index.js';
 import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVenue } from '../../../src/collectors/runner.js';
@@ -33,9 +34,7 @@ describe('runpod adapter', () => {
     expect(seen).toEqual({ body: { query: RUNPOD_QUERY }, auth: `Bearer ${KEY}` });
     expect(await snapshotsOf(t.db)).toMatchObject([{ parse_outcome: 'ok', rows_total: 6, rows_accepted: 4, rows_ignored: 2, parser_version: 'runpod/2' }]);
     // runpod/2 on: memory per GPU, from `memoryInGb`.
-    expect(
-      (await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb]),
-    ).toEqual([
+    expect((await allObservations(t.db)).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([
       ['NVIDIA H100 80GB HBM3/secure', 80],
       ['NVIDIA H100 80GB HBM3/community', 80],
       ['NVIDIA H100 80GB HBM3/secure-spot', 80],

@@ -1,3 +1,4 @@
+import { allObservations } from '../../../src/storage/index.js';
 import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectVenue } from '../../../src/collectors/runner.js';
@@ -20,9 +21,7 @@ describe('tensordock adapter', () => {
     expect(summary).toMatchObject({ outcome: 'partial', observations: 3 });
     expect(await snapshotsOf(t.db)).toMatchObject([{ parse_outcome: 'partial', rows_total: 4, rows_accepted: 3, rows_rejected: 1 }]);
     // tensordock/2 on: memory per GPU, from the name suffix, "h100-sxm5-80gb" -> 80.
-    expect(
-      (await t.db.selectFrom('observations').select(['listing_id', 'gpu_memory_gb']).orderBy('seq').execute()).map((o) => [o.listing_id, o.gpu_memory_gb]),
-    ).toEqual([
+    expect((await allObservations(t.db)).map((o) => [o.listing_id, o.gpu_memory_gb])).toEqual([
       ['1b1f2c3d-0000-4e6a-9f00-0000000000a1/h100-sxm5-80gb', 80],
       ['1b1f2c3d-0000-4e6a-9f00-0000000000a1/geforcertx4090-pcie-24gb', 24],
       ['7c2e9a10-0000-4b1d-8c00-0000000000b2/a100-pcie-80gb', 80],

@@ -1,3 +1,4 @@
+import { allObservations } from '../../../src/storage/index.js';
 import { createHash } from 'node:crypto';
 import { http, HttpResponse } from 'msw';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -112,7 +113,7 @@ describe('vast adapter', () => {
       ]),
     );
     // vast/3 keeps each offer's machine: offers 44075905 and 44075906 are two slices (1 and 2 GPUs) of machine 142194.
-    const machines = await t.db.selectFrom('observations').select(['listing_id', 'machine_id']).where('contract', '=', 'on_demand').orderBy('seq').execute();
+    const machines = (await allObservations(t.db)).filter((o) => o.contract === 'on_demand').map(({ listing_id, machine_id }) => ({ listing_id, machine_id }));
     expect(machines).toEqual([
       { listing_id: '44075905', machine_id: '142194' },
       { listing_id: '45136641', machine_id: '144339' },
@@ -125,12 +126,7 @@ describe('vast adapter', () => {
     serve('venues/vast/offers-real-shapes.json');
     const summary = await collectVenue(testDeps(t.db), vast, venueConfig('vast'), testPolicy);
     expect(summary).toMatchObject({ outcome: 'ok', observations: 18 }); // 9 offers, each with its bid
-    const rows = await t.db
-      .selectFrom('observations')
-      .select(['listing_id', 'gpu_raw', 'gpu_memory_gb', 'machine_id'])
-      .where('contract', '=', 'on_demand')
-      .orderBy('seq')
-      .execute();
+    const rows = (await allObservations(t.db)).filter((o) => o.contract === 'on_demand');
     const v2 = loadMethodology('2.0.0');
     const classify = memoryClassifier(v2, v2.parameters.memory_tolerance!);
     // gpu_ram / 1024: 40960 -> 40, 81920 -> 80, 39936 -> 39, absent -> null, 16384 -> 16, 32768 -> 32, 81559 -> 79.6474609375.
@@ -154,7 +150,7 @@ describe('vast adapter', () => {
     ]);
     // Two slices of one machine, listed at once; and the real offer whose bid floor (13.33) is above its ask (3.78).
     expect(rows.filter((r) => r.machine_id === '160008').map((r) => r.listing_id)).toEqual(['51000008', '51000009']);
-    const bid = await t.db.selectFrom('observations').select(['price_usd_per_hour']).where('listing_id', '=', '36473839/bid').executeTakeFirstOrThrow();
+    const bid = (await allObservations(t.db)).find((o) => o.listing_id === '36473839/bid')!;
     expect(bid.price_usd_per_hour).toBe(13.333333333333334);
   });
 
