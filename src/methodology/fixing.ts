@@ -13,7 +13,6 @@ import {
   countExcluded,
   DAY_MS,
   dayStart,
-  digestCache,
   distinct,
   includedPositions,
   inputDigest,
@@ -27,7 +26,6 @@ import {
   rowsIn,
   survivorsOnly,
   weightedItems,
-  type DigestCache,
   type Survivors,
 } from './shared.js';
 import type {
@@ -213,8 +211,6 @@ function aggregate(m: Methodology, s: Survivors): Aggregate {
 interface Attempt extends Survivors {
   win: Window;
   outlier: FixingEvidence['outlier'];
-  /** A class series' digest texts, kept for the class's next series (the same inputs). */
-  digests?: DigestCache;
 }
 
 function buildResult(
@@ -251,7 +247,7 @@ function buildResult(
     window: { from: isoDate(attempt.win.from), to: isoDate(attempt.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(attempt.audit, {}, attempt.digests),
+    input_digest: inputDigest(attempt.audit),
   };
   return {
     record,
@@ -333,8 +329,7 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const evalExt = evaluator(onDemandExt, ext);
   // A class evaluation belongs to its one class series; GPUIDX-COMPUTE reads the on-demand ones afterwards and
   // builds its own audit (inReferenceUnits copies), so no audit is ever shared between two series.
-  const digests = digestCache();
-  const attempt = (e: Evaluation, win: Window): Attempt => ({ win, audit: e.audit, positions: e.positions, outlier: e.outlier, digests });
+  const attempt = (e: Evaluation, win: Window): Attempt => ({ win, audit: e.audit, positions: e.positions, outlier: e.outlier });
 
   for (const spec of catalog) {
     const previous = req.previous.get(spec.code);

@@ -358,30 +358,109 @@ export function countExcluded(a: AuditColumns): Record<string, number> {
   return out;
 }
 
-const numText = (x: number) => (Number.isFinite(x) ? String(x) : 'null');
-
 export interface DigestOptions {
   /** Methodology v2 and later: each entry also lists the memory per GPU the venue reported (after perf_score). */
   memory?: boolean;
 }
 
-/** Text fed to a sha256 through a buffer: one hash update per megabyte instead of one per string. */
-class HashedText {
+const COMMA = 0x2c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+const DOT = 0x2e;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NULL = Buffer.from('null');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+
+/**
+ * Writes at `pos` the JSON form of a number (what JSON.stringify writes: its shortest round-trip form, or null when
+ * not finite) and returns the position after it (at most 25 bytes). A plain decimal of at most eight places is
+ * written digit by digit, without a string: it is exactly String's form where String writes no exponent (from
+ * 1e-6) and such decimals lie further apart than doubles do (below 1e7), so no shorter text reads back as it.
+ */
+function writeNumber(buf: Buffer, pos: number, x: number): number {
+  if (!Number.isFinite(x)) {
+    buf.set(NULL, pos);
+    return pos + 4;
+  }
+  let v = x;
+  if (v < 0) {
+    buf[pos++] = MINUS;
+    v = -v;
+  }
+  if (Number.isInteger(v) && v < 2 ** 53) return writeDigits(buf, pos, v);
+  if (v >= 1e-6 && v < 1e7) {
+    const r = Math.round(v * 1e8);
+    if (r / 1e8 === v) {
+      const whole = Math.floor(r / 1e8);
+      let frac = r - whole * 1e8;
+      pos = writeDigits(buf, pos, whole);
+      buf[pos++] = DOT;
+      let places = 8;
+      while (frac % 10 === 0) {
+        frac /= 10;
+        places--;
+      }
+      for (let i = places - 1; i >= 0; i--) {
+        buf[pos + i] = ZERO + (frac % 10);
+        frac = Math.floor(frac / 10);
+      }
+      return pos + places;
+    }
+  }
+  return pos + buf.write(String(v), pos, 'latin1');
+}
+
+/** A whole number below 2^53, in decimal digits. */
+function writeDigits(buf: Buffer, pos: number, n: number): number {
+  let len = 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) len++;
+  for (let i = len - 1; i >= 0; i--) {
+    buf[pos + i] = ZERO + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return pos + len;
+}
+
+/** The JSON form of a number as a digest writes it (tests hold it to JSON.stringify). */
+export function jsonNumber(x: number): string {
+  const buf = Buffer.alloc(32);
+  return buf.toString('latin1', 0, writeNumber(buf, 0, x));
+}
+
+/** The JSON text of a digest, written as bytes into a buffer that is hashed a megabyte at a time. */
+class DigestWriter {
   readonly #hash = createHash('sha256');
   readonly #buf = Buffer.allocUnsafe(1 << 20);
   #pos = 0;
 
-  write(s: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    if (this.#pos + 3 * s.length > this.#buf.length) {
+  #room(n: number): void {
+    if (this.#pos + n > this.#buf.length) {
       this.#hash.update(this.#buf.subarray(0, this.#pos));
       this.#pos = 0;
-      if (3 * s.length > this.#buf.length) {
-        this.#hash.update(s);
-        return;
-      }
     }
-    this.#pos += this.#buf.write(s, this.#pos, 'utf8');
+  }
+
+  byte(b: number): void {
+    this.#room(1);
+    this.#buf[this.#pos++] = b;
+  }
+
+  bytes(b: Uint8Array): void {
+    if (b.length > this.#buf.length) {
+      this.#room(this.#buf.length);
+      this.#hash.update(b);
+      return;
+    }
+    this.#room(b.length);
+    this.#buf.set(b, this.#pos);
+    this.#pos += b.length;
+  }
+
+  number(x: number): void {
+    this.#room(32);
+    this.#pos = writeNumber(this.#buf, this.#pos, x);
   }
 
   digest(): string {
@@ -390,39 +469,15 @@ class HashedText {
   }
 }
 
-/** The text of the numbers that repeat across a digest's entries (factors, weights, scores), each converted once. */
-function numberTexts(): (x: number) => string {
-  const texts = new Map<number, string>();
-  return (x) => {
-    let text = texts.get(x);
-    if (text === undefined) {
-      if (texts.size >= 65_536) texts.clear();
-      texts.set(x, (text = numText(x)));
-    }
-    return text;
-  };
-}
-
 /**
  * sha256 over the canonical list of every audited input with its outcome and weights, in canonical input order (the
  * audit's order). Each entry is a flat array of strings, finite numbers, booleans and nulls, whose canonical JSON
  * is exactly JSON.stringify's:
  * [venue, fetched_at, sha256, seq, listing_id, gpu_raw, gpu_count, price, contract, available, perf_system,
  * perf_score(, gpu_memory_gb), class, outcome, p, f, q, w, w'], with null for what is absent (and for a number
- * that is not finite). The list is written entry by entry, never built as one string (a day holds millions).
+ * that is not finite). The list is written entry by entry as bytes, never built as one string (a day holds millions).
  */
-/**
- * The input part of each entry of the last digest made with it, for the next digest over the same inputs: a class's
- * spot series audits exactly the inputs its on-demand series does, in the same order.
- */
-export interface DigestCache {
-  rows: Uint32Array | null;
-  texts: string[];
-}
-
-export const digestCache = (): DigestCache => ({ rows: null, texts: [] });
-
-export function inputDigest(a: AuditColumns, options: DigestOptions = {}, cache?: DigestCache): string {
+export function inputDigest(a: AuditColumns, options: DigestOptions = {}): string {
   const c = a.inputs;
   const memory = options.memory === true;
   // Audits are built in canonical order (ties only among inputs of a snapshot stored twice); the digest relies on it.
@@ -431,51 +486,62 @@ export function inputDigest(a: AuditColumns, options: DigestOptions = {}, cache?
     const y = a.row[k]!;
     if (x > y && !(sameSnapshot(c, x, y) && c.seq[x] === c.seq[y])) throw new Error('audit rows out of canonical order');
   }
-  const json: (string | undefined)[] = new Array(c.strings.length);
-  const jsonText = (id: number) => json[id] ?? (json[id] = JSON.stringify(c.strings[id]!));
-  const classJson = a.classes.map((code) => JSON.stringify(code));
-  const reasonJson = ['"included"', ...Array.from({ length: 32 }, (_, i) => JSON.stringify(reasonOf(i + 1) ?? null))];
-  const repeated = numberTexts();
-  const out = new HashedText();
-  out.write('[');
-  const cached = cache?.rows?.length === a.length && cache.rows.every((r, k) => r === a.row[k]) ? cache.texts : null;
-  const keep: string[] | null = cache && !cached ? [] : null;
-  // The entry's head (venue, fetched_at, sha256) is its snapshot's, and a snapshot's inputs are contiguous.
-  let head = '';
-  let last = -1;
+  // The JSON texts of the strings, as bytes, made once each.
+  const json: (Buffer | undefined)[] = new Array(c.strings.length);
+  const jsonOf = (id: number) => json[id] ?? (json[id] = Buffer.from(JSON.stringify(c.strings[id]!), 'utf8'));
+  const classJson = a.classes.map((code) => Buffer.from(JSON.stringify(code), 'utf8'));
+  const reasonJson = ['included', ...Array.from({ length: 32 }, (_, i) => reasonOf(i + 1))].map((r) => Buffer.from(JSON.stringify(r ?? null), 'utf8'));
+  const weights = [a.p, a.f, a.q, a.w];
+  const out = new DigestWriter();
+  out.byte(OPEN);
   for (let k = 0; k < a.length; k++) {
     const r = a.row[k]!;
-    const price = c.price[r]!;
-    const priceText = numText(price);
-    let input = cached?.[k];
-    if (input === undefined) {
-      if (last < 0 || !sameSnapshot(c, r, last)) {
-        const s = c.snapshot[r]!;
-        head = `[${jsonText(c.venue[r]!)},${numText(c.snapshots.fetchedAt[s]!)},${jsonText(c.snapshots.sha256[s]!)},`;
-      }
-      last = r;
-      const system = c.perfSystem[r]!;
-      const mem = memory ? `,${c.hasMemory[r] === 1 ? repeated(c.memoryGb[r]!) : 'null'}` : '';
-      input = `${head}${numText(c.seq[r]!)},${jsonText(c.listingId[r]!)},${jsonText(c.gpuRaw[r]!)},${numText(c.gpuCount[r]!)},${priceText},${jsonText(c.contract[r]!)},${c.available[r] === 1 ? 'true' : 'false'},${system === NONE ? 'null' : jsonText(system)},${repeated(c.perfScore[r]!)}${mem}`;
-      keep?.push(input);
+    const s = c.snapshot[r]!;
+    if (k > 0) out.byte(COMMA);
+    out.byte(OPEN);
+    out.bytes(jsonOf(c.venue[r]!));
+    out.byte(COMMA);
+    out.number(c.snapshots.fetchedAt[s]!);
+    out.byte(COMMA);
+    out.bytes(jsonOf(c.snapshots.sha256[s]!));
+    out.byte(COMMA);
+    out.number(c.seq[r]!);
+    out.byte(COMMA);
+    out.bytes(jsonOf(c.listingId[r]!));
+    out.byte(COMMA);
+    out.bytes(jsonOf(c.gpuRaw[r]!));
+    out.byte(COMMA);
+    out.number(c.gpuCount[r]!);
+    out.byte(COMMA);
+    out.number(c.price[r]!);
+    out.byte(COMMA);
+    out.bytes(jsonOf(c.contract[r]!));
+    out.byte(COMMA);
+    out.bytes(c.available[r] === 1 ? TRUE : FALSE);
+    out.byte(COMMA);
+    out.bytes(c.perfSystem[r] === NONE ? NULL : jsonOf(c.perfSystem[r]!));
+    out.byte(COMMA);
+    out.number(c.perfScore[r]!);
+    if (memory) {
+      out.byte(COMMA);
+      if (c.hasMemory[r] === 1) out.number(c.memoryGb[r]!);
+      else out.bytes(NULL);
     }
-    let weights = 'null,null,null,null';
-    if (a.priced[k] === 1) {
-      // Equal numbers have equal texts: p is the price for one GPU, q is p for a factor of 1.
-      const p = a.p[k]!;
-      const pText = p === price ? priceText : numText(p);
-      const q = a.q[k]!;
-      weights = `${pText},${repeated(a.f[k]!)},${q === p ? pText : numText(q)},${repeated(a.w[k]!)}`;
+    out.byte(COMMA);
+    out.bytes(a.cls[k] === NONE ? NULL : classJson[a.cls[k]!]!);
+    out.byte(COMMA);
+    out.bytes(reasonJson[a.reason[k]!]!);
+    for (const v of weights) {
+      out.byte(COMMA);
+      if (a.priced[k] === 1) out.number(v[k]!);
+      else out.bytes(NULL);
     }
-    out.write(
-      `${k === 0 ? '' : ','}${input},${a.cls[k] === NONE ? 'null' : classJson[a.cls[k]!]},${reasonJson[a.reason[k]!]},${weights},${a.capped[k] === 1 ? numText(a.wCapped[k]!) : 'null'}]`,
-    );
+    out.byte(COMMA);
+    if (a.capped[k] === 1) out.number(a.wCapped[k]!);
+    else out.bytes(NULL);
+    out.byte(CLOSE);
   }
-  out.write(']');
-  if (cache && keep) {
-    cache.rows = a.row.slice();
-    cache.texts = keep;
-  }
+  out.byte(CLOSE);
   return out.digest();
 }
 

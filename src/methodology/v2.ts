@@ -13,7 +13,6 @@ import {
   classLookup,
   countExcluded,
   DAY_MS,
-  digestCache,
   distinct,
   includedPositions,
   inputDigest,
@@ -26,7 +25,6 @@ import {
   rowsIn,
   survivorsOnly,
   weightedItems,
-  type DigestCache,
   type Survivors,
 } from './shared.js';
 import type { FixingEvidence, FixingRecord, FixingRequest, FixingResult, FixingStatus, HistoryPoint, PreviousValue } from './types.js';
@@ -495,8 +493,6 @@ interface Attempt extends Survivors {
   listPrices: Uint32Array;
   fence: FixingEvidence['fence'];
   parts: Partition[] | null;
-  /** A class series' digest texts, kept for the class's next series (the same inputs). */
-  digests?: DigestCache;
 }
 
 const sufficientParts = (parts: readonly Partition[]) => parts.filter((x) => x.value !== null);
@@ -595,7 +591,7 @@ function buildResult(
     window: { from: isoDate(at.win.from), to: isoDate(at.win.to) },
     methodology_version: m.version,
     parameter_hash: parameterHash(m),
-    input_digest: inputDigest(a, { memory: true }, at.digests),
+    input_digest: inputDigest(a, { memory: true }),
     coverage: {
       venues_present: presentVenues.size,
       venues_admitted: at.win.admitted,
@@ -731,10 +727,8 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     if (!e) cache.set(x.code, (e = evaluateClass(m, p, classCodes, x, contractId(contract), win, c)));
     return e;
   };
-  const digests = digestCache();
   const attempt = (e: Evaluation, win: Window): Attempt => ({
     win,
-    digests,
     audit: e.audit,
     positions: e.positions,
     listPrices: e.listPrices,

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/methodology/canonical.js';
-import { capVenueShares } from '../../src/methodology/shared.js';
+import { capVenueShares, jsonNumber } from '../../src/methodology/shared.js';
 
 describe('the venue cap', () => {
   // Venue weights, positive, normalized to shares the way the engines do (each over the total).
@@ -73,5 +73,21 @@ describe('canonical JSON', () => {
 
   it('refuses what JSON cannot hold exactly', () => {
     for (const bad of [Number.NaN, Infinity, -Infinity]) expect(() => canonicalJson({ x: bad })).toThrow('canonical JSON cannot hold');
+  });
+});
+
+describe("a digest's numbers", () => {
+  // Written digit by digit where they are plain decimals of up to eight places: held to JSON.stringify itself.
+  const decimal = fc
+    .tuple(fc.integer({ min: -1e9, max: 1e9 }), fc.integer({ min: 0, max: 8 }), fc.constantFrom(1, 2, 3, 4, 6, 8, 3600))
+    .map(([n, places, divisor]) => n / 10 ** places / divisor);
+
+  it('are written exactly as JSON.stringify writes them: decimals, prices per GPU, weights, any double', () => {
+    fc.assert(
+      fc.property(fc.oneof(decimal, fc.double(), fc.integer(), fc.constantFrom(-0, 1e-6, 9.99999999e-7, 1e7, 9999999.99999999, 2 ** 53, 1e21, 5e-324)), (x) => {
+        expect(jsonNumber(x)).toBe(JSON.stringify(x));
+      }),
+      { seed: 20261203, numRuns: 20_000 },
+    );
   });
 });
