@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
 import { ObservationColumnsBuilder, type AuditColumns, type ObservationColumns } from '../methodology/columns.js';
 import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult } from '../methodology/fixing.js';
-import { EXCLUSION_REASONS, type FixingRecord, type HistoryPoint } from '../methodology/types.js';
+import { EXCLUSION_REASONS, type FixingRecord, type FixingRequest, type HistoryPoint } from '../methodology/types.js';
 import { loadMethodologies, loadMethodology, methodologyInForce, type Methodology } from '../methodology/params.js';
 import { chainHash, GENESIS_CHAIN_HASH, historyPoint, publishedFixing, signedPayload } from './published.js';
 import { publishChainHead } from './chain-head.js';
@@ -14,9 +14,14 @@ import { engineFor } from '../methodology/engines.js';
 import {
   insertFixing,
   latestFixings,
+  ObservationBlockError,
   observationFlags,
-  windowObservationBlocks,
+  readObservationBlock,
+  windowBlockData,
   windowSnapshots,
+  type GpuName,
+  type StoredObservationBlock,
+  type WindowSnapshot,
   previousValues,
   snapshotTimesInWindow,
   snapshotWatermark,
@@ -98,23 +103,81 @@ export function checkDateEnded(date: string, now: number, delayMs: number): void
   }
 }
 
-/** Every observation of a window, from snapshots up to `throughSnapshot`, as the methodology's input columns. */
-export async function readInputs(db: Db, from: number, to: number, throughSnapshot: number): Promise<ObservationColumns> {
-  // Snapshots come in canonical order, so the columns come out in it, with nothing to sort; sized once from the
+const FLAG_BITS = {
+  available: observationFlags.AVAILABLE,
+  quantityReported: observationFlags.QUANTITY_REPORTED,
+  hasPerfScore: observationFlags.HAS_PERF_SCORE,
+  hasMemory: observationFlags.HAS_MEMORY,
+};
+
+/** A snapshot's stored observation block, decoded. */
+function readBlock(s: WindowSnapshot, stored: ReadonlyMap<number, StoredObservationBlock>) {
+  const data = stored.get(s.id);
+  const read = data ? readObservationBlock(data) : { ok: false as const, reason: 'is missing' };
+  if (!read.ok) throw new ObservationBlockError(s.id, read.reason);
+  return read.block;
+}
+
+/** The columns of some snapshots' observations (in canonical order, as `windowSnapshots` gives them), from their stored blocks. */
+function columnsOf(snapshots: readonly WindowSnapshot[], stored: ReadonlyMap<number, StoredObservationBlock>): ObservationColumns {
+  // The snapshots are in canonical order, so the columns come out in it, with nothing to sort; sized once from the
   // blocks' row counts (growing typed arrays by doubling would hold twice a large window at its peak).
-  const snapshots = await windowSnapshots(db, from, to, throughSnapshot);
   const inputs = new ObservationColumnsBuilder(snapshots.reduce((n, s) => n + s.row_count, 0));
-  const bits = {
-    available: observationFlags.AVAILABLE,
-    quantityReported: observationFlags.QUANTITY_REPORTED,
-    hasPerfScore: observationFlags.HAS_PERF_SCORE,
-    hasMemory: observationFlags.HAS_MEMORY,
-  };
-  for await (const { snapshot: s, block } of windowObservationBlocks(db, snapshots)) {
+  for (const s of snapshots) {
+    if (s.row_count === 0) continue;
     inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
-    inputs.addChunk({ ...block, firstObservationId: s.first_observation_id!, bits });
+    inputs.addChunk({ ...readBlock(s, stored), firstObservationId: s.first_observation_id!, bits: FLAG_BITS });
   }
   return inputs.build();
+}
+
+/** Every observation of a window, from snapshots up to `throughSnapshot`, as the methodology's input columns. */
+export async function readInputs(db: Db, from: number, to: number, throughSnapshot: number): Promise<ObservationColumns> {
+  const snapshots = await windowSnapshots(db, from, to, throughSnapshot);
+  return columnsOf(snapshots, await windowBlockData(db, snapshots));
+}
+
+/**
+ * A date's inputs as the engine takes them: the day's observations as columns, and the whole extended window's
+ * given apart, made from the blocks (kept compressed meanwhile) only if a series needs the days before, with
+ * the raw GPU names the window holds (from the blocks' summaries) to tell which classes it has.
+ */
+async function readDateInputs(
+  db: Db,
+  window: { from: number; to: number },
+  throughSnapshot: number,
+): Promise<Pick<FixingRequest, 'observations' | 'extended'>> {
+  const snapshots = await windowSnapshots(db, window.from, window.to, throughSnapshot);
+  const stored = await windowBlockData(db, snapshots);
+  const dayStart = window.to - 86_400_000;
+  const names = new Map<string, { venue: string; gpuRaw: string; gpuMemoryGb: number | null }>();
+  for (const s of snapshots) {
+    for (const [gpuRaw, gpuMemoryGb] of JSON.parse(s.gpu_names ?? '[]') as GpuName[])
+      names.set(JSON.stringify([s.venue, gpuRaw, gpuMemoryGb]), { venue: s.venue, gpuRaw, gpuMemoryGb });
+  }
+  const daySnapshots = snapshots.filter((s) => s.fetched_at >= dayStart);
+  const day = columnsOf(daySnapshots, stored);
+  // The day's blocks are not kept: should the whole window be needed, the day's rows are copied from its columns.
+  for (const s of daySnapshots) stored.delete(s.id);
+  const dayRows = new Map<number, { from: number; to: number }>();
+  for (let r = 0; r < day.length; r++) {
+    const id = day.snapshots.id[day.snapshot[r]!]!;
+    const range = dayRows.get(id);
+    if (range) range.to = r + 1;
+    else dayRows.set(id, { from: r, to: r + 1 });
+  }
+  const extended = (): ObservationColumns => {
+    const inputs = new ObservationColumnsBuilder(snapshots.reduce((n, s) => n + s.row_count, 0));
+    for (const s of snapshots) {
+      if (s.row_count === 0) continue;
+      inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
+      const range = s.fetched_at >= dayStart ? dayRows.get(s.id) : undefined;
+      if (range) inputs.addRows(day, range.from, range.to);
+      else inputs.addChunk({ ...readBlock(s, stored), firstObservationId: s.first_observation_id!, bits: FLAG_BITS });
+    }
+    return inputs.build();
+  };
+  return { observations: day, extended: { observations: extended, names: [...names.values()] } };
 }
 
 export interface DateComputation {
@@ -127,7 +190,7 @@ export interface DateComputation {
 export async function computeDate(db: Db, date: string, methodology: Methodology, series?: readonly string[]): Promise<DateComputation> {
   const { from, to } = inputWindow(date, methodology);
   const throughSnapshot = await snapshotWatermark(db);
-  const observations = await readInputs(db, from, to, throughSnapshot);
+  const inputs = await readDateInputs(db, { from, to }, throughSnapshot);
   const days = methodology.parameters.coverage_days;
   const [snaps, previous, history] = await Promise.all([
     snapshotTimesInWindow(db, from, to, throughSnapshot),
@@ -137,7 +200,7 @@ export async function computeDate(db: Db, date: string, methodology: Methodology
   const results = engineFor(methodology)({
     methodology,
     date,
-    observations,
+    ...inputs,
     snapshots: snaps.map((s) => ({ venue: s.venue, fetchedAt: s.fetched_at })),
     // A carried value names the date it was first published on.
     previous: new Map([...previous].map(([k, v]) => [k, { date: v.carriedFrom ?? v.date, value: v.value }])),
@@ -171,28 +234,33 @@ function observationOrder(a: AuditColumns): Uint32Array {
   return order;
 }
 
-/** A fixing's audit as storage keeps it: rows in observation-id order, with their observation, snapshot and position. */
-export function storedAudit(a: AuditColumns): AuditRowColumns {
+/**
+ * A fixing's audit as storage keeps it, block by block: rows [from, to) in observation-id order, with their
+ * observation, snapshot and position (each block made when asked for, so a large audit is never copied whole).
+ */
+export function storedAudit(a: AuditColumns): (from: number, to: number) => AuditRowColumns {
   const c = a.inputs;
   const order = observationOrder(a);
-  const out = auditRowColumns(a.length, a.classes, OUTCOMES);
   const weights = PRESENT.p | PRESENT.f | PRESENT.q | PRESENT.w;
-  for (let j = 0; j < order.length; j++) {
-    const k = order[j]!;
-    const r = a.row[k]!;
-    out.observationId[j] = c.observationId[r]!;
-    out.snapshotId[j] = c.snapshots.id[c.snapshot[r]!]!;
-    out.seq[j] = c.seq[r]!;
-    out.cls[j] = a.cls[k]!;
-    out.outcome[j] = a.reason[k]!;
-    out.present[j] = (a.priced[k] === 1 ? weights : 0) | (a.capped[k] === 1 ? PRESENT.wCapped : 0);
-    out.p[j] = a.p[k]!;
-    out.f[j] = a.f[k]!;
-    out.q[j] = a.q[k]!;
-    out.w[j] = a.w[k]!;
-    out.wCapped[j] = a.wCapped[k]!;
-  }
-  return out;
+  return (from, to) => {
+    const out = auditRowColumns(to - from, a.classes, OUTCOMES);
+    for (let j = 0; j < to - from; j++) {
+      const k = order[from + j]!;
+      const r = a.row[k]!;
+      out.observationId[j] = c.observationId[r]!;
+      out.snapshotId[j] = c.snapshots.id[c.snapshot[r]!]!;
+      out.seq[j] = c.seq[r]!;
+      out.cls[j] = a.cls[k]!;
+      out.outcome[j] = a.reason[k]!;
+      out.present[j] = (a.priced[k] === 1 ? weights : 0) | (a.capped[k] === 1 ? PRESENT.wCapped : 0);
+      out.p[j] = a.p[k]!;
+      out.f[j] = a.f[k]!;
+      out.q[j] = a.q[k]!;
+      out.w[j] = a.w[k]!;
+      out.wCapped[j] = a.wCapped[k]!;
+    }
+    return out;
+  };
 }
 
 /** Chooses the methodology of a fix: the one on record for the date, an explicit one, or the one in force. */
@@ -273,7 +341,7 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
       outcomes.push({ series: r.record.series, action: 'would_publish', revision, status: r.record.status, value: r.record.value });
       continue;
     }
-    const audit = encodeAudit(storedAudit(r.audit));
+    const audit = encodeAudit(r.audit.length, storedAudit(r.audit));
     // Awaited when stored; a failure that comes first (the transaction then rolls back) is not an unhandled one.
     audit.blocks.catch(() => {});
     pending = {

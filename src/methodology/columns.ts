@@ -161,6 +161,7 @@ export class ObservationColumnsBuilder {
   readonly #numbers: Record<NumberColumnName, NumberColumn>;
   readonly #snapshots = { id: new NumberColumn(64, 'int'), sha256: [] as number[], venue: [] as number[], fetchedAt: [] as number[], source: [] as number[] };
   #current = -1;
+  readonly #remaps = new WeakMap<ObservationColumns, Int32Array>();
 
   constructor(capacity = 1024) {
     this.#capacity = Math.max(16, capacity);
@@ -250,6 +251,42 @@ export class ObservationColumnsBuilder {
     c.machineId[i] = this.intern(machineId);
     c.hasMemory[i] = memoryGb == null ? 0 : 1;
     num.memoryGb.set(i, memoryGb ?? 0);
+  }
+
+  /** Rows [from, to) of other columns, all of one snapshot, as the current snapshot's observations (copied). */
+  addRows(src: ObservationColumns, from: number, to: number): void {
+    if (this.#current < 0) throw new Error('observations added before their snapshot');
+    let remap = this.#remaps.get(src);
+    if (!remap) this.#remaps.set(src, (remap = new Int32Array(src.strings.length).fill(-2)));
+    const id = (i: number) => {
+      if (i === NONE) return NONE;
+      if (remap[i] === -2) remap[i] = this.intern(src.strings[i]!);
+      return remap[i]!;
+    };
+    const c = this.#rows;
+    const num = this.#numbers;
+    const venue = this.#snapshots.venue[this.#current]!;
+    for (let r = from; r < to; r++) {
+      if (this.#n === this.#capacity) this.#grow();
+      const i = this.#n++;
+      c.snapshot[i] = this.#current;
+      c.venue[i] = venue;
+      num.observationId.set(i, src.observationId[r]!);
+      num.seq.set(i, src.seq[r]!);
+      c.listingId[i] = id(src.listingId[r]!);
+      c.gpuRaw[i] = id(src.gpuRaw[r]!);
+      num.gpuCount.set(i, src.gpuCount[r]!);
+      c.price[i] = src.price[r]!;
+      c.contract[i] = id(src.contract[r]!);
+      c.available[i] = src.available[r]!;
+      c.perfSystem[i] = id(src.perfSystem[r]!);
+      c.perfScore[i] = src.perfScore[r]!;
+      c.hostId[i] = id(src.hostId[r]!);
+      c.quantityReported[i] = src.quantityReported[r]!;
+      c.machineId[i] = id(src.machineId[r]!);
+      c.hasMemory[i] = src.hasMemory[r]!;
+      num.memoryGb.set(i, src.memoryGb[r]!);
+    }
   }
 
   /** A chunk of the current snapshot's observations: each distinct string is interned once, not once a row. */

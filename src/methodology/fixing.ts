@@ -1,7 +1,7 @@
 // Methodology v1 as pure functions: observations in, fixings with their audit rows out. No database, clock or randomness.
 // Step numbers refer to methodology/METHODOLOGY.md. Inputs and audit rows are columns (columns.ts); every loop
 // and sum runs in canonical input order, which is index order there.
-import { AuditColumns, INCLUDED, inputColumns, NONE, reasonCode, sameSnapshot, type ObservationColumns } from './columns.js';
+import { AuditColumns, INCLUDED, inputColumns, NONE, reasonCode, sameSnapshot, stringId, type ObservationColumns } from './columns.js';
 import type { GpuClass, Methodology } from './params.js';
 import { parameterHash } from './params.js';
 import { quantileOf } from './quantile.js';
@@ -10,6 +10,7 @@ import {
   canonicalRecord,
   capVenueShares,
   classifier,
+  classLookup,
   countExcluded,
   DAY_MS,
   dayStart,
@@ -53,6 +54,8 @@ const UNMAPPED_GPU = reasonCode('unmapped_gpu');
 interface Window {
   from: number;
   to: number;
+  /** The observations the window's rows index (the day's alone, or the whole extended window's). */
+  inputs: ObservationColumns;
   /** The window's input rows of each class (null: unmapped), in canonical order. */
   byClass: Map<string | null, Uint32Array>;
   /** Per input row of the window: whether it repeats a listing of its own snapshot. */
@@ -85,7 +88,7 @@ function prepareWindow(m: Methodology, from: number, to: number, c: ObservationC
     if (!list) byClass.set(code, (list = []));
     list.push(r);
   }
-  return { from, to, byClass: new Map([...byClass].map(([code, list]) => [code, Uint32Array.from(list)])), duplicate, seconds };
+  return { from, to, inputs: c, byClass: new Map([...byClass].map(([code, list]) => [code, Uint32Array.from(list)])), duplicate, seconds };
 }
 
 interface Evaluation extends Survivors {
@@ -93,8 +96,10 @@ interface Evaluation extends Survivors {
 }
 
 /** Steps 2 to 6 for one class and contract on one window. */
-function evaluateClass(m: Methodology, classCodes: readonly string[], cls: GpuClass, contract: number, win: Window, c: ObservationColumns): Evaluation {
+function evaluateClass(m: Methodology, classCodes: readonly string[], cls: GpuClass, contractName: SeriesSpec['contract'], win: Window): Evaluation {
   const { price_band: band, outlier_k: k } = m.parameters;
+  const c = win.inputs;
+  const contract = stringId(c, contractName);
   const rows = win.byClass.get(cls.code) ?? new Uint32Array(0);
   const a = new AuditColumns(c, classCodes, rows.length);
   const classIndex = classCodes.indexOf(cls.code);
@@ -267,9 +272,9 @@ function decide(m: Methodology, spec: SeriesSpec, date: string, day: Attempt, ex
 }
 
 /** Step 9: pool the on-demand step-6 survivors of every class, in reference-class-equivalent units. */
-function computeAttempt(m: Methodology, classCodes: readonly string[], c: ObservationColumns, win: Window, perClass: Map<string, Evaluation>): Attempt {
+function computeAttempt(m: Methodology, classCodes: readonly string[], win: Window, perClass: Map<string, Evaluation>): Attempt {
   const unmapped = win.byClass.get(null) ?? new Uint32Array(0);
-  const audit = inReferenceUnits(m, c, classCodes, (code) => perClass.get(code), {
+  const audit = inReferenceUnits(m, win.inputs, classCodes, (code) => perClass.get(code), {
     rows: unmapped,
     reasons: new Uint8Array(unmapped.length).fill(UNMAPPED_GPU),
   });
@@ -291,23 +296,30 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const { from: extFrom, to: dayEnd } = inputWindow(req.date, m);
   const start = dayEnd - DAY_MS;
   const classCodes = m.classes.map((x) => x.code);
-  const contractId = (name: SeriesSpec['contract']) => c.strings.indexOf(name);
+  // The extended window's observations: the day's, or (when given apart) made on first need.
+  let extInputs: ObservationColumns | null = req.extended ? null : c;
+  const extColumns = () => (extInputs ??= inputColumns(req.extended!.observations()));
   const dayWin = prepareWindow(m, start, dayEnd, c, req.snapshots);
   let extWin: Window | null = null;
-  const ext = () => (extWin ??= prepareWindow(m, extFrom, dayEnd, c, req.snapshots));
+  const ext = () => (extWin ??= prepareWindow(m, extFrom, dayEnd, extColumns(), req.snapshots));
   // A class with no input anywhere in the extended window has an empty evaluation there: it is made without preparing
   // the window, which reads every input of every day in it. (Only a class with inputs, or the composite, needs it.)
   let extClasses: Set<string | null> | null = null;
   const inExtendedWindow = (code: string) => {
     if (!extClasses) {
-      const classOf = rowClassLookup(m, c);
       extClasses = new Set();
-      for (const r of rowsIn(c, extFrom, dayEnd)) extClasses.add(classOf(r)?.[0]?.code ?? null);
+      if (req.extended) {
+        const lookup = classLookup(m);
+        for (const n of req.extended.names) extClasses.add(lookup(n.venue, n.gpuRaw)?.[0]?.code ?? null);
+      } else {
+        const classOf = rowClassLookup(m, c);
+        for (const r of rowsIn(c, extFrom, dayEnd)) extClasses.add(classOf(r)?.[0]?.code ?? null);
+      }
     }
     return extClasses.has(code);
   };
   const emptyExtended = (): Attempt => ({
-    win: { from: extFrom, to: dayEnd, byClass: new Map(), duplicate: new Uint8Array(0), seconds: new Float64Array(0) },
+    win: { from: extFrom, to: dayEnd, inputs: c, byClass: new Map(), duplicate: new Uint8Array(0), seconds: new Float64Array(0) },
     audit: new AuditColumns(c, classCodes, 0),
     positions: new Uint32Array(0),
     outlier: null,
@@ -320,9 +332,9 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
   const onDemandExt = new Map<string, Evaluation>();
   // On-demand evaluations are kept per window for GPUIDX-COMPUTE; spot ones are used once.
   const evaluator = (cache: Map<string, Evaluation>, win: () => Window) => (x: GpuClass, contract: SeriesSpec['contract']) => {
-    if (contract !== 'on_demand') return evaluateClass(m, classCodes, x, contractId(contract), win(), c);
+    if (contract !== 'on_demand') return evaluateClass(m, classCodes, x, contract, win());
     let e = cache.get(x.code);
-    if (!e) cache.set(x.code, (e = evaluateClass(m, classCodes, x, contractId(contract), win(), c)));
+    if (!e) cache.set(x.code, (e = evaluateClass(m, classCodes, x, contract, win())));
     return e;
   };
   const evalDay = evaluator(onDemandDay, () => dayWin);
@@ -346,10 +358,10 @@ export function* fixingsOf(req: FixingRequest): Generator<FixingResult> {
       }
     } else {
       for (const x of m.classes) evalDay(x, 'on_demand');
-      const day = computeAttempt(m, classCodes, c, dayWin, onDemandDay);
+      const day = computeAttempt(m, classCodes, dayWin, onDemandDay);
       const extended = () => {
         for (const x of m.classes) evalExt(x, 'on_demand');
-        return computeAttempt(m, classCodes, c, ext(), onDemandExt);
+        return computeAttempt(m, classCodes, ext(), onDemandExt);
       };
       yield decide(m, spec, req.date, day, extended, previous);
     }

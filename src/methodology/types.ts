@@ -151,6 +151,16 @@ export interface FixingRequest {
   date: string;
   /** Observations and parsed-snapshot instants covering at least the extended window [D-(k-1), D+1): as columns (storage and replay build them), or as objects in any order. */
   observations: ObservationColumns | readonly ObservationInput[];
+  /**
+   * The extended window's observations given apart, so that a caller reads the days before only for a series that
+   * needs them: `observations` then covers the day [D, D+1) alone; `observations()` here (called at most once)
+   * gives the whole extended window [D-(k-1), D+1), the day included; `names` lists, for that whole window, each
+   * venue's raw GPU names with the memory per GPU they came with (what tells which classes it holds).
+   */
+  extended?: {
+    observations: () => ObservationColumns | readonly ObservationInput[];
+    names: readonly { venue: string; gpuRaw: string; gpuMemoryGb: number | null }[];
+  };
   snapshots: readonly SnapshotTime[];
   /** Latest earlier published value per series, for carrying forward. */
   previous: ReadonlyMap<string, PreviousValue>;

@@ -2,7 +2,7 @@
 // randomness. Step numbers refer to "Version 2" in methodology/METHODOLOGY.md. Built only on the shared pieces
 // (types.ts, columns.ts, shared.ts, quantile.ts, series.ts): v1's engine (fixing.ts) is never imported. Inputs and
 // audit rows are columns; every loop and sum runs in canonical input order (index order) unless it says otherwise.
-import { AuditColumns, fetchedAtOf, INCLUDED, inputColumns, NONE, reasonCode, sameSnapshot, type ObservationColumns } from './columns.js';
+import { AuditColumns, fetchedAtOf, INCLUDED, inputColumns, NONE, reasonCode, sameSnapshot, stringId, type ObservationColumns } from './columns.js';
 import type { GpuClass, Methodology } from './params.js';
 import { quantileOf } from './quantile.js';
 import { parameterHash } from './params.js';
@@ -114,6 +114,8 @@ const UNMAPPED_GPU = reasonCode('unmapped_gpu');
 interface Window {
   from: number;
   to: number;
+  /** The observations `rows` index (the day's alone, or the whole extended window's). */
+  inputs: ObservationColumns;
   rows: Uint32Array;
   /** Positions in `rows` of each class's inputs (null: no class), ascending. */
   byClass: Map<string | null, Uint32Array>;
@@ -265,6 +267,7 @@ function prepareWindow(
   return {
     from,
     to,
+    inputs: c,
     rows,
     byClass: new Map([...byClass].map(([code, list]) => [code, Uint32Array.from(list)])),
     reason,
@@ -288,11 +291,12 @@ function evaluateClass(
   p: V2Parameters,
   classCodes: readonly string[],
   cls: GpuClass,
-  contract: number,
+  contractName: SeriesSpec['contract'],
   win: Window,
-  c: ObservationColumns,
 ): Evaluation {
   const { price_band: band, outlier_k: k } = m.parameters;
+  const c = win.inputs;
+  const contract = stringId(c, contractName);
   const positions = win.byClass.get(cls.code) ?? new Uint32Array(0);
   const a = new AuditColumns(c, classCodes, positions.length);
   const classIndex = classCodes.indexOf(cls.code);
@@ -427,10 +431,19 @@ function hostKeys(c: ObservationColumns) {
   };
 }
 
+const hostKeyCache = new WeakMap<ObservationColumns, ReturnType<typeof hostKeys>>();
+/** The host keys of a set of columns, made once for them. */
+function hostKeysOf(c: ObservationColumns): ReturnType<typeof hostKeys> {
+  let keys = hostKeyCache.get(c);
+  if (!keys) hostKeyCache.set(c, (keys = hostKeys(c)));
+  return keys;
+}
+
 /** Steps 7 and 8: hourly partitions, each with host and venue caps and its weighted median; which are sufficient. */
-function partitionValues(m: Methodology, p: V2Parameters, win: Window, s: Survivors, hosts: ReturnType<typeof hostKeys>): Partition[] {
+function partitionValues(m: Methodology, p: V2Parameters, win: Window, s: Survivors): Partition[] {
   const a = s.audit;
   const c = a.inputs;
+  const hosts = hostKeysOf(c);
   const parts: Partition[] = [];
   for (let t = win.from; t < win.to; t += p.partition_seconds * 1000) parts.push({ from: t, positions: [], value: null, listings: 0, venues: 0 });
   for (const k of s.positions) parts[Math.floor((fetchedAtOf(c, a.row[k]!) - win.from) / (p.partition_seconds * 1000))]!.positions.push(k);
@@ -665,7 +678,7 @@ function decide(
 }
 
 /** GPUIDX-COMPUTE: the on-demand tier-1 survivors of every class, in reference-class-equivalent units, partitioned alike. */
-function computeAudit(m: Methodology, classCodes: readonly string[], c: ObservationColumns, win: Window, perClass: Map<string, Evaluation>): AuditColumns {
+function computeAudit(m: Methodology, classCodes: readonly string[], win: Window, perClass: Map<string, Evaluation>): AuditColumns {
   const classless = win.byClass.get(null) ?? new Uint32Array(0);
   const rows = new Uint32Array(classless.length);
   const reasons = new Uint8Array(classless.length);
@@ -673,7 +686,7 @@ function computeAudit(m: Methodology, classCodes: readonly string[], c: Observat
     rows[j] = win.rows[at]!;
     reasons[j] = win.reason[at] || win.classReason[at] || UNMAPPED_GPU;
   });
-  return inReferenceUnits(m, c, classCodes, (code) => perClass.get(code), { rows, reasons });
+  return inReferenceUnits(m, win.inputs, classCodes, (code) => perClass.get(code), { rows, reasons });
 }
 
 /** Computes the fixings of one date under methodology v2, one series at a time, in catalog order. */
@@ -684,18 +697,23 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
   const { from: extFrom, to: dayEnd } = inputWindow(req.date, m);
   const classify = memoryClassifier(m, p.memory_tolerance);
   const classCodes = m.classes.map((x) => x.code);
-  const hosts = hostKeys(c);
+  // The extended window's observations: the day's, or (when given apart) made on first need.
+  let extInputs: ObservationColumns | null = req.extended ? null : c;
+  const extColumns = () => (extInputs ??= inputColumns(req.extended!.observations()));
   const dayWin = prepareWindow(m, p, req.date, dayEnd - DAY_MS, dayEnd, req, c, classify);
   let extWin: Window | null = null;
-  const ext = () => (extWin ??= prepareWindow(m, p, req.date, extFrom, dayEnd, req, c, classify));
+  const ext = () => (extWin ??= prepareWindow(m, p, req.date, extFrom, dayEnd, req, extColumns(), classify));
   // A class with no input anywhere in the extended window has an empty evaluation there: it is made without preparing
   // the window, which reads every input of every day in it. (Only a class with inputs, or the composite, needs it.)
   let extClasses: Set<string | null> | null = null;
   const inExtendedWindow = (code: string) => {
     if (!extClasses) {
-      const classOf = rowClassifier(c, classify);
       extClasses = new Set();
-      for (const r of rowsIn(c, extFrom, dayEnd)) extClasses.add(classOf(r).code);
+      if (req.extended) for (const n of req.extended.names) extClasses.add(classify(n.venue, n.gpuRaw, n.gpuMemoryGb).code);
+      else {
+        const classOf = rowClassifier(c, classify);
+        for (const r of rowsIn(c, extFrom, dayEnd)) extClasses.add(classOf(r).code);
+      }
     }
     return extClasses.has(code);
   };
@@ -703,6 +721,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     const win: Window = {
       from: extFrom,
       to: dayEnd,
+      inputs: c,
       rows: new Uint32Array(0),
       byClass: new Map(),
       reason: new Uint8Array(0),
@@ -713,18 +732,17 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
       admitted: dayWin.admitted,
     };
     const s = { audit: new AuditColumns(c, classCodes, 0), positions: new Uint32Array(0) };
-    return { win, ...s, listPrices: new Uint32Array(0), fence: null, parts: partitionValues(m, p, win, s, hosts) };
+    return { win, ...s, listPrices: new Uint32Array(0), fence: null, parts: partitionValues(m, p, win, s) };
   };
   const wanted = req.series ? new Set(req.series) : null;
   const classByCode = new Map(m.classes.map((x) => [x.code, x]));
-  const contractId = (name: SeriesSpec['contract']) => c.strings.indexOf(name);
   const onDemand = { day: new Map<string, Evaluation>(), ext: new Map<string, Evaluation>() };
   const evaluate = (x: GpuClass, contract: SeriesSpec['contract'], which: 'day' | 'ext'): Evaluation => {
     const win = which === 'day' ? dayWin : ext();
-    if (contract !== 'on_demand') return evaluateClass(m, p, classCodes, x, contractId(contract), win, c);
+    if (contract !== 'on_demand') return evaluateClass(m, p, classCodes, x, contract, win);
     const cache = onDemand[which];
     let e = cache.get(x.code);
-    if (!e) cache.set(x.code, (e = evaluateClass(m, p, classCodes, x, contractId(contract), win, c)));
+    if (!e) cache.set(x.code, (e = evaluateClass(m, p, classCodes, x, contract, win)));
     return e;
   };
   const attempt = (e: Evaluation, win: Window): Attempt => ({
@@ -733,7 +751,7 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
     positions: e.positions,
     listPrices: e.listPrices,
     fence: e.fence,
-    parts: partitionValues(m, p, win, e, hosts),
+    parts: partitionValues(m, p, win, e),
   });
   for (const spec of seriesCatalog(m).filter((s) => !wanted || wanted.has(s.code))) {
     const previous = req.previous.get(spec.code);
@@ -765,9 +783,9 @@ export function* fixingsOfV2(req: FixingRequest): Generator<FixingResult> {
       const composite = (which: 'day' | 'ext'): Attempt => {
         for (const x of m.classes) evaluate(x, 'on_demand', which);
         const win = which === 'day' ? dayWin : ext();
-        const audit = computeAudit(m, classCodes, c, win, onDemand[which]);
+        const audit = computeAudit(m, classCodes, win, onDemand[which]);
         const s = { audit, positions: includedPositions(audit) };
-        return { win, ...s, listPrices: new Uint32Array(0), fence: null, parts: partitionValues(m, p, win, s, hosts) };
+        return { win, ...s, listPrices: new Uint32Array(0), fence: null, parts: partitionValues(m, p, win, s) };
       };
       yield decide(m, p, spec, req.date, composite('day'), () => composite('ext'), previous, history);
     }

@@ -1,5 +1,5 @@
 // Repository for the methodology's inputs (observations of parsed snapshots in a window) and its published fixings.
-import { ObservationBlockError, storedObservationBlocks, type ObservationBlock } from './observation-blocks.js';
+import { observationBlockRows, type StoredObservationBlock } from './observation-blocks.js';
 import { insertAuditBlocks, type EncodedAuditBlock } from './audit-blocks.js';
 import type { Db } from './db.js';
 import type { Fixing } from './schema.js';
@@ -11,9 +11,10 @@ export interface WindowSnapshot {
   venue: string;
   fetched_at: number;
   source: string;
-  /** Its observations: how many, and the id of the first (null: it holds none). */
+  /** Its observations: how many, the id of the first (null: it holds none), and their raw GPU names (JSON, see GpuName). */
   row_count: number;
   first_observation_id: number | null;
+  gpu_names: string | null;
 }
 
 /**
@@ -24,7 +25,7 @@ export async function windowSnapshots(db: Db, from: number, to: number, throughS
   const rows = await db
     .selectFrom('snapshots as s')
     .leftJoin('observation_blocks as b', 'b.snapshot_id', 's.id')
-    .select(['s.id', 's.sha256', 's.venue', 's.fetched_at', 's.source', 'b.row_count', 'b.first_observation_id'])
+    .select(['s.id', 's.sha256', 's.venue', 's.fetched_at', 's.source', 'b.row_count', 'b.first_observation_id', 'b.gpu_names'])
     .where('s.fetched_at', '>=', from)
     .where('s.fetched_at', '<', to)
     .where('s.id', '<=', throughSnapshot)
@@ -37,31 +38,15 @@ export async function windowSnapshots(db: Db, from: number, to: number, throughS
     .sort((a, b) => text(a.venue, b.venue) || a.fetched_at - b.fetched_at || text(a.sha256, b.sha256) || a.id - b.id);
 }
 
-/**
- * The observation blocks of the given snapshots, decoded, in the order given, a batch at a time (a window holds
- * thousands). A block that cannot be read stops the reader with its reason (verify names it).
- */
-export async function* windowObservationBlocks(
-  db: Db,
-  snapshots: readonly WindowSnapshot[],
-): AsyncGenerator<{ snapshot: WindowSnapshot; block: ObservationBlock }> {
-  const holding = snapshots.filter((s) => s.row_count > 0);
-  for (let i = 0; i < holding.length; i += 100) {
-    const batch = holding.slice(i, i + 100);
-    const read = new Map<number, ObservationBlock>();
-    for await (const b of storedObservationBlocks(
-      db,
-      batch.map((s) => s.id),
-    )) {
-      if (!b.read.ok) throw new ObservationBlockError(b.snapshotId, b.read.reason);
-      read.set(b.snapshotId, b.read.block);
-    }
-    for (const snapshot of batch) {
-      const block = read.get(snapshot.id);
-      if (!block) throw new ObservationBlockError(snapshot.id, 'is missing');
-      yield { snapshot, block };
-    }
-  }
+/** The stored (compressed) observation blocks of the given snapshots, by snapshot id. */
+export async function windowBlockData(db: Db, snapshots: readonly WindowSnapshot[]): Promise<Map<number, StoredObservationBlock>> {
+  const out = new Map<number, StoredObservationBlock>();
+  for await (const b of observationBlockRows(
+    db,
+    snapshots.filter((s) => s.row_count > 0).map((s) => s.id),
+  ))
+    out.set(b.snapshot_id, b);
+  return out;
 }
 
 /** Venue, instant and parser version of every parsed snapshot in [from, to), including those that held no listing. */

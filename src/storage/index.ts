@@ -45,7 +45,7 @@ export * from './publication.js';
 export * from './audit.js';
 export {
   windowSnapshots,
-  windowObservationBlocks,
+  windowBlockData,
   snapshotTimesInWindow,
   snapshotWatermark,
   latestFixings,
@@ -69,7 +69,9 @@ export {
   readObservationBlock,
   storedObservationBlocks,
   type EncodedObservationBlock,
+  type GpuName,
   type ObservationBlock,
+  type StoredObservationBlock,
 } from './observation-blocks.js';
 export {
   AUDIT_BLOCK_ROWS,
@@ -83,6 +85,7 @@ export {
   AuditHasher,
   auditSha256,
   encodeAudit,
+  encodeAuditRows,
   storedAuditBlocks,
   inObservationOrder,
   readAuditBlock,

@@ -5,7 +5,7 @@
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompressSync, constants } from 'node:zlib';
 import type { Db } from './db.js';
-import type { Observation, ParsedObservation } from './schema.js';
+import type { Observation, ObservationBlocksTable, ParsedObservation } from './schema.js';
 
 const MAGIC = 'GPO1';
 /**
@@ -131,8 +131,28 @@ export function decodeObservationBlock(data: Buffer): ObservationBlock {
 /** A block ready to store. */
 export interface EncodedObservationBlock {
   row_count: number;
+  gpu_names: string;
   encoding: 'br';
   data: Buffer;
+}
+
+/** One raw GPU name of a snapshot's observations, with the memory per GPU it came with, and how many had both. */
+export type GpuName = [gpu_raw: string, gpu_memory_gb: number | null, observations: number];
+
+/**
+ * A block's summary beside it: each distinct (raw name, memory) pair with its count, sorted, as JSON. What a fixing
+ * needs to know which classes a window holds, and the unmapped-names report, without decoding any block.
+ */
+export function gpuNamesOf(rows: readonly ParsedObservation[]): string {
+  const counts = new Map<string, GpuName>();
+  for (const o of rows) {
+    const memory = o.gpu_memory_gb ?? null;
+    const key = JSON.stringify([o.gpu_raw, memory]);
+    const entry = counts.get(key);
+    if (entry) entry[2] += 1;
+    else counts.set(key, [o.gpu_raw, memory, 1]);
+  }
+  return JSON.stringify([...counts.keys()].sort().map((k) => counts.get(k)!));
 }
 
 /** A snapshot's observations, compressed on the thread pool (the caller parses and hashes meanwhile). */
@@ -141,7 +161,7 @@ export async function encodeObservations(rows: readonly ParsedObservation[]): Pr
   const data = await compress(raw, {
     params: { [constants.BROTLI_PARAM_QUALITY]: OBSERVATION_BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
   });
-  return { row_count: rows.length, encoding: 'br', data };
+  return { row_count: rows.length, gpu_names: gpuNamesOf(rows), encoding: 'br', data };
 }
 
 /** A stored block, decoded, or why it cannot be. */
@@ -222,19 +242,27 @@ export async function insertObservationBlock(trx: Db, snapshotId: number, firstO
     .execute();
 }
 
-/** Snapshots' observation blocks as stored, decoded, for a list of snapshot ids (a bounded IN list per query). */
-export async function* storedObservationBlocks(
-  db: Db,
-  snapshotIds: readonly number[],
-): AsyncGenerator<{ snapshotId: number; firstId: number; read: ReadObservationBlock }> {
+/** A snapshot's observation block as stored (compressed). */
+export type StoredObservationBlock = Pick<ObservationBlocksTable, 'snapshot_id' | 'first_observation_id' | 'row_count' | 'encoding' | 'data'>;
+
+/** Snapshots' observation blocks as stored, compressed, for a list of snapshot ids (a bounded IN list per query). */
+export async function* observationBlockRows(db: Db, snapshotIds: readonly number[]): AsyncGenerator<StoredObservationBlock> {
   for (let i = 0; i < snapshotIds.length; i += 100) {
-    const rows = await db
+    yield* await db
       .selectFrom('observation_blocks')
       .select(['snapshot_id', 'first_observation_id', 'row_count', 'encoding', 'data'])
       .where('snapshot_id', 'in', snapshotIds.slice(i, i + 100))
       .execute();
-    for (const r of rows) yield { snapshotId: r.snapshot_id, firstId: r.first_observation_id, read: readObservationBlock(r) };
   }
+}
+
+/** Snapshots' observation blocks, decoded, for a list of snapshot ids. */
+export async function* storedObservationBlocks(
+  db: Db,
+  snapshotIds: readonly number[],
+): AsyncGenerator<{ snapshotId: number; firstId: number; read: ReadObservationBlock }> {
+  for await (const r of observationBlockRows(db, snapshotIds))
+    yield { snapshotId: r.snapshot_id, firstId: r.first_observation_id, read: readObservationBlock(r) };
 }
 
 /** The observations of one snapshot as rows, in position order (empty when it has none). */

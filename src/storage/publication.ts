@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db.js';
 import { auditBlocks, auditRowAt, auditRowCount, type AuditRowValues } from './audit-blocks.js';
-import { ObservationBlockError, observationAt, storedObservationBlocks } from './observation-blocks.js';
+import { ObservationBlockError, observationAt, storedObservationBlocks, type GpuName } from './observation-blocks.js';
 import type { Fixing, Observation } from './schema.js';
 
 /** First and latest fixing date of every series that has one, with the latest revision of its latest date. */
@@ -224,31 +224,27 @@ export async function ping(db: Db): Promise<void> {
 
 /**
  * How often each venue reported each raw GPU name (with the memory it gave), and when it was last seen, for the
- * unmapped-names report: every observation block is read, a batch of snapshots at a time.
+ * unmapped-names report: from each observation block's summary of its names, a batch of snapshots at a time.
  */
 export async function rawGpuNames(db: Db): Promise<{ venue: string; gpu_raw: string; gpu_memory_gb: number | null; n: number; last_seen: number }[]> {
   const names = new Map<string, { venue: string; gpu_raw: string; gpu_memory_gb: number | null; n: number; last_seen: number }>();
   let after = 0;
   for (;;) {
-    const snapshots = await db
+    const blocks = await db
       .selectFrom('snapshots as s')
       .innerJoin('observation_blocks as b', 'b.snapshot_id', 's.id')
-      .select(['s.id', 's.venue', 's.fetched_at'])
+      .select(['s.id', 's.venue', 's.fetched_at', 'b.gpu_names'])
       .where('s.id', '>', after)
       .orderBy('s.id')
-      .limit(500)
+      .limit(5000)
       .execute();
-    if (snapshots.length === 0) break;
-    after = snapshots[snapshots.length - 1]!.id;
-    const byId = new Map(snapshots.map((s) => [s.id, s]));
-    for await (const { snapshotId, firstId, read } of storedObservationBlocks(db, [...byId.keys()])) {
-      if (!read.ok) throw new ObservationBlockError(snapshotId, read.reason);
-      const s = byId.get(snapshotId)!;
-      for (let k = 0; k < read.block.length; k++) {
-        const o = observationAt(read.block, k, snapshotId, firstId);
-        const key = JSON.stringify([s.venue, o.gpu_raw, o.gpu_memory_gb]);
-        const entry = names.get(key) ?? { venue: s.venue, gpu_raw: o.gpu_raw, gpu_memory_gb: o.gpu_memory_gb, n: 0, last_seen: s.fetched_at };
-        entry.n += 1;
+    if (blocks.length === 0) break;
+    after = blocks[blocks.length - 1]!.id;
+    for (const s of blocks) {
+      for (const [gpu_raw, gpu_memory_gb, n] of JSON.parse(s.gpu_names) as GpuName[]) {
+        const key = JSON.stringify([s.venue, gpu_raw, gpu_memory_gb]);
+        const entry = names.get(key) ?? { venue: s.venue, gpu_raw, gpu_memory_gb, n: 0, last_seen: s.fetched_at };
+        entry.n += n;
         entry.last_seen = Math.max(entry.last_seen, s.fetched_at);
         names.set(key, entry);
       }

@@ -86,6 +86,8 @@ export interface ObservationBlocksTable {
   snapshot_id: number;
   first_observation_id: number;
   row_count: number;
+  /** JSON: each distinct raw GPU name with the memory per GPU it came with (or null) and how many observations had both, sorted. */
+  gpu_names: string;
   encoding: string;
   data: Buffer;
 }

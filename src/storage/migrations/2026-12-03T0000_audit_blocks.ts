@@ -5,7 +5,7 @@
 // Frozen: never edit, add a new one.
 import { brotliCompressSync, constants } from 'node:zlib';
 import { sql, type Kysely } from 'kysely';
-import { AUDIT_BLOCK_ROWS, AUDIT_BROTLI_QUALITY, auditColumnsOfRows, blockBytes, type AuditRowValues } from '../audit-blocks.js';
+import { AUDIT_BLOCK_ROWS, AUDIT_BROTLI_QUALITY, AUDIT_BROTLI_WINDOW_BITS, auditColumnsOfRows, blockBytes, type AuditRowValues } from '../audit-blocks.js';
 import { columnTypes, createRefusalTrigger, dialectOf } from '../dialect.js';
 
 /**
@@ -89,7 +89,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       const blocks = [];
       for (let from = 0, block = 0; from < columns.length; from += AUDIT_BLOCK_ROWS, block++) {
         const to = Math.min(from + AUDIT_BLOCK_ROWS, columns.length);
-        const data = brotliCompressSync(blockBytes(columns, from, to), { params: { [constants.BROTLI_PARAM_QUALITY]: AUDIT_BROTLI_QUALITY } });
+        const data = brotliCompressSync(blockBytes(columns, from, to), {
+          params: { [constants.BROTLI_PARAM_QUALITY]: AUDIT_BROTLI_QUALITY, [constants.BROTLI_PARAM_LGWIN]: AUDIT_BROTLI_WINDOW_BITS },
+        });
         blocks.push({ block, rows: to - from, first: columns.observationId[from]!, last: columns.observationId[to - 1]!, data });
       }
       if (!postgres) await sql`BEGIN IMMEDIATE`.execute(db);

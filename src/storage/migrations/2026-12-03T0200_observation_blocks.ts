@@ -6,7 +6,7 @@
 import { brotliCompressSync, constants } from 'node:zlib';
 import { sql, type Kysely } from 'kysely';
 import { createRefusalTrigger, dialectOf } from '../dialect.js';
-import { OBSERVATION_BROTLI_QUALITY, observationBlockBytes } from '../observation-blocks.js';
+import { gpuNamesOf, OBSERVATION_BROTLI_QUALITY, observationBlockBytes } from '../observation-blocks.js';
 import type { Observation } from '../schema.js';
 
 const SNAPSHOTS_PER_BATCH = 200;
@@ -24,6 +24,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addColumn('snapshot_id', 'bigint', (c) => c.primaryKey().references('snapshots.id'))
       .addColumn('first_observation_id', 'bigint', (c) => c.notNull())
       .addColumn('row_count', 'bigint', (c) => c.notNull())
+      .addColumn('gpu_names', sql`text COLLATE "C"`, (c) => c.notNull())
       .addColumn('encoding', sql`text COLLATE "C"`, (c) => c.notNull())
       .addColumn('data', 'bytea', (c) => c.notNull())
       .execute();
@@ -44,6 +45,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       snapshot_id integer PRIMARY KEY REFERENCES snapshots (id),
       first_observation_id integer NOT NULL,
       row_count integer NOT NULL,
+      gpu_names text NOT NULL,
       encoding text NOT NULL,
       data blob NOT NULL
     )`.execute(db);
@@ -82,13 +84,13 @@ export async function up(db: Kysely<any>): Promise<void> {
       if (new Set(offsets).size !== list.length || Math.max(...offsets) !== list.length - 1)
         throw new Error(`snapshot ${snapshotId}: its observation ids are not consecutive, so they cannot be kept in one block`);
       const data = brotliCompressSync(observationBlockBytes(list, offsets), { params: { [constants.BROTLI_PARAM_QUALITY]: OBSERVATION_BROTLI_QUALITY } });
-      return { snapshotId, first, count: list.length, data };
+      return { snapshotId, first, count: list.length, names: gpuNamesOf(list), data };
     });
     if (!postgres) await sql`BEGIN IMMEDIATE`.execute(db);
     try {
       for (const b of blocks) {
-        await sql`INSERT INTO observation_blocks (snapshot_id, first_observation_id, row_count, encoding, data)
-          VALUES (${b.snapshotId}, ${b.first}, ${b.count}, 'br', ${b.data})`.execute(db);
+        await sql`INSERT INTO observation_blocks (snapshot_id, first_observation_id, row_count, gpu_names, encoding, data)
+          VALUES (${b.snapshotId}, ${b.first}, ${b.count}, ${b.names}, 'br', ${b.data})`.execute(db);
       }
       if (!postgres) await sql`COMMIT`.execute(db);
     } catch (err) {
