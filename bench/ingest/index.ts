@@ -74,6 +74,13 @@ async function bareInsert(path: string, all: Buffer[], rows: Rows[], at: (i: num
   const db = new SqliteDatabase(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // The plainest store of the same rows: a table of one row per observation with its (snapshot, position) index, as
+  // gpuidx kept them before observation blocks (2026-12-03).
+  db.exec(`CREATE TABLE observations (id integer PRIMARY KEY, snapshot_id integer NOT NULL REFERENCES snapshots (id), seq integer NOT NULL,
+    listing_id text NOT NULL, host_id text, gpu_raw text NOT NULL, gpu_count integer NOT NULL, price_usd_per_hour real NOT NULL,
+    contract text NOT NULL, available integer NOT NULL, perf_system text, perf_score_per_gpu real, region text,
+    quantity_reported integer NOT NULL, machine_id text, gpu_memory_gb real);
+    CREATE INDEX observations_snapshot ON observations (snapshot_id, seq);`);
   const snap = db.prepare(
     `INSERT INTO snapshots (venue, fetched_at, source, request_method, request_url, sha256, byte_size, parser_version, parse_outcome)
      VALUES (?, ?, 'http', 'POST', 'x', ?, ?, 'bench', 'ok')`,

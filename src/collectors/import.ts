@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Db } from '../storage/index.js';
 import type { Logger } from '../log/index.js';
-import { ingestBody, withoutBom } from './ingest.js';
+import type { DecodedBody } from './body.js';
+import { commitIngest, prepareIngest, withoutBom, type PreparedIngest } from './ingest.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { GENERIC_PARSER_VERSION, implausibleFetchedAt, lineIdentity, parseGenericLine } from './venues/generic.js';
 
@@ -76,9 +77,34 @@ export async function* readLines(path: string, maxLineBytes = DEFAULT_MAX_LINE_B
   if (size > 0 || oversized) yield finish();
 }
 
+/** Lines prepared ahead of the one being stored: their parsing and compression overlap its transaction. */
+const LOOKAHEAD = 1;
+
 export async function importFile(deps: ImportDeps, path: string): Promise<ImportSummary> {
   const summary: ImportSummary = { lines: 0, snapshots: 0, duplicates: 0, observations: 0, partial: 0, rejected: 0, oversized: 0 };
   const name = basename(path);
+  // Lines are stored in file order, one transaction each, as they were read; up to LOOKAHEAD of them wait prepared.
+  const ahead: { lineNo: number; prepared: PreparedIngest }[] = [];
+  const storeAhead = async (keep: number) => {
+    while (ahead.length > keep) {
+      const { lineNo, prepared } = ahead.shift()!;
+      const result = await commitIngest(deps.db, prepared);
+      if (result.duplicate) {
+        summary.duplicates += 1;
+        continue;
+      }
+      summary.snapshots += 1;
+      summary.observations += result.observations;
+      if (result.outcome === 'partial') {
+        summary.partial += 1;
+        deps.log.warn(`${name}:${lineNo}: snapshot ${result.snapshotId} partial: ${result.error}`);
+      }
+      if (result.outcome === 'rejected') {
+        summary.rejected += 1;
+        deps.log.error(`${name}:${lineNo}: snapshot ${result.snapshotId} rejected: ${result.error}`);
+      }
+    }
+  };
   let lineNo = 0;
   for await (const line of readLines(path, deps.maxLineBytes)) {
     lineNo += 1;
@@ -91,44 +117,40 @@ export async function importFile(deps: ImportDeps, path: string): Promise<Import
     const text = withoutBom(line.bytes).toString('utf8');
     if (text.trim() === '') continue;
     summary.lines += 1;
-    let identity: ReturnType<typeof lineIdentity> = null;
+    // The line is decoded once: for its venue and instant here, and as the body the parser reads.
+    let json: unknown;
+    let decoded: DecodedBody | undefined;
     try {
-      identity = lineIdentity(JSON.parse(text));
+      json = JSON.parse(text);
+      decoded = { ok: true, json };
     } catch {
-      identity = null;
+      decoded = undefined;
     }
+    const identity = decoded ? lineIdentity(json) : null;
     const receivedAt = deps.clock();
     // A line claiming an impossible time is filed at its receipt time (its bytes say what it claimed) and rejected.
     const fetchedAt = identity && implausibleFetchedAt(identity.fetchedAt, receivedAt) === null ? identity.fetchedAt : receivedAt;
-    const result = await ingestBody(deps.db, {
-      venue: identity?.venue ?? UNIDENTIFIED_VENUE,
-      fetchedAt,
-      source: 'file',
-      requestMethod: 'IMPORT',
-      requestUrl: `file:${name}#L${lineNo}`,
-      requestBody: null,
-      received: { status: null, contentType: 'application/json', body: line.bytes, truncated: false },
-      parserVersion: GENERIC_PARSER_VERSION,
-      parserOptions: { default_quantity: 1, strip_bom: true, received_at: receivedAt },
-      parse: parseGenericLine,
-      runId: null,
-      redactor: deps.redactor ?? NO_SECRETS,
-      receivedAt,
-    });
-    if (result.duplicate) {
-      summary.duplicates += 1;
-      continue;
-    }
-    summary.snapshots += 1;
-    summary.observations += result.observations;
-    if (result.outcome === 'partial') {
-      summary.partial += 1;
-      deps.log.warn(`${name}:${lineNo}: snapshot ${result.snapshotId} partial: ${result.error}`);
-    }
-    if (result.outcome === 'rejected') {
-      summary.rejected += 1;
-      deps.log.error(`${name}:${lineNo}: snapshot ${result.snapshotId} rejected: ${result.error}`);
-    }
+    const prepared = prepareIngest(
+      {
+        venue: identity?.venue ?? UNIDENTIFIED_VENUE,
+        fetchedAt,
+        source: 'file',
+        requestMethod: 'IMPORT',
+        requestUrl: `file:${name}#L${lineNo}`,
+        requestBody: null,
+        received: { status: null, contentType: 'application/json', body: line.bytes, truncated: false },
+        parserVersion: GENERIC_PARSER_VERSION,
+        parserOptions: { default_quantity: 1, strip_bom: true, received_at: receivedAt },
+        parse: parseGenericLine,
+        runId: null,
+        redactor: deps.redactor ?? NO_SECRETS,
+        receivedAt,
+      },
+      decoded,
+    );
+    ahead.push({ lineNo, prepared });
+    await storeAhead(LOOKAHEAD);
   }
+  await storeAhead(0);
   return summary;
 }

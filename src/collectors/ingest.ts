@@ -1,9 +1,9 @@
 // Raw-first ingestion of one received body: store the exact bytes, then parse them, then record what parsing found.
 import { createHash } from 'node:crypto';
-import type { Db, ParseRecord } from '../storage/index.js';
+import type { Db, ParseRecord, RawSnapshotInput } from '../storage/index.js';
 import { encodeBody, encodeObservations, storeSnapshot } from '../storage/index.js';
 import type { ParsedPayload, ParserOptions } from './adapter.js';
-import { decodeJsonBody, type ReceivedBody } from './body.js';
+import { decodeJsonBody, type DecodedBody, type ReceivedBody } from './body.js';
 import type { Listing } from './listing.js';
 import type { Redactor } from './redact.js';
 
@@ -97,9 +97,14 @@ export function rejectedParse(error: string): ParseRecord {
 }
 
 /** What a decoded-and-parsed body amounts to, ready to be recorded against its snapshot. */
-export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
+export function toParseRecord(
+  received: ReceivedBody,
+  parse: IngestInput['parse'],
+  options: ParserOptions,
+  decoded?: DecodedBody,
+): { record: ParseRecord; json: unknown } {
   try {
-    return parseRecordOf(received, parse, options);
+    return parseRecordOf(received, parse, options, decoded);
   } catch (err) {
     // A parser fault is a fact about this payload: the bytes are stored all the same, marked with the reason.
     const detail = err instanceof Error ? err.message : String(err);
@@ -107,8 +112,13 @@ export function toParseRecord(received: ReceivedBody, parse: IngestInput['parse'
   }
 }
 
-function parseRecordOf(received: ReceivedBody, parse: IngestInput['parse'], options: ParserOptions): { record: ParseRecord; json: unknown } {
-  const decoded = decodeJsonBody(options.strip_bom ? { ...received, body: withoutBom(received.body) } : received);
+function parseRecordOf(
+  received: ReceivedBody,
+  parse: IngestInput['parse'],
+  options: ParserOptions,
+  given?: DecodedBody,
+): { record: ParseRecord; json: unknown } {
+  const decoded = given ?? decodeJsonBody(options.strip_bom ? { ...received, body: withoutBom(received.body) } : received);
   if (!decoded.ok) {
     return { record: rejectedParse(`${decoded.code}: ${decoded.detail}`), json: undefined };
   }
@@ -134,20 +144,41 @@ function parseRecordOf(received: ReceivedBody, parse: IngestInput['parse'], opti
   };
 }
 
-export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResult> {
+/** A body ready to be stored: parsed, hashed, its compression (and its observations') started on the thread pool. */
+export interface PreparedIngest {
+  input: IngestInput;
+  received: ReceivedBody;
+  redacted: boolean;
+  record: ParseRecord;
+  json: unknown;
+  snapshot: RawSnapshotInput;
+}
+
+/**
+ * Everything about storing a body that needs no database: the parse, the hashes, and the compression of the bytes
+ * and of the observations, started on the thread pool. A caller with several bodies prepares the next while the
+ * previous is stored (`gpuidx import` does). `decoded`: the body already decoded as JSON, when the caller decoded it.
+ */
+export function prepareIngest(input: IngestInput, decoded?: DecodedBody): PreparedIngest {
   // Raw bytes are stored as received, with one exception: a venue echoing one of our API keys back.
   // The key is replaced before storage and the snapshot says so; everything else stays byte-exact.
   const redacted = input.redactor.containsSecret(input.received.body);
   const received = redacted ? { ...input.received, body: Buffer.from(input.redactor.text(input.received.body.toString('latin1')), 'latin1') } : input.received;
   // Compression runs on the thread pool while this thread parses.
   const encoded = encodeBody(received.body);
-  const { record, json } = toParseRecord(received, input.parse, input.parserOptions);
+  encoded.catch(() => {});
+  const { record: parsed, json } = toParseRecord(received, input.parse, input.parserOptions, redacted ? undefined : decoded);
   // The observations' block too compresses on the thread pool while the body is hashed below.
-  const encodedObservations = encodeObservations(record.observations);
-  const error = record.error === null ? null : input.redactor.text(record.error);
-  const stored = await storeSnapshot(
-    db,
-    {
+  const encodedObservations = encodeObservations(parsed.observations);
+  encodedObservations.catch(() => {});
+  const record = { ...parsed, error: parsed.error === null ? null : input.redactor.text(parsed.error) };
+  return {
+    input,
+    received,
+    redacted,
+    record,
+    json,
+    snapshot: {
       venue: input.venue,
       fetchedAt: input.fetchedAt,
       source: input.source,
@@ -169,16 +200,24 @@ export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResu
       parserOptions: { ...input.parserOptions },
       runId: input.runId,
     },
-    { ...record, error },
-  );
+  };
+}
+
+/** Stores a prepared body, raw bytes and parse in one transaction. */
+export async function commitIngest(db: Db, p: PreparedIngest): Promise<IngestResult> {
+  const stored = await storeSnapshot(db, p.snapshot, p.record);
   return {
     snapshotId: stored.id,
     duplicate: stored.duplicate,
     outcome: stored.outcome,
     error: stored.error,
-    observations: stored.duplicate ? 0 : record.observations.length,
-    rowsIgnored: record.rowsIgnored,
-    ignoredReasons: record.ignoredReasons,
-    json,
+    observations: stored.duplicate ? 0 : p.record.observations.length,
+    rowsIgnored: p.record.rowsIgnored,
+    ignoredReasons: p.record.ignoredReasons,
+    json: p.json,
   };
+}
+
+export async function ingestBody(db: Db, input: IngestInput): Promise<IngestResult> {
+  return commitIngest(db, prepareIngest(input));
 }
