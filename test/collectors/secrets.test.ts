@@ -50,9 +50,11 @@ describe('secrets', () => {
     );
     expect(summaries.map((s) => s.outcome)).toEqual(['failed', 'failed', 'ok', 'failed']);
     const snaps = await snapshotsOf(t.db);
-    expect(snaps.filter((s) => s.redacted === 1).map((s) => [s.venue, s.body.toString()])).toEqual([
-      ['vast', 'invalid credentials: Bearer [REDACTED]'],
+    // Venues are collected concurrently, so their snapshots are compared in venue order, not arrival order.
+    const redacted = snaps.filter((s) => s.redacted === 1).map((s) => [s.venue, s.body.toString()]);
+    expect(redacted.sort(([a], [b]) => String(a).localeCompare(String(b)))).toEqual([
       ['runpod', '{"errors":[{"message":"bad key [REDACTED]"}]}'],
+      ['vast', 'invalid credentials: Bearer [REDACTED]'],
     ]);
     expect(snaps.find((s) => s.venue === 'runpod')!.parse_error).toBe('venue_error: GraphQL errors: bad key [REDACTED]');
 
