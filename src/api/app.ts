@@ -11,6 +11,7 @@ import { compress } from 'hono/compress';
 import { PatternRouter } from 'hono/router/pattern-router';
 import { cors } from 'hono/cors';
 import { etag } from 'hono/etag';
+import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '../log/index.js';
 import { seriesCatalog } from '../methodology/series.js';
 import { loadMethodologies, METHODOLOGY_DIR, UnknownMethodologyError, type Methodology } from '../methodology/params.js';
@@ -60,6 +61,11 @@ function acceptable(accept: string): boolean {
     return SERVED_TYPES.some((t) => (sub === '*' ? t.startsWith(`${type}/`) : t === range.trim()));
   });
 }
+
+const varyOnEncoding: MiddlewareHandler = async (c, next) => {
+  c.header('vary', 'Accept-Encoding');
+  await next();
+};
 
 export function createApp(deps: AppDeps) {
   const { db, clock } = deps;
@@ -114,18 +120,19 @@ export function createApp(deps: AppDeps) {
     }
     await next();
   });
+  // Bodies built once (history, the cross-section, several series' history, health) carry their gzip form made once
+  // (http.ts sendCached); these routes build theirs per request.
   for (const path of [
     '/openapi.json',
     '/v1/series',
     '/v1/series/:code/fixings/:date/audit',
     '/v1/methodology',
     '/v1/methodology/:version',
-    '/v1/health',
-    '/v1/fixings/:date',
-    '/v1/history',
     '/v1/revisions',
   ]) {
-    app.use(path, compress());
+    // Vary named before the route runs: compress() would otherwise add it to the finished response, which remakes
+    // it as a stream (measured: a cached 94 KB body served at a quarter of the rate).
+    app.use(path, varyOnEncoding, compress());
   }
   // Hash bodies synchronously: the default WebCrypto digest waits on the thread pool for every response.
   app.use('*', etag({ generateDigest: (body) => toArrayBuffer(createHash('sha1').update(body).digest()) }));

@@ -18,10 +18,26 @@ export interface CachedBody {
 export interface PublicationCache {
   /** The body for `key` in the current generation, built by `build` the first time it is asked for. */
   body(key: string, build: () => Promise<string>): Promise<CachedBody>;
-  /** The entry's body as bytes, encoded once. */
-  bytes(entry: CachedBody): Uint8Array<ArrayBuffer>;
-  /** The entry's body, gzip-compressed once. */
-  gzip(entry: CachedBody): Uint8Array<ArrayBuffer>;
+}
+
+/** The entry's body as bytes, encoded once: a plain Uint8Array over its own buffer, which a response takes as it is. */
+export function cachedBytes(entry: CachedBody): Uint8Array<ArrayBuffer> {
+  entry.bytes ??= new Uint8Array(Buffer.from(entry.body));
+  return entry.bytes;
+}
+
+/** The entry's body gzip-compressed, once. */
+export function cachedGzip(entry: CachedBody): Uint8Array<ArrayBuffer> {
+  entry.gzip ??= new Uint8Array(gzipSync(cachedBytes(entry)));
+  return entry.gzip;
+}
+
+/**
+ * The ETag of the gzip-compressed representation: a strong ETag names one sequence of bytes, so the compressed body
+ * has its own (the identity ETag with `-gzip` inside the quotes).
+ */
+export function gzipEtag(etag: string): string {
+  return `${etag.slice(0, -1)}-gzip"`;
 }
 
 /** A strong ETag (quoted sha1) of a response body. */
@@ -70,15 +86,6 @@ export function publicationCache(opts: { generation: () => Promise<number>; ttlM
         entries.set(key, hit);
       }
       return hit;
-    },
-    bytes(entry) {
-      // A plain Uint8Array over its own ArrayBuffer, which a response takes as it is (no copy per request).
-      entry.bytes ??= new Uint8Array(Buffer.from(entry.body));
-      return entry.bytes;
-    },
-    gzip(entry) {
-      entry.gzip ??= new Uint8Array(gzipSync(this.bytes(entry)));
-      return entry.gzip;
     },
   };
 }

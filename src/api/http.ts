@@ -4,7 +4,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, TypedResponse } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { JSONParsed } from 'hono/utils/types';
-import { strongEtag } from './cache.js';
+import { type CachedBody, cachedBytes, cachedGzip, gzipEtag, strongEtag } from './cache.js';
 import { problem, validationProblem } from './problem.js';
 
 export const DAY_MS = 86_400_000;
@@ -98,6 +98,27 @@ export function csvOrJsonHeaders(c: Context, csv: boolean, filename: string): vo
     c.header('content-type', 'text/csv; charset=utf-8');
     c.header('content-disposition', `attachment; filename="${filename}"`);
   } else c.header('content-type', 'application/json');
+}
+
+/**
+ * A body built once per publication (history, cross-section), served as bytes made once: gzip-compressed when the
+ * client accepts it and the body is over 1 KB, each representation with its own strong ETag. Vary is set here, so
+ * the compress middleware has no header to add after the response is made (which would turn it into a stream).
+ */
+export function sendCached<S extends ContentfulStatusCode = 200>(c: Context, entry: CachedBody, status?: S): Response {
+  c.header('vary', 'Accept, Accept-Encoding');
+  if (entry.body.length >= 1024 && acceptsGzip(c.req.header('accept-encoding'))) {
+    c.header('content-encoding', 'gzip');
+    c.header('etag', gzipEtag(entry.etag));
+    return c.body(cachedGzip(entry), status ?? 200);
+  }
+  c.header('etag', entry.etag);
+  return c.body(cachedBytes(entry), status ?? 200);
+}
+
+/** sendCached for a JSON body of type T (see jsonBody: the body is JSON.stringify of a T). */
+export function sendCachedJson<T, S extends ContentfulStatusCode = 200>(c: Context, entry: CachedBody, status?: S): TypedResponse<JSONParsed<T>, S, 'json'> {
+  return sendCached(c, entry, status) as unknown as TypedResponse<JSONParsed<T>, S, 'json'>;
 }
 
 /** The 404 for a series code the catalogue does not hold. */

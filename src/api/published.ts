@@ -18,7 +18,8 @@ type SignedFixingBody = z.infer<typeof signedFixingSchema>;
 export interface Published {
   fixing: PublishedFixing;
   json: string;
-  signed?: { body: string; etag: string };
+  /** The signed response body, its bytes (encoded once: a response writes them as they are) and its strong ETag. */
+  signed?: { body: string; bytes: Uint8Array<ArrayBuffer>; etag: string };
 }
 
 export type PublishedRevisions = ReturnType<typeof publishedRevisions>;
@@ -45,7 +46,8 @@ export function publishedRevisions(db: Db, latestTtlMs: number) {
       const shares = (JSON.parse(row.evidence) as Partial<FixingEvidence>).venue_shares ?? [];
       const venueShares = shares.map((v) => ({ venue: v.venue, share: v.share, capped_share: v.capped_share }));
       const body = `{"fixing":${p.json},"signature":${JSON.stringify(signature)},"venue_shares":${JSON.stringify(venueShares)}}`;
-      p.signed = { body, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 40)}"` };
+      const bytes = new Uint8Array(Buffer.from(body));
+      p.signed = { body, bytes, etag: `"${createHash('sha256').update(bytes).digest('hex').slice(0, 40)}"` };
     }
     return p.signed;
   };
@@ -72,8 +74,8 @@ export function publishedRevisions(db: Db, latestTtlMs: number) {
     return found as Published[];
   };
   const sendSigned = (c: Context, row: Fixing, cacheControl: string) => {
-    const { body, etag: tag } = signed(row);
-    return jsonBody<SignedFixingBody>(c, body, 200, { etag: tag, 'cache-control': cacheControl + SIGNED });
+    const { bytes, etag: tag } = signed(row);
+    return jsonBody<SignedFixingBody>(c, bytes, 200, { etag: tag, 'cache-control': cacheControl + SIGNED });
   };
   return { published, signed, latestOf, histories, publishedByIds, sendSigned };
 }

@@ -67,23 +67,55 @@ describe.each(DIALECTS)('%s', (dialect) => {
       ]);
     });
 
-    it('sends the body gzip-compressed to a client that accepts gzip, and as is to one that refuses it', async () => {
-      const plain = await (await fetch(`${url}${HISTORY}`, { headers: { 'accept-encoding': 'identity' } })).text();
-      // undici's fetch decodes gzip itself; node:http shows the encoded bytes, so read them raw here.
+    /** A GET read with node:http, which shows the encoded bytes (undici's fetch decodes gzip itself). */
+    const raw = async (path: string, headers: Record<string, string>) => {
       const { request } = await import('node:http');
-      const raw = await new Promise<{ encoding: string | undefined; bytes: Buffer }>((resolve, reject) => {
-        request(`${url}${HISTORY}`, { headers: { 'accept-encoding': 'br;q=1, gzip;q=0.8' } }, (res) => {
+      return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: Buffer }>((resolve, reject) => {
+        request(`${url}${path}`, { headers }, (res) => {
           const parts: Buffer[] = [];
           res.on('data', (d: Buffer) => parts.push(d));
-          res.on('end', () => resolve({ encoding: res.headers['content-encoding'], bytes: Buffer.concat(parts) }));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, bytes: Buffer.concat(parts) }));
         })
           .on('error', reject)
           .end();
       });
-      expect(raw.encoding).toBe('gzip');
-      expect(gunzipSync(raw.bytes).toString()).toBe(plain);
-      const refused = await fetch(`${url}${HISTORY}`, { headers: { 'accept-encoding': 'gzip;q=0' } });
-      expect([refused.headers.get('content-encoding'), await refused.text()]).toEqual([null, plain]);
+    };
+
+    // Every body built once per publication (and health's, once per check) is compressed once too, when over 1 KB.
+    it.each([
+      ['one series history', HISTORY],
+      ['cross-section', '/v1/fixings/2026-11-20'],
+      ['health', '/v1/health'],
+    ])('sends the %s gzip-compressed to a client that accepts gzip, under its own strong ETag, and as is to one that refuses it', async (_, path) => {
+      const plain = await raw(path, { 'accept-encoding': 'identity' });
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(plain.bytes.length).toBeGreaterThan(1024);
+      const gz = await raw(path, { 'accept-encoding': 'br;q=1, gzip;q=0.8' });
+      expect([gz.status, gz.headers['content-encoding'], gz.headers.vary]).toEqual([plain.status, 'gzip', 'Accept, Accept-Encoding']);
+      expect(gunzipSync(gz.bytes).equals(plain.bytes)).toBe(true);
+      // Two representations, two strong ETags: a cache never serves compressed bytes for the identity ETag.
+      const tags = [plain.headers.etag, gz.headers.etag] as string[];
+      expect(tags[1]).toBe(`${tags[0]!.slice(0, -1)}-gzip"`);
+      expect(tags.every((tag) => /^"[0-9a-f]{40}(-gzip)?"$/.test(tag))).toBe(true);
+      if (plain.status === 200) {
+        const revalidated = await raw(path, { 'accept-encoding': 'gzip', 'if-none-match': tags[1]! });
+        expect([revalidated.status, revalidated.bytes.length]).toEqual([304, 0]);
+      }
+      const refused = await raw(path, { 'accept-encoding': 'gzip;q=0' });
+      expect([refused.headers['content-encoding'], refused.bytes.equals(plain.bytes)]).toEqual([undefined, true]);
+    });
+
+    it.each([
+      ['one series history as CSV (685 bytes)', `${HISTORY}&format=csv`],
+      ['several series side by side as CSV (under 200 bytes)', '/v1/history?series=GPUIDX-H100-SXM,GPUIDX-COMPUTE&from=2026-11-18&to=2026-11-20&format=csv'],
+    ])('sends the %s as is even to a client that accepts gzip: under 1 KB compression saves nothing worth a round of inflate', async (_, path) => {
+      const plain = await raw(path, { 'accept-encoding': 'identity' });
+      const offered = await raw(path, { 'accept-encoding': 'gzip' });
+      expect(plain.bytes.length).toBeLessThan(1024);
+      expect([offered.headers['content-encoding'], offered.headers.etag, offered.bytes.equals(plain.bytes)]).toEqual([undefined, plain.headers.etag, true]);
+    });
+
+    it('serves history as CSV with its media type', async () => {
       const csv = await fetch(`${url}${HISTORY}&format=csv`, { headers: { 'accept-encoding': 'identity' } });
       expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect((await csv.text()).split('\n')[0]).toMatch(/^date,/);

@@ -14,7 +14,7 @@ import {
   type Db,
 } from '../../storage/index.js';
 import { reusedFor, strongEtag } from '../cache.js';
-import { DAY_MS, ISO, jsonBody, routeApp } from '../http.js';
+import { DAY_MS, ISO, routeApp, sendCachedJson } from '../http.js';
 import { json } from '../responses.js';
 import * as s from '../schemas.js';
 
@@ -77,11 +77,12 @@ export function healthRoutes({ db, clock, policy: health, ttlMs: latestTtlMs }: 
     };
     return body;
   };
-  // The check and its serialized answer with its ETag, kept together for the TTL (a failed check is not kept).
+  // The check and its serialized answer (with its ETag, and gzip made on first need), kept together for the TTL (a
+  // failed check is not kept).
   const healthOf = reusedFor(latestTtlMs, async () => {
     const body = await checkHealth();
     const text = JSON.stringify(body);
-    return { body, text, etag: strongEtag(text) };
+    return { stale: body.problems.length > 0, entry: { body: text, etag: strongEtag(text) } };
   });
 
   app.openapi(
@@ -97,8 +98,7 @@ export function healthRoutes({ db, clock, policy: health, ttlMs: latestTtlMs }: 
       const answer = await healthOf();
       c.header('cache-control', 'no-store');
       c.header('content-type', 'application/json');
-      c.header('etag', answer.etag);
-      return answer.body.problems.length ? jsonBody<Health, 503>(c, answer.text, 503) : jsonBody<Health>(c, answer.text, 200);
+      return answer.stale ? sendCachedJson<Health, 503>(c, answer.entry, 503) : sendCachedJson<Health>(c, answer.entry, 200);
     },
   );
 

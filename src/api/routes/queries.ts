@@ -6,9 +6,10 @@ import type { PublishedFixing } from '../../fixer/published.js';
 import type { FixingEvidence } from '../../methodology/types.js';
 import { crossSection, fixingsByIds, fixingHistoryIds, revisionsSince, type Db, type Fixing } from '../../storage/index.js';
 import { historyCsv, wideCsv } from '../csv.js';
+import type { CachedBody } from '../cache.js';
 import { problem } from '../problem.js';
 import { errors, json } from '../responses.js';
-import { dateRange, ISO, jsonBody, wantsCsv, csvOrJsonHeaders, unknownSeries, routeApp } from '../http.js';
+import { dateRange, ISO, jsonBody, sendCached, wantsCsv, csvOrJsonHeaders, unknownSeries, routeApp } from '../http.js';
 import * as s from '../schemas.js';
 
 export interface QueryDeps {
@@ -20,7 +21,7 @@ export interface QueryDeps {
   published: (row: Fixing) => PublishedFixing;
   signedBody: (row: Fixing) => string;
   /** A body that follows from what is published, built once per publication (the app's publication cache). */
-  cached: (key: string, build: () => Promise<string>) => Promise<{ body: string; etag: string }>;
+  cached: (key: string, build: () => Promise<string>) => Promise<CachedBody>;
 }
 
 const MAX_SERIES = 50;
@@ -57,9 +58,8 @@ export function queryRoutes(deps: QueryDeps) {
       });
       if (entry.body === '') return problem(c, 404, `no fixing published for ${date}${as_of === undefined ? '' : ` by ${ISO(as_of)}`}`);
       c.header('cache-control', 'public, max-age=60');
-      c.header('etag', entry.etag);
       csvOrJsonHeaders(c, csv, `gpuidx_${date}.csv`);
-      return c.body(entry.body);
+      return sendCached(c, entry);
     },
   );
 
@@ -101,9 +101,8 @@ export function queryRoutes(deps: QueryDeps) {
         return JSON.stringify({ series, from, to, rows });
       });
       c.header('cache-control', 'public, max-age=60');
-      c.header('etag', entry.etag);
       csvOrJsonHeaders(c, csv, `gpuidx_${from}_${to}.csv`);
-      return c.body(entry.body);
+      return sendCached(c, entry);
     },
   );
 

@@ -17,7 +17,7 @@ import {
   type Db,
 } from '../../storage/index.js';
 import { auditCsv, historyCsv } from '../csv.js';
-import { acceptsGzip, dateRange, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT, wantsCsv, csvOrJsonHeaders, unknownSeries } from '../http.js';
+import { dateRange, etagOf, IMMUTABLE, ISO, RESTATABLE, routeApp, SHORT, sendCached, wantsCsv, csvOrJsonHeaders, unknownSeries } from '../http.js';
 import { problem } from '../problem.js';
 import type { PublishedRevisions } from '../published.js';
 import { errors, json, problemResponse } from '../responses.js';
@@ -95,14 +95,8 @@ export function seriesRoutes({ db, clock, catalog, maxRangeDays, methodologyOf, 
           : `{"series":${JSON.stringify(code)},"from":"${from}","to":"${to}","fixings":[${rows.map((r) => r.json).join(',')}]}`;
       });
       c.header('cache-control', SHORT);
-      c.header('etag', entry.etag);
-      c.header('vary', 'Accept, Accept-Encoding');
       csvOrJsonHeaders(c, csv, `${code}_${from}_${to}.csv`);
-      if (acceptsGzip(c.req.header('accept-encoding')) && entry.body.length >= 1024) {
-        c.header('content-encoding', 'gzip');
-        return c.body(histories.gzip(entry), 200);
-      }
-      return c.body(histories.bytes(entry), 200);
+      return sendCached(c, entry);
     },
   );
 
