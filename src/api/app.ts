@@ -122,14 +122,7 @@ export function createApp(deps: AppDeps) {
   });
   // Bodies built once (history, the cross-section, several series' history, health) carry their gzip form made once
   // (http.ts sendCached); these routes build theirs per request.
-  for (const path of [
-    '/openapi.json',
-    '/v1/series',
-    '/v1/series/:code/fixings/:date/audit',
-    '/v1/methodology',
-    '/v1/methodology/:version',
-    '/v1/revisions',
-  ]) {
+  for (const path of ['/openapi.json', '/v1/series', '/v1/series/:code/fixings/:date/audit', '/v1/methodology', '/v1/methodology/:version', '/v1/revisions']) {
     // Vary named before the route runs: compress() would otherwise add it to the finished response, which remakes
     // it as a stream (measured: a cached 94 KB body served at a quarter of the rate).
     app.use(path, varyOnEncoding, compress());
