@@ -32,7 +32,6 @@ import {
   encodeAudit,
   PRESENT,
   type AuditRowColumns,
-  type EncodedAuditBlock,
   type NewFixing,
 } from '../storage/index.js';
 
@@ -308,19 +307,7 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
   const { results, parserVersions, throughSnapshot } = await computeDate(db, opts.date, methodology, opts.series);
   const outcomes: FixOutcome[] = [];
   let newest: Fixing | undefined;
-  // A revision waits to be stored while its audit compresses on the thread pool and the next series is computed.
-  let pending: { fixing: NewFixing & { audit_sha256: string }; blocks: Promise<EncodedAuditBlock[]> } | null = null;
-  const storePending = async () => {
-    if (!pending) return;
-    const { fixing, blocks } = pending;
-    pending = null;
-    newest = await insertFixing(db, fixing, await blocks, (last) => {
-      const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
-      return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };
-    });
-  };
   for (const r of results) {
-    await storePending();
     const record = canonicalRecord(r.record);
     const prior = latest.get(r.record.series);
     if (prior && prior.record === record) {
@@ -342,34 +329,32 @@ async function fixIn(db: Db, deps: FixDeps, opts: FixOptions, now: number, store
       continue;
     }
     const audit = encodeAudit(r.audit.length, storedAudit(r.audit));
-    // Awaited when stored; a failure that comes first (the transaction then rolls back) is not an unhandled one.
-    audit.blocks.catch(() => {});
-    pending = {
-      fixing: {
-        series: r.record.series,
-        date: r.record.date,
-        revision,
-        status: r.record.status,
-        value: r.record.value,
-        carried_from: r.record.carried_from,
-        methodology_version: r.record.methodology_version,
-        parameter_hash: r.record.parameter_hash,
-        input_digest: r.record.input_digest,
-        software_version: SOFTWARE_VERSION,
-        computed_at: now,
-        restatement_reason: prior ? opts.restate!.reason : null,
-        previous_input_digest: prior?.input_digest ?? null,
-        record,
-        evidence: JSON.stringify(r.evidence),
-        parser_versions: JSON.stringify(parserVersions),
-        inputs_through_snapshot: throughSnapshot,
-        audit_sha256: audit.sha256,
-      },
-      blocks: audit.blocks,
+    const fixing: NewFixing & { audit_sha256: string } = {
+      series: r.record.series,
+      date: r.record.date,
+      revision,
+      status: r.record.status,
+      value: r.record.value,
+      carried_from: r.record.carried_from,
+      methodology_version: r.record.methodology_version,
+      parameter_hash: r.record.parameter_hash,
+      input_digest: r.record.input_digest,
+      software_version: SOFTWARE_VERSION,
+      computed_at: now,
+      restatement_reason: prior ? opts.restate!.reason : null,
+      previous_input_digest: prior?.input_digest ?? null,
+      record,
+      evidence: JSON.stringify(r.evidence),
+      parser_versions: JSON.stringify(parserVersions),
+      inputs_through_snapshot: throughSnapshot,
+      audit_sha256: audit.sha256,
     };
+    newest = await insertFixing(db, fixing, audit.blocks, (last) => {
+      const sealed = { ...fixing, previous_chain_hash: last ? chainHash(publishedFixing(last)) : GENESIS_CHAIN_HASH, key_id: deps.signer.keyId };
+      return { previous_chain_hash: sealed.previous_chain_hash, key_id: sealed.key_id, signature: deps.signer.sign(signedPayload(publishedFixing(sealed))) };
+    });
     outcomes.push({ series: r.record.series, action: 'published', revision, status: r.record.status, value: r.record.value });
   }
-  await storePending();
   if (newest) await publishChainHead(db, deps.signer, newest, now);
   return outcomes;
 }

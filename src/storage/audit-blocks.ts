@@ -4,8 +4,7 @@
 // block is evident without a replay. Both byte layouts are specified in methodology/AUDIT.md ("Audit blocks").
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import { promisify } from 'node:util';
-import { brotliCompress, brotliDecompressSync, constants } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import type { Db } from './db.js';
 
 /** Rows per block: a page of the audit API decodes one or two blocks, a day's largest audit a few dozen. */
@@ -13,13 +12,11 @@ export const AUDIT_BLOCK_ROWS = 65_536;
 /**
  * Brotli quality 4 with a 1 MiB window, measured on a day's audit of 2,064,536 rows (bench/fixing's day, 140 MB as
  * columns): stored in 12.1 MB, as with the default 4 MiB window (12.0 MB) but with a third less memory for the
- * encoder; a 256 KiB window stores 16.8 MB, quality 5 with it 14.2 MB, gzip level 6 15.6 MB. Compression runs on
- * libuv's thread pool while the next series is computed.
+ * encoder; a 256 KiB window stores 16.8 MB, quality 5 with it 14.2 MB, gzip level 6 15.6 MB.
  */
 export const AUDIT_BROTLI_QUALITY = 4;
 export const AUDIT_BROTLI_WINDOW_BITS = 20;
 const MAGIC = 'GPA1';
-const compress = promisify(brotliCompress);
 
 /** A fixing's audit rows as columns, in observation-id order. Strings (classes, outcomes) index small dictionaries. */
 export interface AuditRowColumns {
@@ -270,37 +267,47 @@ export function decodeBlock(data: Buffer): AuditRowColumns {
 
 /**
  * Encodes a fixing's audit of `rows` rows, given block by block in observation-id order by `block(from, to)` (so
- * that a large audit is never copied whole): the canonical sha256 now, the blocks compressed on the thread pool
- * (the caller computes the next series meanwhile).
+ * that a large audit is never copied whole): its canonical sha256 and its blocks, each compressed as soon as it is
+ * made, so that one block's uncompressed bytes are held at a time. (Compressing them on the thread pool while the
+ * next series was computed took no less time on two cores, and held every block's bytes and four encoders at
+ * once: 45 MB more at the peak of a 1M-observation day.)
  */
-export function encodeAudit(
-  rows: number,
-  block: (from: number, to: number) => AuditRowColumns,
-): { rows: number; sha256: string; blocks: Promise<EncodedAuditBlock[]> } {
+export function encodeAudit(rows: number, block: (from: number, to: number) => AuditRowColumns): EncodedAudit {
   const hasher = new AuditHasher();
-  const pending: Promise<EncodedAuditBlock>[] = [];
+  const blocks: EncodedAuditBlock[] = [];
   for (let from = 0, index = 0; from < rows; from += AUDIT_BLOCK_ROWS, index++) {
     const to = Math.min(from + AUDIT_BLOCK_ROWS, rows);
     const part = block(from, to);
     hasher.add(part);
     const raw = blockBytes(part, 0, part.length);
-    const first = part.observationId[0]!;
-    const last = part.observationId[part.length - 1]!;
-    pending.push(
-      compress(raw, {
-        params: {
-          [constants.BROTLI_PARAM_QUALITY]: AUDIT_BROTLI_QUALITY,
-          [constants.BROTLI_PARAM_LGWIN]: AUDIT_BROTLI_WINDOW_BITS,
-          [constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
-        },
-      }).then((data) => ({ block: index, row_count: to - from, first_observation_id: first, last_observation_id: last, encoding: 'br' as const, data })),
-    );
+    const data = brotliCompressSync(raw, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: AUDIT_BROTLI_QUALITY,
+        [constants.BROTLI_PARAM_LGWIN]: AUDIT_BROTLI_WINDOW_BITS,
+        [constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
+      },
+    });
+    blocks.push({
+      block: index,
+      row_count: to - from,
+      first_observation_id: part.observationId[0]!,
+      last_observation_id: part.observationId[part.length - 1]!,
+      encoding: 'br',
+      data,
+    });
   }
-  return { rows, sha256: hasher.digest(), blocks: Promise.all(pending) };
+  return { rows, sha256: hasher.digest(), blocks };
+}
+
+/** A fixing's audit, encoded for storage. */
+export interface EncodedAudit {
+  rows: number;
+  sha256: string;
+  blocks: EncodedAuditBlock[];
 }
 
 /** `encodeAudit` of rows held whole (tests, and callers that have them so). */
-export function encodeAuditRows(a: AuditRowColumns): { rows: number; sha256: string; blocks: Promise<EncodedAuditBlock[]> } {
+export function encodeAuditRows(a: AuditRowColumns): EncodedAudit {
   return encodeAudit(a.length, (from, to) => sliceRows(a, from, to));
 }
 

@@ -54,7 +54,7 @@ const withIds = (rows: Omit<AuditRowValues, 'observation_id'>[], gaps: number[])
 
 async function roundTrip(rows: AuditRowValues[]): Promise<{ back: AuditRowValues[]; blocks: number; hashOfBlocks: string; sha256: string }> {
   const encoded = encodeAuditRows(auditColumnsOfRows(rows));
-  const blocks = await encoded.blocks;
+  const blocks = encoded.blocks;
   const back: AuditRowValues[] = [];
   const hasher = new AuditHasher();
   for (const b of blocks) {
@@ -113,7 +113,7 @@ describe('audit blocks', () => {
       ok: false,
       reason: 'not an audit block',
     });
-    const [block] = await encodeAuditRows(
+    const [block] = encodeAuditRows(
       auditColumnsOfRows(withIds([{ snapshot_id: 1, seq: 0, class: null, reason: null, p: 1, f: 1, q: 1, w: 1, w_capped: 1 }], [])),
     ).blocks;
     expect(readAuditBlock({ ...block!, row_count: 2 })).toEqual({ ok: false, reason: 'holds 1 rows, recorded as 2' });
