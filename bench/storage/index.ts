@@ -97,7 +97,7 @@ try {
     );
   }
   console.log(
-    `(${m.observations / SNAPSHOTS} observations per snapshot: each offer's ask and its bid floor; the rest of the growth is observation rows and indexes)`,
+    `(${m.observations / SNAPSHOTS} observations per snapshot: each offer's ask and its bid floor; the rest of the growth is the snapshot's observation block, its row and indexes)`,
   );
 
   console.log('\n3. Compression of one such body, beside the bytes as received\n');

@@ -1,5 +1,6 @@
 // `gpuidx verify`: tamper evidence over the whole database. The append-only triggers must be exactly the ones this
-// software creates, every stored body must still hash to its recorded sha256, no snapshot may be stuck pending,
+// software creates, every stored body must still hash to its recorded sha256, every observation block must decode
+// and agree with its row, no snapshot may be stuck pending,
 // every published revision must agree with its own record, carry the signature made at its publication (by the key
 // valid then, or a pinned key), link to the one published before it (hash chain, no missing link, no gap in ids or
 // revisions), and every signed chain head must still match the chain. A head an exchange kept can be checked too.
@@ -13,7 +14,11 @@ import {
   allSettlements,
   allFixings,
   AuditHasher,
+  blockGpuNames,
+  everyObservationBlock,
+  gpuNamesOf,
   snapshotHashes,
+  snapshotsMissingObservations,
   storedAuditBlocks,
   pendingSummary,
   referenceTriggerDefinitions,
@@ -129,6 +134,30 @@ async function auditProblems(db: Db, fixings: readonly Fixing[]): Promise<string
   return problems;
 }
 
+/**
+ * Every snapshot's observation block: it must decode, number its observations consecutively from its first id, not
+ * overlap the block before it, and agree with the summary of raw GPU names stored beside it (which tells a fixing
+ * whether to read the days before its date); a snapshot whose parse accepted rows must have one.
+ */
+async function observationProblems(db: Db): Promise<string[]> {
+  const problems: string[] = [];
+  let end = 1;
+  for await (const b of everyObservationBlock(db)) {
+    const name = `snapshot ${b.snapshotId}: its observation block`;
+    if (b.firstId < end) problems.push(`${name} numbers observations from ${b.firstId}, which the block before it already numbered (to ${end - 1})`);
+    end = Math.max(end, b.firstId + b.rowCount);
+    if (!b.read.ok) {
+      problems.push(`${name} cannot be read (${b.read.reason})`);
+      continue;
+    }
+    const block = b.read.block;
+    if (!block.idOffset.every((offset, k) => offset === k)) problems.push(`${name} does not number its observations consecutively`);
+    if (gpuNamesOf(blockGpuNames(block)) !== b.gpuNames) problems.push(`${name} does not hold the raw GPU names its stored summary lists`);
+  }
+  for (const id of await snapshotsMissingObservations(db)) problems.push(`snapshot ${id}: its parse accepted rows, but its observation block is missing`);
+  return problems;
+}
+
 export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = await triggerProblems(db);
   const trusted = options.trustedFingerprints ? new Set(options.trustedFingerprints.map((f) => f.toLowerCase())) : null;
@@ -144,6 +173,7 @@ export async function verifyDatabase(db: Db, options: VerifyOptions = {}): Promi
     if (actual !== s.sha256)
       problems.push(`snapshot ${s.id} (${s.venue}): body sha256 ${actual.slice(0, 12)}… differs from the recorded ${s.sha256.slice(0, 12)}…`);
   }
+  problems.push(...(await observationProblems(db)));
   const pending = await pendingSummary(db);
   if (pending.count > 0) {
     problems.push(

@@ -59,7 +59,10 @@ export {
 export * from './keys.js';
 export {
   allObservations,
+  blockGpuNames,
   decodeObservationBlock,
+  everyObservationBlock,
+  gpuNamesOf,
   encodeObservations,
   observationAt,
   observationBlockBytes,
@@ -67,6 +70,7 @@ export {
   observationFlags,
   observationsOf,
   readObservationBlock,
+  snapshotsMissingObservations,
   storedObservationBlocks,
   type EncodedObservationBlock,
   type GpuName,

@@ -143,7 +143,7 @@ export type GpuName = [gpu_raw: string, gpu_memory_gb: number | null, observatio
  * A block's summary beside it: each distinct (raw name, memory) pair with its count, sorted, as JSON. What a fixing
  * needs to know which classes a window holds, and the unmapped-names report, without decoding any block.
  */
-export function gpuNamesOf(rows: readonly ParsedObservation[]): string {
+export function gpuNamesOf(rows: Iterable<Pick<ParsedObservation, 'gpu_raw' | 'gpu_memory_gb'>>): string {
   const counts = new Map<string, GpuName>();
   for (const o of rows) {
     const memory = o.gpu_memory_gb ?? null;
@@ -263,6 +263,46 @@ export async function* storedObservationBlocks(
 ): AsyncGenerator<{ snapshotId: number; firstId: number; read: ReadObservationBlock }> {
   for await (const r of observationBlockRows(db, snapshotIds))
     yield { snapshotId: r.snapshot_id, firstId: r.first_observation_id, read: readObservationBlock(r) };
+}
+
+/** Every stored block in observation-id order, decoded one page at a time, with the summary stored beside it (verify). */
+export async function* everyObservationBlock(
+  db: Db,
+): AsyncGenerator<{ snapshotId: number; firstId: number; rowCount: number; gpuNames: string; read: ReadObservationBlock }> {
+  let after = 0;
+  for (;;) {
+    const page = await db
+      .selectFrom('observation_blocks')
+      .select(['snapshot_id', 'first_observation_id', 'row_count', 'gpu_names', 'encoding', 'data'])
+      .where('first_observation_id', '>', after)
+      .orderBy('first_observation_id')
+      .limit(100)
+      .execute();
+    for (const r of page)
+      yield { snapshotId: r.snapshot_id, firstId: r.first_observation_id, rowCount: r.row_count, gpuNames: r.gpu_names, read: readObservationBlock(r) };
+    const last = page[page.length - 1];
+    if (!last || page.length < 100) return;
+    after = last.first_observation_id;
+  }
+}
+
+/** The raw GPU names of a decoded block, one entry per observation (to check its stored summary). */
+export function* blockGpuNames(b: ObservationBlock): Generator<Pick<ParsedObservation, 'gpu_raw' | 'gpu_memory_gb'>> {
+  for (let k = 0; k < b.length; k++) yield { gpu_raw: b.strings[b.gpuRaw[k]!]!, gpu_memory_gb: b.flags[k]! & HAS_MEMORY ? b.memory[k]! : null };
+}
+
+/** Snapshots whose parse accepted rows but which have no observation block. */
+export async function snapshotsMissingObservations(db: Db): Promise<number[]> {
+  const rows = await db
+    .selectFrom('snapshots')
+    .leftJoin('observation_blocks', 'observation_blocks.snapshot_id', 'snapshots.id')
+    .select('snapshots.id')
+    .where('snapshots.parse_outcome', 'in', ['ok', 'partial'])
+    .where('snapshots.rows_accepted', '>', 0)
+    .where('observation_blocks.snapshot_id', 'is', null)
+    .orderBy('snapshots.id')
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 /** The observations of one snapshot as rows, in position order (empty when it has none). */

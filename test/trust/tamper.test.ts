@@ -17,7 +17,19 @@ import { memoryLogger } from '../../src/log/index.js';
 import { verifyPayload } from '../../src/signing/index.js';
 import { fingerprintOf } from '../../src/signing/registry.js';
 import { blockBytes } from '../../src/storage/audit-blocks.js';
-import { auditColumnsOfRows, auditSha256, openDatabase, PRESENT, readAuditBlock, type AuditRowValues, type Db, type Fixing } from '../../src/storage/index.js';
+import {
+  auditColumnsOfRows,
+  auditSha256,
+  observationAt,
+  observationBlockBytes,
+  openDatabase,
+  PRESENT,
+  readAuditBlock,
+  readObservationBlock,
+  type AuditRowValues,
+  type Db,
+  type Fixing,
+} from '../../src/storage/index.js';
 import { FIXTURES, tempDb, testSigner, type TempDb } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 0, 30);
@@ -212,6 +224,66 @@ describe('tamper evidence', () => {
       ]);
     } finally {
       await removed.destroy();
+    }
+  });
+
+  /** Snapshot 2's observations, decoded from its stored block, as rows to re-encode. */
+  const observationsOfSnapshot2 = (raw: SqliteDatabase.Database) => {
+    const stored = raw.prepare('SELECT first_observation_id, encoding, row_count, data FROM observation_blocks WHERE snapshot_id = 2').get() as {
+      first_observation_id: number;
+      encoding: string;
+      row_count: number;
+      data: Buffer;
+    };
+    const read = readObservationBlock(stored);
+    if (!read.ok) throw new Error(read.reason);
+    return Array.from({ length: read.block.length }, (_, k) => observationAt(read.block, k, 2, stored.first_observation_id));
+  };
+
+  it('observation blocks forged four ways (a GPU name its summary hides, garbled bytes, a block removed, ids renumbered): verify names each', async () => {
+    const cases: [string, (raw: SqliteDatabase.Database) => void, RegExp][] = [
+      [
+        // A name moved to another class while the summary beside the block still lists the old one: the summary is
+        // what tells a fixing whether a class is in its window.
+        'renamed',
+        (raw) => {
+          const rows = observationsOfSnapshot2(raw);
+          rows[0] = { ...rows[0]!, gpu_raw: 'NVIDIA H200 SXM' };
+          const data = brotliCompressSync(observationBlockBytes(rows));
+          raw.prepare('UPDATE observation_blocks SET data = ? WHERE snapshot_id = 2').run(data);
+        },
+        /^snapshot 2: its observation block does not hold the raw GPU names its stored summary lists$/,
+      ],
+      [
+        'garbled',
+        (raw) => raw.prepare('UPDATE observation_blocks SET data = ? WHERE snapshot_id = 2').run(Buffer.from('not brotli at all')),
+        /^snapshot 2: its observation block cannot be read \(does not decompress \(.*\)\)$/,
+      ],
+      [
+        'removed',
+        (raw) => raw.prepare('DELETE FROM observation_blocks WHERE snapshot_id = 2').run(),
+        /^snapshot 2: its parse accepted rows, but its observation block is missing$/,
+      ],
+      [
+        // Snapshot 2's first observation id moved back onto snapshot 1's last: two observations would share an id.
+        'renumbered',
+        (raw) => raw.prepare('UPDATE observation_blocks SET first_observation_id = first_observation_id - 1 WHERE snapshot_id = 2').run(),
+        /^snapshot 2: its observation block numbers observations from \d+, which the block before it already numbered \(to \d+\)$/,
+      ],
+    ];
+    for (const [name, edit, expected] of cases) {
+      const db = await forged(edit);
+      try {
+        const problems = (await verifyDatabase(db)).problems;
+        // Fixings read observations too: those that did see the forged block no longer replay, which verify leaves to replay.
+        console.log(name, problems);
+        expect(
+          problems.filter((p) => p.startsWith('snapshot ')),
+          name,
+        ).toEqual([expect.stringMatching(expected)]);
+      } finally {
+        await db.destroy();
+      }
     }
   });
 
