@@ -13,7 +13,7 @@ import { parseConfig } from '../src/config/index.js';
 import type { VenueName } from '../src/collectors/venues/index.js';
 import { memoryLogger } from '../src/log/index.js';
 import pg from 'pg';
-import { allObservations, openDatabase, snapshotBody, type Db } from '../src/storage/index.js';
+import { allObservations, openDatabase, snapshotBody, type Db, type Observation } from '../src/storage/index.js';
 import type { DialectName } from '../src/storage/dialect.js';
 import { signerFromPrivateKey, type Signer } from '../src/signing/index.js';
 
@@ -139,39 +139,26 @@ export function venueConfig(name: VenueName, overrides: Record<string, unknown> 
   return parseConfig({ venues: { [name]: overrides } }).venues[name];
 }
 
+/** The fields of an observation the venue tests compare (not its id, machine or memory). */
+const COMPARED = [
+  'snapshot_id',
+  'seq',
+  'listing_id',
+  'host_id',
+  'gpu_raw',
+  'gpu_count',
+  'price_usd_per_hour',
+  'contract',
+  'available',
+  'perf_system',
+  'perf_score_per_gpu',
+  'region',
+  'quantity_reported',
+] as const;
+
 /** Every stored observation, snapshot by snapshot in position order, with the fields the venue tests compare. */
-export async function observationsOf(db: Db) {
-  return (await allObservations(db)).map(
-    ({
-      snapshot_id,
-      seq,
-      listing_id,
-      host_id,
-      gpu_raw,
-      gpu_count,
-      price_usd_per_hour,
-      contract,
-      available,
-      perf_system,
-      perf_score_per_gpu,
-      region,
-      quantity_reported,
-    }) => ({
-      snapshot_id,
-      seq,
-      listing_id,
-      host_id,
-      gpu_raw,
-      gpu_count,
-      price_usd_per_hour,
-      contract,
-      available,
-      perf_system,
-      perf_score_per_gpu,
-      region,
-      quantity_reported,
-    }),
-  );
+export async function observationsOf(db: Db): Promise<Pick<Observation, (typeof COMPARED)[number]>[]> {
+  return (await allObservations(db)).map((o) => Object.fromEntries(COMPARED.map((f) => [f, o[f]])) as Pick<Observation, (typeof COMPARED)[number]>);
 }
 
 /** Every snapshot's metadata with its original bytes, read back through the storage layer's body reader. */

@@ -42,8 +42,10 @@ export interface AuditRowColumns {
 
 /** One audit row as an object: what the API pages and bundles carry. */
 export interface AuditRowValues {
+  /** The database's own id of the observation: the audit's order, and part of its signed hash. */
   observation_id: number;
   snapshot_id: number;
+  /** The observation's position in its snapshot. */
   seq: number;
   class: string | null;
   reason: string | null;

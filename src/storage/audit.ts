@@ -6,6 +6,7 @@ import { auditRowsOf } from './audit-blocks.js';
 import { readStoredBody, type UnreadableBody } from './bodies.js';
 import { dialectOf } from './dialect.js';
 import { migrateToLatest, migrations } from './migrate.js';
+import type { AuditRowValues } from './audit-blocks.js';
 import type { Db } from './db.js';
 import type { Database, Fixing, Snapshot } from './schema.js';
 
@@ -21,19 +22,9 @@ export async function revisionsOfDate(db: Db, date: string, series?: readonly st
   return q.orderBy('id').execute();
 }
 
-export interface KeyedAuditRow {
-  /** The database's own id of the observation: the audit's order, and part of its signed hash. */
-  observation_id: number;
-  snapshot_id: number;
+/** An audit row with the sha256 of the snapshot it names (what a bundle carries). */
+export interface KeyedAuditRow extends AuditRowValues {
   sha256: string;
-  seq: number;
-  class: string | null;
-  reason: string | null;
-  p: number | null;
-  f: number | null;
-  q: number | null;
-  w: number | null;
-  w_capped: number | null;
 }
 
 /** The sha256 of each of these snapshots that still exists. */

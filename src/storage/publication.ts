@@ -98,11 +98,8 @@ export async function fixingsByIds(db: Db, ids: readonly number[], columns?: rea
   return out;
 }
 
-export interface AuditInputRow {
-  observation_id: number;
-  snapshot_id: number;
-  /** The observation's position in its snapshot. */
-  seq: number;
+/** An audit row with the observation it weighs, as the audit API pages it. */
+export interface AuditInputRow extends AuditRowValues {
   venue: string;
   fetched_at: number;
   listing_id: string;
@@ -110,13 +107,6 @@ export interface AuditInputRow {
   gpu_count: number;
   price_usd_per_hour: number;
   contract: string;
-  class: string | null;
-  reason: string | null;
-  p: number | null;
-  f: number | null;
-  q: number | null;
-  w: number | null;
-  w_capped: number | null;
 }
 
 /**
