@@ -97,28 +97,25 @@ export function createApp(deps: AppDeps) {
   // small body), so preflights go through cors(), a plain GET only gains its one header after the handler, and
   // compression is applied on the routes whose bodies are large.
   app.on('OPTIONS', '*', cors({ origin: '*', allowMethods: ['GET', 'HEAD', 'OPTIONS'] }));
-  // One line per request: method, path (never the query, which could carry a secret), status, duration.
+  // One middleware for every request (each layer costs every request its own promise): a read-only API answers
+  // any other method 405 with the methods it allows and an Accept it cannot serve 406, before any route runs; CORS
+  // is opened on every GET; one log line per request: method, path (never the query, which could carry a secret),
+  // status, duration.
   app.use('*', async (c, next) => {
     const start = performance.now();
-    await next();
-    c.res.headers.set('access-control-allow-origin', '*');
-    deps.log?.info(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - start).toFixed(1)}ms`);
-  });
-  // A read-only API: any other method is answered 405 with the methods it allows, before any route runs.
-  app.use('*', async (c, next) => {
+    const accept = c.req.header('accept');
     if (!READ_METHODS.has(c.req.method)) {
       c.header('allow', 'GET, HEAD, OPTIONS');
-      return problem(c, 405, `${c.req.method} is not allowed: this API is read-only (GET, HEAD, OPTIONS)`);
-    }
-    const accept = c.req.header('accept');
-    if (accept && !acceptable(accept)) {
-      return problem(
+      c.res = problem(c, 405, `${c.req.method} is not allowed: this API is read-only (GET, HEAD, OPTIONS)`);
+    } else if (accept && !acceptable(accept)) {
+      c.res = problem(
         c,
         406,
         `cannot answer with any type in Accept: ${accept.slice(0, 200)}; this API serves application/json, text/csv (history), application/octet-stream (raw snapshots) and text/html (reference)`,
       );
-    }
-    await next();
+    } else await next();
+    c.res.headers.set('access-control-allow-origin', '*');
+    deps.log?.info(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - start).toFixed(1)}ms`);
   });
   // Bodies built once (history, the cross-section, several series' history, health) carry their gzip form made once
   // (http.ts sendCached); these routes build theirs per request.
