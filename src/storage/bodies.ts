@@ -1,11 +1,11 @@
 // Raw snapshot bodies, stored apart from the snapshot metadata that queries scan, and compressed. The snapshot row
 // keeps the sha256 and size of the original bytes; every reader gets those original bytes back, byte for byte.
 import { promisify } from 'node:util';
-import { brotliCompress, brotliDecompress, constants } from 'node:zlib';
+import { brotliDecompress } from 'node:zlib';
+import { brotli } from './brotli.js';
 import type { Db } from './db.js';
 import type { BodyEncoding } from './schema.js';
 
-const compress = promisify(brotliCompress);
 const decompressBrotli = promisify(brotliDecompress);
 
 /**
@@ -23,14 +23,12 @@ export interface EncodedBody {
 }
 
 /**
- * The bytes as stored: brotli where that is smaller, else the bytes as they are. Runs on libuv's thread pool, so a
- * large body does not stall the event loop (the API keeps answering while a collector stores a search).
+ * The bytes as stored: brotli where that is smaller, else the bytes as they are. A large body is compressed on
+ * libuv's thread pool (see brotli.ts).
  */
 export async function encodeBody(bytes: Buffer): Promise<EncodedBody> {
   if (bytes.byteLength < MIN_COMPRESSED_SIZE) return { encoding: 'identity', data: bytes };
-  const data = await compress(bytes, {
-    params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength },
-  });
+  const data = await brotli(bytes, BROTLI_QUALITY);
   return data.byteLength < bytes.byteLength ? { encoding: 'br', data } : { encoding: 'identity', data: bytes };
 }
 

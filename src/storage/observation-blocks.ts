@@ -2,8 +2,8 @@
 // instead of a SQL row per observation: ingest writes one row per snapshot, and a fixing reads a window of millions
 // of observations as a few thousand blocks. Observation ids stay what they were: each snapshot's observations are
 // numbered consecutively from the block's first id, in position order. The byte layout is in methodology/AUDIT.md.
-import { promisify } from 'node:util';
-import { brotliCompress, brotliDecompressSync, constants } from 'node:zlib';
+import { brotliDecompressSync } from 'node:zlib';
+import { brotli } from './brotli.js';
 import type { Db } from './db.js';
 import type { Observation, ObservationBlocksTable, ParsedObservation } from './schema.js';
 
@@ -13,7 +13,6 @@ const MAGIC = 'GPO1';
  * quality 1 keeps 20.3% in 0.6 ms, quality 4 14.6% in 1.3 ms, quality 5 13.9% in 2.7 ms (bench/storage).
  */
 export const OBSERVATION_BROTLI_QUALITY = 4;
-const compress = promisify(brotliCompress);
 
 const FLOATS = ['gpuCount', 'price', 'perfScore', 'memory'] as const;
 const INTS = ['idOffset', 'seq', 'listingId', 'hostId', 'gpuRaw', 'contract', 'perfSystem', 'region', 'machineId'] as const;
@@ -144,23 +143,23 @@ export type GpuName = [gpu_raw: string, gpu_memory_gb: number | null, observatio
  * needs to know which classes a window holds, and the unmapped-names report, without decoding any block.
  */
 export function gpuNamesOf(rows: Iterable<Pick<ParsedObservation, 'gpu_raw' | 'gpu_memory_gb'>>): string {
+  // Counted under a cheap key; sorted by each pair's JSON text, as the summary has always been.
   const counts = new Map<string, GpuName>();
   for (const o of rows) {
     const memory = o.gpu_memory_gb ?? null;
-    const key = JSON.stringify([o.gpu_raw, memory]);
+    const key = `${memory}\u0000${o.gpu_raw}`;
     const entry = counts.get(key);
     if (entry) entry[2] += 1;
     else counts.set(key, [o.gpu_raw, memory, 1]);
   }
-  return JSON.stringify([...counts.keys()].sort().map((k) => counts.get(k)!));
+  const sorted = [...counts.values()].map((e) => [JSON.stringify([e[0], e[1]]), e] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return JSON.stringify(sorted.map(([, e]) => e));
 }
 
-/** A snapshot's observations, compressed on the thread pool (the caller parses and hashes meanwhile). */
+/** A snapshot's observations, compressed (a large block on the thread pool, while the caller hashes). */
 export async function encodeObservations(rows: readonly ParsedObservation[]): Promise<EncodedObservationBlock> {
   const raw = observationBlockBytes(rows);
-  const data = await compress(raw, {
-    params: { [constants.BROTLI_PARAM_QUALITY]: OBSERVATION_BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
-  });
+  const data = await brotli(raw, OBSERVATION_BROTLI_QUALITY);
   return { row_count: rows.length, gpu_names: gpuNamesOf(rows), encoding: 'br', data };
 }
 

@@ -66,8 +66,10 @@ export function parseGenericLine(json: unknown, options: ParserOptions): ParsedP
   return parseGenericRows(json, options);
 }
 
+const lineIdentitySchema = z.object({ venue: genericLineSchema.shape.venue, fetched_at: fetchedAtSchema });
+
 /** Venue and time of a line, read leniently so that even a line failing its schema is filed under the right venue. */
 export function lineIdentity(json: unknown): { venue: string; fetchedAt: number } | null {
-  const parsed = z.object({ venue: genericLineSchema.shape.venue, fetched_at: fetchedAtSchema }).safeParse(json);
+  const parsed = lineIdentitySchema.safeParse(json);
   return parsed.success ? { venue: parsed.data.venue, fetchedAt: parsed.data.fetched_at } : null;
 }
