@@ -1,7 +1,7 @@
 // Raw-first ingestion of one received body: store the exact bytes, then parse them, then record what parsing found.
 import { createHash } from 'node:crypto';
 import type { Db, ParseRecord, RawSnapshotInput } from '../storage/index.js';
-import { encodeBody, encodeObservations, storeSnapshot } from '../storage/index.js';
+import { encodeBody, encodeObservations, storeSnapshots, type StoredSnapshot } from '../storage/index.js';
 import type { ParsedPayload, ParserOptions } from './adapter.js';
 import { decodeJsonBody, type DecodedBody, type ReceivedBody } from './body.js';
 import type { Listing } from './listing.js';
@@ -144,7 +144,7 @@ function parseRecordOf(
   };
 }
 
-/** A body ready to be stored: parsed, hashed, its compression (and its observations') started on the thread pool. */
+/** A body ready to be stored: parsed, hashed, its bytes and its observations compressed (a large body on the thread pool). */
 export interface PreparedIngest {
   input: IngestInput;
   received: ReceivedBody;
@@ -156,19 +156,18 @@ export interface PreparedIngest {
 
 /**
  * Everything about storing a body that needs no database: the parse, the hashes, and the compression of the bytes
- * and of the observations, started on the thread pool. A caller with several bodies prepares the next while the
- * previous is stored (`gpuidx import` does). `decoded`: the body already decoded as JSON, when the caller decoded it.
+ * and of the observations. A caller with several bodies prepares them, then stores them in one transaction
+ * (`gpuidx import` does). `decoded`: the body already decoded as JSON, when the caller decoded it.
  */
 export function prepareIngest(input: IngestInput, decoded?: DecodedBody): PreparedIngest {
   // Raw bytes are stored as received, with one exception: a venue echoing one of our API keys back.
   // The key is replaced before storage and the snapshot says so; everything else stays byte-exact.
   const redacted = input.redactor.containsSecret(input.received.body);
   const received = redacted ? { ...input.received, body: Buffer.from(input.redactor.text(input.received.body.toString('latin1')), 'latin1') } : input.received;
-  // Compression runs on the thread pool while this thread parses.
+  // A large body compresses on the thread pool while this thread parses.
   const encoded = encodeBody(received.body);
   encoded.catch(() => {});
   const { record: parsed, json } = toParseRecord(received, input.parse, input.parserOptions, redacted ? undefined : decoded);
-  // The observations' block too compresses on the thread pool while the body is hashed below.
   const encodedObservations = encodeObservations(parsed.observations);
   encodedObservations.catch(() => {});
   const record = { ...parsed, error: parsed.error === null ? null : input.redactor.text(parsed.error) };
@@ -205,7 +204,19 @@ export function prepareIngest(input: IngestInput, decoded?: DecodedBody): Prepar
 
 /** Stores a prepared body, raw bytes and parse in one transaction. */
 export async function commitIngest(db: Db, p: PreparedIngest): Promise<IngestResult> {
-  const stored = await storeSnapshot(db, p.snapshot, p.record);
+  return (await commitIngests(db, [p]))[0]!;
+}
+
+/** Stores prepared bodies in order, in one transaction (all or none of them). */
+export async function commitIngests(db: Db, prepared: readonly PreparedIngest[]): Promise<IngestResult[]> {
+  const stored = await storeSnapshots(
+    db,
+    prepared.map((p) => ({ snapshot: p.snapshot, parse: p.record })),
+  );
+  return stored.map((s, i) => resultOf(prepared[i]!, s));
+}
+
+function resultOf(p: PreparedIngest, stored: StoredSnapshot): IngestResult {
   return {
     snapshotId: stored.id,
     duplicate: stored.duplicate,

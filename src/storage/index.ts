@@ -17,6 +17,7 @@ export { migrateToLatest, MigrationError } from './migrate.js';
 export { snapshotBody, readSnapshotBody, bodyStorage, encodeBody, BodyDecodeError, BROTLI_QUALITY, type EncodedBody, type UnreadableBody } from './bodies.js';
 export {
   storeSnapshot,
+  storeSnapshots,
   insertRawSnapshot,
   recordParse,
   getSnapshot,

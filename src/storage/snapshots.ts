@@ -70,33 +70,52 @@ function snapshotRow(s: RawSnapshotInput) {
  * The body is compressed before the write lock is taken.
  */
 export async function storeSnapshot(db: Db, s: RawSnapshotInput, parse: ParseRecord): Promise<StoredSnapshot> {
-  const [body, observations] = await Promise.all([s.encoded ?? encodeBody(s.body), s.encodedObservations ?? encodeObservations(parse.observations)]);
+  return (await storeSnapshots(db, [{ snapshot: s, parse }]))[0]!;
+}
+
+/**
+ * Stores several snapshots as `storeSnapshot` does each, in order, in one transaction (an import stores its lines
+ * in groups: one commit instead of one per line). A crash stores all of them or none.
+ */
+export async function storeSnapshots(db: Db, items: readonly { snapshot: RawSnapshotInput; parse: ParseRecord }[]): Promise<StoredSnapshot[]> {
+  const encoded = await Promise.all(
+    items.map(({ snapshot: s, parse }) => Promise.all([s.encoded ?? encodeBody(s.body), s.encodedObservations ?? encodeObservations(parse.observations)])),
+  );
   return db.transaction().execute(async (trx) => {
-    const existing = await trx
-      .selectFrom('snapshots')
-      .select(['id', 'parse_outcome', 'parse_error'])
-      .where('venue', '=', s.venue)
-      .where('fetched_at', '=', s.fetchedAt)
-      .where((eb) => eb.or([eb('sha256', '=', s.sha256), eb('content_sha256', '=', s.contentSha256)]))
-      .orderBy('id')
-      .limit(1)
-      .executeTakeFirst();
-    if (existing && existing.parse_outcome !== 'pending') {
-      return { id: existing.id, duplicate: true, outcome: existing.parse_outcome, error: existing.parse_error };
+    const stored: StoredSnapshot[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const [body, observations] = encoded[i]!;
+      stored.push(await storeIn(trx, items[i]!.snapshot, items[i]!.parse, body, observations));
     }
-    if (existing) {
-      await writeParse(trx, existing.id, parse, observations);
-      return { id: existing.id, duplicate: false, outcome: parse.outcome, error: parse.error };
-    }
-    const { id } = await trx
-      .insertInto('snapshots')
-      .values({ id: await nextId(trx, 'snapshots'), ...snapshotRow(s), ...outcomeColumns(parse) })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await insertBody(trx, id, body);
-    await writeRows(trx, id, parse, observations);
-    return { id, duplicate: false, outcome: parse.outcome, error: parse.error };
+    return stored;
   });
+}
+
+async function storeIn(trx: Db, s: RawSnapshotInput, parse: ParseRecord, body: EncodedBody, observations: EncodedObservationBlock): Promise<StoredSnapshot> {
+  const existing = await trx
+    .selectFrom('snapshots')
+    .select(['id', 'parse_outcome', 'parse_error'])
+    .where('venue', '=', s.venue)
+    .where('fetched_at', '=', s.fetchedAt)
+    .where((eb) => eb.or([eb('sha256', '=', s.sha256), eb('content_sha256', '=', s.contentSha256)]))
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (existing && existing.parse_outcome !== 'pending') {
+    return { id: existing.id, duplicate: true, outcome: existing.parse_outcome, error: existing.parse_error };
+  }
+  if (existing) {
+    await writeParse(trx, existing.id, parse, observations);
+    return { id: existing.id, duplicate: false, outcome: parse.outcome, error: parse.error };
+  }
+  const { id } = await trx
+    .insertInto('snapshots')
+    .values({ id: await nextId(trx, 'snapshots'), ...snapshotRow(s), ...outcomeColumns(parse) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await insertBody(trx, id, body);
+  await writeRows(trx, id, parse, observations);
+  return { id, duplicate: false, outcome: parse.outcome, error: parse.error };
 }
 
 /**

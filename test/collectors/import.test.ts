@@ -91,6 +91,43 @@ describe.each(DIALECTS)('%s', (dialect) => {
       expect((await snapshotsOf(t.db)).length).toBe(2);
     });
 
+    it('stores a file of several groups of lines in file order: a line repeated within a group once, a bad line rejected', async () => {
+      // 150 lines, more than two groups of 64: line n (1-based) lists n % 3 + 1 listings ("n-0", "n-1", ...) at
+      // minute n; line 70 repeats line 69 byte for byte (both in the second group), line 130 is not JSON.
+      const T = Date.UTC(2026, 10, 20);
+      const lineOf = (n: number) =>
+        JSON.stringify({
+          venue: 'partner-g',
+          fetched_at: T + n * 60_000,
+          listings: Array.from({ length: (n % 3) + 1 }, (_, k) => ({
+            listing_id: `${n}-${k}`,
+            gpu: 'L40S',
+            gpu_count: 1,
+            price_usd_per_hour: 1 + n / 100,
+            contract: 'on_demand',
+            available: true,
+          })),
+        });
+      const lines = Array.from({ length: 150 }, (_, i) => i + 1).map((n) => (n === 70 ? lineOf(69) : n === 130 ? '{not json' : lineOf(n)));
+      const file = join(t.dir, 'groups.jsonl');
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const summary = await importFile(deps(), file);
+      // Stored lines: 1..150 without 70; their listings: sum over n of (n % 3 + 1) without lines 70 and 130.
+      // Over 1..150 the n % 3 values cycle 1,2,0 fifty times: 50 * (2 + 3 + 1) = 300; minus line 70 (70 % 3 = 1: 2)
+      // and line 130 (130 % 3 = 1: 2) = 296.
+      expect(summary).toEqual({ lines: 150, snapshots: 149, duplicates: 1, observations: 296, partial: 0, rejected: 1, oversized: 0 });
+      const snaps = await snapshotsOf(t.db);
+      const storedLines = Array.from({ length: 150 }, (_, i) => i + 1).filter((n) => n !== 70);
+      expect(snaps.map((s) => [s.id, s.request_url, s.parse_outcome])).toEqual(
+        storedLines.map((n, i) => [i + 1, `file:groups.jsonl#L${n}`, n === 130 ? 'rejected' : 'ok']),
+      );
+      expect(snaps.map((s) => s.body.toString())).toEqual(storedLines.map((n) => lines[n - 1]));
+      const expected = storedLines
+        .filter((n) => n !== 130)
+        .flatMap((n) => Array.from({ length: (n % 3) + 1 }, (_, k) => [storedLines.indexOf(n) + 1, k, `${n}-${k}`]));
+      expect((await observationsOf(t.db)).map((o) => [o.snapshot_id, o.seq, o.listing_id])).toEqual(expected);
+    });
+
     it('keeps malformed lines as rejected snapshots and bad listings as row issues', async () => {
       const file = join(t.dir, 'bad.jsonl');
       const lines = [
