@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log/index.js';
-import { ObservationColumnsBuilder, type AuditColumns, type ObservationColumns } from '../methodology/columns.js';
+import { ObservationColumnsBuilder, type AuditColumns, type ObservationColumns, type SnapshotFields } from '../methodology/columns.js';
 import { canonicalRecord, inputWindow, seriesCatalog, type FixingResult } from '../methodology/fixing.js';
 import { EXCLUSION_REASONS, type FixingRecord, type FixingRequest, type HistoryPoint } from '../methodology/types.js';
 import { loadMethodologies, loadMethodology, methodologyInForce, type Methodology } from '../methodology/params.js';
@@ -117,15 +117,33 @@ function readBlock(s: WindowSnapshot, stored: ReadonlyMap<number, StoredObservat
   return read.block;
 }
 
-/** The columns of some snapshots' observations (in canonical order, as `windowSnapshots` gives them), from their stored blocks. */
-function columnsOf(snapshots: readonly WindowSnapshot[], stored: ReadonlyMap<number, StoredObservationBlock>): ObservationColumns {
+/** A window snapshot's fields as the columns hold them (once per snapshot). */
+const fieldsOf = (s: WindowSnapshot): SnapshotFields => ({
+  snapshotId: s.id,
+  sha256: s.sha256,
+  venue: s.venue,
+  fetchedAt: s.fetched_at,
+  source: s.source === 'file' ? 'file' : 'http',
+});
+
+/**
+ * The columns of some snapshots' observations (in canonical order, as `windowSnapshots` gives them), from their
+ * stored blocks; `copied` gives rows already decoded into other columns (the day's, for the extended window).
+ */
+function columnsOf(
+  snapshots: readonly WindowSnapshot[],
+  stored: ReadonlyMap<number, StoredObservationBlock>,
+  copied?: { from: ObservationColumns; rows: ReadonlyMap<number, { from: number; to: number }> },
+): ObservationColumns {
   // The snapshots are in canonical order, so the columns come out in it, with nothing to sort; sized once from the
   // blocks' row counts (growing typed arrays by doubling would hold twice a large window at its peak).
   const inputs = new ObservationColumnsBuilder(snapshots.reduce((n, s) => n + s.row_count, 0));
   for (const s of snapshots) {
     if (s.row_count === 0) continue;
-    inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
-    inputs.addChunk({ ...readBlock(s, stored), firstObservationId: s.first_observation_id!, bits: FLAG_BITS });
+    inputs.snapshot(fieldsOf(s));
+    const range = copied?.rows.get(s.id);
+    if (copied && range) inputs.addRows(copied.from, range.from, range.to);
+    else inputs.addChunk({ ...readBlock(s, stored), firstObservationId: s.first_observation_id!, bits: FLAG_BITS });
   }
   return inputs.build();
 }
@@ -165,17 +183,7 @@ async function readDateInputs(
     if (range) range.to = r + 1;
     else dayRows.set(id, { from: r, to: r + 1 });
   }
-  const extended = (): ObservationColumns => {
-    const inputs = new ObservationColumnsBuilder(snapshots.reduce((n, s) => n + s.row_count, 0));
-    for (const s of snapshots) {
-      if (s.row_count === 0) continue;
-      inputs.snapshot({ snapshotId: s.id, sha256: s.sha256, venue: s.venue, fetchedAt: s.fetched_at, source: s.source === 'file' ? 'file' : 'http' });
-      const range = s.fetched_at >= dayStart ? dayRows.get(s.id) : undefined;
-      if (range) inputs.addRows(day, range.from, range.to);
-      else inputs.addChunk({ ...readBlock(s, stored), firstObservationId: s.first_observation_id!, bits: FLAG_BITS });
-    }
-    return inputs.build();
-  };
+  const extended = (): ObservationColumns => columnsOf(snapshots, stored, { from: day, rows: dayRows });
   return { observations: day, extended: { observations: extended, names: [...names.values()] } };
 }
 
