@@ -14,14 +14,7 @@ const compressOnPool = promisify(brotliCompress);
 const POOL_THRESHOLD = 256 * 1024;
 
 /** `bytes` brotli-compressed at `quality`. */
-export function brotli(bytes: Buffer, quality: number): Promise<Buffer> {
+export async function brotli(bytes: Buffer, quality: number): Promise<Buffer> {
   const options = { params: { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength } };
-  if (bytes.byteLength < POOL_THRESHOLD) {
-    try {
-      return Promise.resolve(brotliCompressSync(bytes, options));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-  return compressOnPool(bytes, options);
+  return bytes.byteLength < POOL_THRESHOLD ? brotliCompressSync(bytes, options) : compressOnPool(bytes, options);
 }
