@@ -135,6 +135,23 @@ async function expectMigratedIntact(before: Before): Promise<void> {
   }
 }
 
+/** Runs the migrations with the `nth` statement whose SQL matches refused, as a process killed there would stop. */
+async function migrateKilledAt(path: string, matches: (sqlText: string) => boolean, nth: number): Promise<void> {
+  let seen = 0;
+  const crashAt: KyselyPlugin = {
+    transformQuery(args) {
+      if (matches(JSON.stringify(args.node)) && ++seen === nth) throw new Error('killed');
+      return args.node;
+    },
+    async transformResult(args) {
+      return args.result;
+    },
+  };
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(path) }), plugins: [crashAt] });
+  await expect(migrateToLatest(db)).rejects.toThrow('killed');
+  await db.destroy();
+}
+
 /**
  * Adds `n` snapshots with large bodies to the 0.1.0 file, written as 0.1.0 wrote them (bodies inline), so that the
  * migration runs long enough to be killed in the middle. Returns each added body by snapshot id.
@@ -280,19 +297,7 @@ describe('migrating a database of gpuidx 0.1.0 that holds signed fixings', () =>
 
   it('completes on the next start after being cut off between two fixings of the audit move', async () => {
     const before = readBefore(path);
-    let inserts = 0;
-    const crashAt: KyselyPlugin = {
-      transformQuery(args) {
-        if (JSON.stringify(args.node).includes('INSERT INTO fixing_audit') && ++inserts === 7) throw new Error('killed');
-        return args.node;
-      },
-      async transformResult(args) {
-        return args.result;
-      },
-    };
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(path) }), plugins: [crashAt] });
-    await expect(migrateToLatest(db)).rejects.toThrow('killed');
-    await db.destroy();
+    await migrateKilledAt(path, (q) => q.includes('INSERT INTO fixing_audit'), 7);
     // Six fixings (one block each) moved, the seventh's transaction rolled back; the old table still there.
     const raw = new SqliteDatabase(path, { readonly: true });
     expect(raw.prepare('SELECT count(DISTINCT fixing_id) FROM fixing_audit').pluck().get()).toBe(6);
@@ -304,20 +309,7 @@ describe('migrating a database of gpuidx 0.1.0 that holds signed fixings', () =>
   it('completes on the next start after being cut off in the middle of copying bodies', async () => {
     const before = readBefore(path);
     // A crash is simulated by refusing the 10th body insert: the migration stops there, as a killed process would.
-    let inserts = 0;
-    const crashAt: KyselyPlugin = {
-      transformQuery(args) {
-        const sqlText = JSON.stringify(args.node);
-        if (sqlText.includes('snapshot_bodies') && sqlText.includes('INSERT OR IGNORE') && ++inserts === 10) throw new Error('killed');
-        return args.node;
-      },
-      async transformResult(args) {
-        return args.result;
-      },
-    };
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(path) }), plugins: [crashAt] });
-    await expect(migrateToLatest(db)).rejects.toThrow('killed');
-    await db.destroy();
+    await migrateKilledAt(path, (q) => q.includes('snapshot_bodies') && q.includes('INSERT OR IGNORE'), 10);
     const raw = new SqliteDatabase(path, { readonly: true });
     expect(raw.prepare('SELECT count(*) FROM snapshot_bodies').pluck().get()).toBe(9);
     raw.close();
